@@ -1,0 +1,22 @@
+//! Homeward's vocabulary: value types that are valid by construction, and the
+//! records built from them. Nothing here does I/O; every other module depends
+//! on this one and it depends on none of them.
+
+mod event;
+mod ids;
+mod person;
+mod phone;
+mod text;
+mod token;
+
+pub use event::{
+    AppointmentKind, AppointmentStatus, Event, EventDetail, EventKind, LiberationStatus, NewEvent,
+    UnknownWord,
+};
+pub use ids::{EventId, OrgId, PersonId, TokenId};
+pub use person::{Caller, NewPerson, Organisation, Person, Role, UpsertOutcome};
+pub use phone::{PhoneError, PhoneNumber, mask};
+pub use text::{
+    Establishment, EventRef, ExternalRef, FirstName, Language, OrgName, Place, TextError,
+};
+pub use token::{TokenHash, TokenSecret};

@@ -1,0 +1,73 @@
+//! People and the organisations and tokens that act for them.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::event::word_enum;
+use super::{ExternalRef, FirstName, Language, OrgId, OrgName, PersonId, PhoneNumber, TokenId};
+
+/// A person as a caller describes them, before they are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPerson {
+    pub external_ref: ExternalRef,
+    pub first_name: FirstName,
+    pub mobile: PhoneNumber,
+    pub language: Language,
+}
+
+/// A stored person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Person {
+    pub id: PersonId,
+    #[serde(skip)]
+    pub org_id: OrgId,
+    pub external_ref: ExternalRef,
+    pub first_name: FirstName,
+    pub mobile: PhoneNumber,
+    pub language: Language,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Person {
+    /// The person as a caller would describe them now.
+    pub fn as_new(&self) -> NewPerson {
+        NewPerson {
+            external_ref: self.external_ref.clone(),
+            first_name: self.first_name.clone(),
+            mobile: self.mobile.clone(),
+            language: self.language.clone(),
+        }
+    }
+}
+
+/// A prison, throughcare team or health board: the unit of data isolation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Organisation {
+    pub id: OrgId,
+    pub name: OrgName,
+    pub created_at: DateTime<Utc>,
+}
+
+word_enum!(
+    /// What a token may do. Staff manage people and events; admins also see
+    /// the audit trail and manage tokens.
+    Role { Staff = "staff", Admin = "admin" }
+);
+
+/// The identity behind an authenticated request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub org_id: OrgId,
+    pub token_id: TokenId,
+    pub role: Role,
+}
+
+/// Whether an upsert changed anything: a re-sent record must change nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpsertOutcome {
+    Created,
+    Updated,
+    Unchanged,
+}

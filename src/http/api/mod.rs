@@ -1,0 +1,46 @@
+//! The `/v1` API for staff systems. Every handler takes a [`Caller`], so no
+//! route can be reached without a valid token, and passes `caller.org_id` to
+//! the use case, so no route can reach another organisation's data.
+//!
+//! [`Caller`]: crate::domain::Caller
+
+mod events;
+mod imports;
+mod people;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::config::ServerSettings;
+
+pub fn router(server: &ServerSettings) -> Router<AppState> {
+    let imports = Router::new()
+        .route("/imports/releases", post(imports::releases))
+        .route("/imports/appointments", post(imports::appointments))
+        .layer(DefaultBodyLimit::max(server.max_import_bytes));
+    Router::new()
+        .route("/people", get(people::list).post(people::upsert))
+        .route(
+            "/people/{id}",
+            get(people::show)
+                .patch(people::update)
+                .delete(people::delete),
+        )
+        .route(
+            "/people/{id}/events",
+            get(events::list).post(events::upsert),
+        )
+        .route(
+            "/people/{id}/events/{event_id}",
+            get(events::show).patch(events::update),
+        )
+        .merge(imports)
+}
+
+/// Parse an id from the path; an id that cannot exist is simply not found.
+fn path_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound(what))
+}

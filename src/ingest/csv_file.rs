@@ -1,0 +1,402 @@
+//! Reading release and appointment CSV files exported from prison and
+//! council systems.
+//!
+//! A file-level fault (no header, a wrong header, the wrong delimiter) stops
+//! the import before anything is written. A row-level fault rejects that row
+//! only, naming its line, column, value and reason, and the good rows go on.
+//! Spreadsheet habits are tolerated: a UTF-8 byte-order mark, CRLF line ends,
+//! quoted fields with commas, spaces around values, blank lines, and
+//! DD/MM/YYYY dates.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use chrono::{LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::input::{EventInput, FieldError, PersonInput, parse_local_date};
+use crate::store::ImportRecord;
+
+/// Which kind of file is being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    Releases,
+    Appointments,
+}
+
+impl ImportKind {
+    fn required(self) -> &'static [&'static str] {
+        match self {
+            Self::Releases => &["external_ref", "first_name", "mobile", "release_date"],
+            Self::Appointments => &[
+                "external_ref",
+                "event_ref",
+                "date",
+                "time",
+                "appointment_type",
+            ],
+        }
+    }
+
+    fn optional(self) -> &'static [&'static str] {
+        match self {
+            Self::Releases => &["language", "establishment", "status", "event_ref"],
+            Self::Appointments => &["place", "status"],
+        }
+    }
+
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Releases => "releases",
+            Self::Appointments => "appointments",
+        }
+    }
+}
+
+/// The event reference a release row gets when the file has none: one
+/// current liberation per person, so a moved date updates it.
+pub const DEFAULT_LIBERATION_REF: &str = "liberation";
+
+/// A row that was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowProblem {
+    pub line: u64,
+    #[serde(flatten)]
+    pub error: FieldError,
+}
+
+/// A file that cannot be imported at all.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("the file is empty; expected a header line with the columns: {expected}")]
+    Empty { expected: String },
+    #[error(
+        "the header has a single column {header:?}: the file looks {delimiter}-separated; save it as comma-separated values (CSV)"
+    )]
+    WrongDelimiter {
+        header: String,
+        delimiter: &'static str,
+    },
+    #[error("the header lacks the required column(s) {missing}; it has: {found}")]
+    MissingColumns { missing: String, found: String },
+    #[error("the header has unknown column(s) {unknown}; the columns are: {allowed}")]
+    UnknownColumns { unknown: String, allowed: String },
+    #[error("the header names the column {0:?} twice")]
+    DuplicateColumn(String),
+    #[error("the header is not valid UTF-8 text; save the file as UTF-8")]
+    NotUtf8,
+    #[error("line {line}: {message}")]
+    Malformed { line: u64, message: String },
+}
+
+/// A file read to the end: the rows to write and the rows refused.
+#[derive(Debug, Default)]
+pub struct ParsedFile {
+    pub records: Vec<ImportRecord>,
+    /// The line each record came from, in step with `records`.
+    pub lines: Vec<u64>,
+    pub problems: Vec<RowProblem>,
+}
+
+/// Read a whole file. `zone` is the time zone appointment times are in.
+pub fn parse(kind: ImportKind, input: impl Read, zone: Tz) -> Result<ParsedFile, FileError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let columns = Columns::read(kind, reader.byte_headers().map_err(malformed)?)?;
+    let mut parsed = ParsedFile::default();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut record = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut record).map_err(malformed)? {
+        let line = record.position().map_or(0, |p| p.line());
+        match columns
+            .row(&record)
+            .and_then(|row| row.to_record(kind, zone))
+        {
+            Ok((key, rec)) => match seen.insert(key, line) {
+                Some(first) => parsed.problems.push(duplicate(kind, line, first)),
+                None => {
+                    parsed.records.push(rec);
+                    parsed.lines.push(line);
+                }
+            },
+            Err(errors) => parsed
+                .problems
+                .extend(errors.into_iter().map(|error| RowProblem { line, error })),
+        }
+    }
+    Ok(parsed)
+}
+
+fn malformed(e: csv::Error) -> FileError {
+    let line = e.position().map_or(0, |p| p.line());
+    FileError::Malformed {
+        line,
+        message: e.to_string(),
+    }
+}
+
+fn duplicate(kind: ImportKind, line: u64, first: u64) -> RowProblem {
+    let field = match kind {
+        ImportKind::Releases => "external_ref",
+        ImportKind::Appointments => "event_ref",
+    };
+    let reason =
+        format!("repeats the record on line {first}; each record may appear once per file");
+    RowProblem {
+        line,
+        error: FieldError::new(field, None, reason),
+    }
+}
+
+/// Where each known column sits in the file.
+struct Columns {
+    index: HashMap<&'static str, usize>,
+    width: usize,
+}
+
+impl Columns {
+    fn read(kind: ImportKind, header: &csv::ByteRecord) -> Result<Self, FileError> {
+        let names = header_names(header)?;
+        let known: Vec<&'static str> = kind
+            .required()
+            .iter()
+            .chain(kind.optional())
+            .copied()
+            .collect();
+        if names.iter().all(|n| n.is_empty()) {
+            return Err(FileError::Empty {
+                expected: kind.required().join(","),
+            });
+        }
+        if names.len() == 1 {
+            if let Some(delimiter) = [(';', "semicolon"), ('\t', "tab"), ('|', "pipe")]
+                .iter()
+                .find(|(c, _)| names[0].contains(*c))
+                .map(|(_, name)| *name)
+            {
+                return Err(FileError::WrongDelimiter {
+                    header: names[0].clone(),
+                    delimiter,
+                });
+            }
+        }
+        let mut index = HashMap::new();
+        let mut unknown = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            match known.iter().find(|k| **k == name) {
+                Some(k) if index.insert(*k, i).is_some() => {
+                    return Err(FileError::DuplicateColumn(name.clone()));
+                }
+                Some(_) => {}
+                None => unknown.push(name.clone()),
+            }
+        }
+        let missing: Vec<_> = kind
+            .required()
+            .iter()
+            .filter(|c| !index.contains_key(*c))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            return Err(FileError::MissingColumns {
+                missing: missing.join(", "),
+                found: names.join(", "),
+            });
+        }
+        if !unknown.is_empty() {
+            return Err(FileError::UnknownColumns {
+                unknown: unknown.join(", "),
+                allowed: known.join(", "),
+            });
+        }
+        Ok(Self {
+            index,
+            width: names.len(),
+        })
+    }
+
+    fn row<'r>(&self, record: &'r csv::ByteRecord) -> Result<Row<'r>, Vec<FieldError>> {
+        if record.len() != self.width {
+            let reason = format!(
+                "has {} fields but the header has {}",
+                record.len(),
+                self.width
+            );
+            return Err(vec![FieldError::new("row", None, reason)]);
+        }
+        let mut values = HashMap::new();
+        let mut errors = Vec::new();
+        for (name, i) in &self.index {
+            match std::str::from_utf8(&record[*i]) {
+                Ok(text) => {
+                    values.insert(*name, text);
+                }
+                Err(_) => errors.push(FieldError::new(
+                    name,
+                    None,
+                    "is not valid UTF-8 text; save the file as UTF-8",
+                )),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Row { values })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Header names, folded so `Mobile ` and `mobile` are the same column.
+fn header_names(header: &csv::ByteRecord) -> Result<Vec<String>, FileError> {
+    header
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            let raw = if i == 0 {
+                raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
+            } else {
+                raw
+            };
+            let text = std::str::from_utf8(raw).map_err(|_| FileError::NotUtf8)?;
+            Ok(text.trim().to_ascii_lowercase().replace([' ', '-'], "_"))
+        })
+        .collect()
+}
+
+/// One row's values by column name.
+struct Row<'r> {
+    values: HashMap<&'static str, &'r str>,
+}
+
+impl Row<'_> {
+    fn get(&self, column: &str) -> Option<&str> {
+        self.values.get(column).copied().filter(|v| !v.is_empty())
+    }
+
+    fn text(&self, column: &str) -> String {
+        self.get(column).unwrap_or_default().to_owned()
+    }
+
+    fn owned(&self, column: &str) -> Option<String> {
+        self.get(column).map(str::to_owned)
+    }
+
+    /// The record and the key that must be unique within the file.
+    fn to_record(
+        &self,
+        kind: ImportKind,
+        zone: Tz,
+    ) -> Result<(String, ImportRecord), Vec<FieldError>> {
+        match kind {
+            ImportKind::Releases => self.release(),
+            ImportKind::Appointments => self.appointment(zone),
+        }
+    }
+
+    fn release(&self) -> Result<(String, ImportRecord), Vec<FieldError>> {
+        let person = PersonInput {
+            external_ref: self.text("external_ref"),
+            first_name: self.text("first_name"),
+            mobile: self.text("mobile"),
+            language: self.owned("language"),
+        };
+        let event = EventInput {
+            event_ref: self
+                .owned("event_ref")
+                .unwrap_or_else(|| DEFAULT_LIBERATION_REF.to_owned()),
+            kind: "liberation".to_owned(),
+            status: self.owned("status"),
+            date: Some(self.text("release_date")),
+            establishment: self.owned("establishment"),
+            ..Default::default()
+        };
+        let person = person.parse();
+        let liberation = event
+            .parse()
+            .map_err(|errors| rename(errors, "date", "release_date"));
+        match (person, liberation) {
+            (Ok(person), Ok(liberation)) => {
+                let key = person.external_ref.as_str().to_owned();
+                Ok((key, ImportRecord::Release { person, liberation }))
+            }
+            (p, l) => Err(p.err().into_iter().chain(l.err()).flatten().collect()),
+        }
+    }
+
+    fn appointment(&self, zone: Tz) -> Result<(String, ImportRecord), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let person = crate::domain::ExternalRef::parse(&self.text("external_ref"))
+            .map_err(|e| errors.push(FieldError::new("external_ref", self.get("external_ref"), e)))
+            .ok();
+        let starts_at = self.local_instant(zone).map_err(|e| errors.push(e)).ok();
+        let event = EventInput {
+            event_ref: self.text("event_ref"),
+            kind: "appointment".to_owned(),
+            status: self.owned("status"),
+            starts_at: starts_at.map(|at| at.to_rfc3339()),
+            place: self.owned("place"),
+            appointment_type: Some(self.text("appointment_type")),
+            ..Default::default()
+        };
+        let appointment = event
+            .parse()
+            .map_err(|e| errors.extend(e.into_iter().filter(|e| e.field != "starts_at")))
+            .ok();
+        match (person, appointment) {
+            (Some(person), Some(appointment)) if errors.is_empty() => {
+                let key = format!("{}\u{0}{}", person.as_str(), appointment.event_ref.as_str());
+                Ok((
+                    key,
+                    ImportRecord::Appointment {
+                        person,
+                        appointment,
+                    },
+                ))
+            }
+            _ => Err(errors),
+        }
+    }
+
+    /// `date` + `time` read in the configured zone.
+    fn local_instant(&self, zone: Tz) -> Result<chrono::DateTime<Utc>, FieldError> {
+        let date_text = self.text("date");
+        let date: NaiveDate = parse_local_date(&date_text)
+            .map_err(|e| FieldError::new("date", Some(&date_text), e))?;
+        let time_text = self.text("time");
+        let time = NaiveTime::parse_from_str(&time_text, "%H:%M")
+            .or_else(|_| NaiveTime::parse_from_str(&time_text, "%H:%M:%S"))
+            .map_err(|_| {
+                FieldError::new(
+                    "time",
+                    Some(&time_text),
+                    "is not a time; write it as HH:MM (24-hour), e.g. 14:30",
+                )
+            })?;
+        match zone.from_local_datetime(&date.and_time(time)) {
+            LocalResult::Single(at) => Ok(at.with_timezone(&Utc)),
+            // The earlier of the two, when clocks go back, is the one people mean
+            // by default; appointments are almost never booked for 01:xx.
+            LocalResult::Ambiguous(first, _) => Ok(first.with_timezone(&Utc)),
+            LocalResult::None => Err(FieldError::new(
+                "time",
+                Some(&time_text),
+                format!("does not exist on {date} in {zone} (the clocks go forward)"),
+            )),
+        }
+    }
+}
+
+fn rename(errors: Vec<FieldError>, from: &str, to: &str) -> Vec<FieldError> {
+    errors
+        .into_iter()
+        .map(|mut e| {
+            if e.field == from {
+                e.field = to.to_owned();
+            }
+            e
+        })
+        .collect()
+}

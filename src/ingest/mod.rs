@@ -1,0 +1,215 @@
+//! Ingest: people and their events coming in through the API or CSV files.
+//!
+//! Input is parsed into domain values at the edge (see [`input`]); this
+//! module applies it to the store. Writes are upserts keyed by the caller's
+//! own references, so sending the same record twice changes nothing.
+
+pub mod csv_file;
+pub mod input;
+
+use std::io::Read;
+use std::sync::Arc;
+
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::domain::{Event, EventId, NewEvent, NewPerson, OrgId, Person, PersonId, UpsertOutcome};
+use crate::store::{ImportOutcome, Store, StoreError};
+use csv_file::{FileError, ImportKind, RowProblem};
+use input::{EventPatch, FieldError, PersonPatch};
+
+/// Rows written per transaction: large enough to be fast, small enough that
+/// the daemon's own writes are not held up for long behind an import.
+const IMPORT_BATCH: usize = 1000;
+
+/// Why a change was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why an import stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("{written} rows were saved before the database failed")]
+    Store { written: usize, source: StoreError },
+}
+
+/// What an import did, row by row.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ImportSummary {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub rejected: usize,
+    pub problems: Vec<RowProblem>,
+}
+
+impl ImportSummary {
+    fn count(&mut self, outcome: UpsertOutcome) {
+        match outcome {
+            UpsertOutcome::Created => self.created += 1,
+            UpsertOutcome::Updated => self.updated += 1,
+            UpsertOutcome::Unchanged => self.unchanged += 1,
+        }
+    }
+}
+
+/// Told how an import is going, e.g. to draw a progress bar.
+pub trait ImportProgress: Send + Sync {
+    fn rows_total(&self, _rows: u64) {}
+    fn rows_done(&self, _rows: u64) {}
+}
+
+/// No progress display.
+pub struct Quiet;
+impl ImportProgress for Quiet {}
+
+#[derive(Clone)]
+pub struct Ingest {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    zone: Tz,
+}
+
+impl Ingest {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, zone: Tz) -> Self {
+        Self { store, clock, zone }
+    }
+
+    pub async fn upsert_person(
+        &self,
+        org: OrgId,
+        person: &NewPerson,
+    ) -> Result<(Person, UpsertOutcome), IngestError> {
+        Ok(self
+            .store
+            .upsert_person(org, person, self.clock.now())
+            .await?)
+    }
+
+    pub async fn update_person(
+        &self,
+        org: OrgId,
+        id: PersonId,
+        patch: &PersonPatch,
+    ) -> Result<Person, IngestError> {
+        let current = self.person(org, id).await?;
+        let next = patch
+            .apply(&current.as_new())
+            .map_err(IngestError::Invalid)?;
+        if next == current.as_new() {
+            return Ok(current);
+        }
+        let updated = self
+            .store
+            .update_person(org, id, &next, self.clock.now())
+            .await?;
+        updated.ok_or(IngestError::NotFound("person"))
+    }
+
+    pub async fn person(&self, org: OrgId, id: PersonId) -> Result<Person, IngestError> {
+        let person = self.store.person(org, id).await?;
+        person.ok_or(IngestError::NotFound("person"))
+    }
+
+    pub async fn upsert_event(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        event: &NewEvent,
+    ) -> Result<(Event, UpsertOutcome), IngestError> {
+        self.person(org, person).await?;
+        Ok(self
+            .store
+            .upsert_event(org, person, event, self.clock.now())
+            .await?)
+    }
+
+    pub async fn update_event(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        id: EventId,
+        patch: &EventPatch,
+    ) -> Result<Event, IngestError> {
+        let current = self
+            .store
+            .event(org, person, id)
+            .await?
+            .ok_or(IngestError::NotFound("event"))?;
+        let detail = patch.apply(&current.detail).map_err(IngestError::Invalid)?;
+        if detail == current.detail {
+            return Ok(current);
+        }
+        let updated = self
+            .store
+            .update_event(org, person, id, &detail, self.clock.now())
+            .await?;
+        updated.ok_or(IngestError::NotFound("event"))
+    }
+
+    /// Read a whole CSV file, then write its good rows in batches. Parsing
+    /// runs on a blocking thread: a large file is seconds of CPU.
+    pub async fn import(
+        &self,
+        org: OrgId,
+        kind: ImportKind,
+        input: impl Read + Send + 'static,
+        progress: &dyn ImportProgress,
+    ) -> Result<ImportSummary, ImportError> {
+        let zone = self.zone;
+        let parsed = tokio::task::spawn_blocking(move || csv_file::parse(kind, input, zone))
+            .await
+            .expect("CSV parsing does not panic")?;
+        let mut summary = ImportSummary {
+            problems: parsed.problems,
+            ..Default::default()
+        };
+        progress.rows_total(parsed.records.len() as u64);
+        let mut written = 0;
+        let batches = parsed
+            .records
+            .chunks(IMPORT_BATCH)
+            .zip(parsed.lines.chunks(IMPORT_BATCH));
+        for (batch, lines) in batches {
+            let outcomes = self
+                .store
+                .import(org, batch, self.clock.now())
+                .await
+                .map_err(|source| ImportError::Store { written, source })?;
+            for (line, outcome) in lines.iter().zip(outcomes) {
+                match outcome {
+                    ImportOutcome::Done(o) => summary.count(o),
+                    ImportOutcome::UnknownPerson => summary.problems.push(unknown_person(*line)),
+                }
+            }
+            written += batch.len();
+            progress.rows_done(written as u64);
+        }
+        summary.problems.sort_by_key(|p| p.line);
+        summary.rejected = summary
+            .problems
+            .iter()
+            .map(|p| p.line)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        Ok(summary)
+    }
+}
+
+fn unknown_person(line: u64) -> RowProblem {
+    let reason = "matches no person in this organisation; import their release (or add them) first";
+    RowProblem {
+        line,
+        error: FieldError::new("external_ref", None, reason),
+    }
+}

@@ -1,0 +1,24 @@
+//! Homeward sends short, plain text reminders to people leaving prison: a
+//! nudge to register with a doctor on liberation day, the NHS inform number,
+//! appointment reminders.
+//!
+//! How it fits together (imports point down only):
+//!
+//! ```text
+//! cli, http            edges: parse input, call the use cases, format output
+//! startup              composition root: builds concrete types, owns shutdown
+//! ingest               use cases: people, events, CSV imports
+//! store, clock         persistence behind a trait; injected time
+//! config, telemetry    settings; logs and metrics
+//! domain               value types valid by construction; no I/O
+//! ```
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod ingest;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,139 @@
+//! The composition root: the only place that names concrete types
+//! (`SqliteStore`, `SystemClock`), wires them together, and owns shutdown.
+//!
+//! Shutdown is one [`CancellationToken`]: SIGINT/SIGTERM cancel it, the HTTP
+//! server stops accepting and lets in-flight requests finish, and a deadline
+//! bounds how long that may take.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{DatabaseSettings, Settings};
+use crate::http::{self, AppState};
+use crate::ingest::Ingest;
+use crate::store::{SqliteStore, Store};
+use crate::telemetry;
+
+/// A built, bound, not yet running daemon.
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    router: Router,
+    shutdown: CancellationToken,
+    grace: Duration,
+}
+
+impl Application {
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Build with a given clock, so tests can set the time.
+    pub async fn build_with_clock(
+        settings: &Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let store = open_store(&settings.database).await?;
+        let ingest = Ingest::new(store.clone(), clock, settings.time.zone);
+        let state = AppState {
+            store,
+            ingest,
+            metrics: telemetry::metrics(),
+        };
+        let router = http::router(state, &settings.server);
+        let listener = TcpListener::bind(settings.server.bind)
+            .await
+            .with_context(|| format!("Failed to listen on {}", settings.server.bind))?;
+        let address = listener
+            .local_addr()
+            .context("Failed to read the bound address")?;
+        Ok(Self {
+            listener,
+            address,
+            router,
+            shutdown: CancellationToken::new(),
+            grace: settings.server.shutdown_grace(),
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Cancel this token to stop the daemon gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serve until the shutdown token is cancelled and in-flight requests
+    /// finish, or the grace period runs out.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let token = self.shutdown.clone();
+        tracing::info!(address = %self.address, "listening");
+        let server = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(token.clone().cancelled_owned())
+            .into_future();
+        let deadline = async {
+            token.cancelled().await;
+            tracing::info!(
+                grace_secs = self.grace.as_secs(),
+                "shutting down: finishing in-flight requests"
+            );
+            tokio::time::sleep(self.grace).await;
+        };
+        tokio::select! {
+            result = server => result.context("The HTTP server failed")?,
+            () = deadline => tracing::warn!("in-flight requests did not finish in time; stopping anyway"),
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Open the configured database and bring its schema up to date.
+pub async fn open_store(db: &DatabaseSettings) -> anyhow::Result<Arc<dyn Store>> {
+    let busy = Duration::from_millis(db.busy_timeout_ms);
+    let store = SqliteStore::connect(&db.url, db.max_connections, busy)
+        .await
+        .context("Failed to open the SQLite database (database.url)")?;
+    store
+        .migrate()
+        .await
+        .context("Failed to apply database migrations")?;
+    Ok(Arc::new(store))
+}
+
+/// Cancel `token` on SIGINT or SIGTERM.
+pub fn cancel_on_signals(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            use tokio::signal::unix::{SignalKind, signal};
+            match signal(SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => tracing::info!("SIGINT received"),
+            () = term => tracing::info!("SIGTERM received"),
+        }
+        token.cancel();
+    });
+}

@@ -1,0 +1,603 @@
+//! The embedded SQLite store.
+//!
+//! WAL mode lets readers carry on while one writer writes. Every write
+//! transaction starts with `BEGIN IMMEDIATE`: a deferred transaction that
+//! reads before it writes cannot upgrade once another connection has
+//! committed (SQLite answers "busy" at once, whatever the busy timeout), while
+//! an immediate one queues politely for the write lock.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{ImportOutcome, ImportRecord, NewToken, Page, Store, StoreError};
+use crate::domain::{
+    AppointmentKind, AppointmentStatus, Caller, Establishment, Event, EventDetail, EventId,
+    EventKind, EventRef, ExternalRef, FirstName, Language, LiberationStatus, NewEvent, NewPerson,
+    OrgId, OrgName, Organisation, Person, PersonId, PhoneNumber, Place, TokenHash, TokenId,
+    UpsertOutcome,
+};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+const PERSON_COLUMNS: &str =
+    "id, org_id, external_ref, first_name, mobile, language, created_at, updated_at";
+const EVENT_COLUMNS: &str = "id, org_id, person_id, event_ref, kind, status, local_date, starts_at, \
+     establishment, place, appointment_type, created_at, updated_at";
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Open (creating if missing) the database at `url`, e.g. `sqlite://homeward.db`.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        busy_timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(busy_timeout)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        Ok(MIGRATOR.run(&self.pool).await?)
+    }
+
+    async fn check_ready(&self) -> Result<(), StoreError> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
+                .fetch_all(&self.pool)
+                .await?;
+        match MIGRATOR.iter().find(|m| !applied.contains(&m.version)) {
+            Some(missing) => Err(StoreError::Corrupt(format!(
+                "migration {} ({}) is not applied",
+                missing.version, missing.description
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    async fn create_org(
+        &self,
+        name: &OrgName,
+        now: DateTime<Utc>,
+    ) -> Result<Organisation, StoreError> {
+        let org = Organisation {
+            id: OrgId::new(),
+            name: name.clone(),
+            created_at: now,
+        };
+        let result =
+            sqlx::query("INSERT INTO organisations (id, name, created_at) VALUES (?, ?, ?)")
+                .bind(org.id.to_string())
+                .bind(name.as_str())
+                .bind(now)
+                .execute(&self.pool)
+                .await;
+        match result {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
+                format!("an organisation named {name:?}"),
+            )),
+            other => other.map(|_| org).map_err(Into::into),
+        }
+    }
+
+    async fn org_by_name(&self, name: &OrgName) -> Result<Option<Organisation>, StoreError> {
+        let row = sqlx::query("SELECT id, name, created_at FROM organisations WHERE name = ?")
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(org_from_row).transpose()
+    }
+
+    async fn orgs(&self) -> Result<Vec<Organisation>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM organisations ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(org_from_row).collect()
+    }
+
+    async fn create_token(
+        &self,
+        token: &NewToken,
+        now: DateTime<Utc>,
+    ) -> Result<TokenId, StoreError> {
+        let id = TokenId::new();
+        sqlx::query(
+            "INSERT INTO api_tokens (id, org_id, token_hash, role, label, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(token.org_id.to_string())
+        .bind(token.hash.as_str())
+        .bind(token.role.as_str())
+        .bind(token.label.as_deref())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    async fn caller_for_token(&self, hash: &TokenHash) -> Result<Option<Caller>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, org_id, role FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+        )
+        .bind(hash.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Caller {
+            token_id: parsed(&row, "id")?,
+            org_id: parsed(&row, "org_id")?,
+            role: parsed(&row, "role")?,
+        }))
+    }
+
+    async fn upsert_person(
+        &self,
+        org: OrgId,
+        person: &NewPerson,
+        now: DateTime<Utc>,
+    ) -> Result<(Person, UpsertOutcome), StoreError> {
+        let mut tx = self.write().await?;
+        let result = upsert_person(&mut tx, org, person, now).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    async fn person(&self, org: OrgId, id: PersonId) -> Result<Option<Person>, StoreError> {
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE org_id = ? AND id = ?");
+        let row = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(person_from_row).transpose()
+    }
+
+    async fn people(&self, org: OrgId, page: Page<PersonId>) -> Result<Vec<Person>, StoreError> {
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(page.after.map(|id| id.to_string()).unwrap_or_default())
+            .bind(page.limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(person_from_row).collect()
+    }
+
+    async fn update_person(
+        &self,
+        org: OrgId,
+        id: PersonId,
+        person: &NewPerson,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Person>, StoreError> {
+        let mut tx = self.write().await?;
+        let updated = sqlx::query(
+            "UPDATE people SET first_name = ?, mobile = ?, language = ?, updated_at = ? \
+             WHERE org_id = ? AND id = ?",
+        )
+        .bind(person.first_name.as_str())
+        .bind(person.mobile.as_e164())
+        .bind(person.language.as_str())
+        .bind(now)
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let person = find_person(&mut tx, org, "id", &id.to_string()).await?;
+        tx.commit().await?;
+        Ok(person)
+    }
+
+    async fn delete_person(&self, org: OrgId, id: PersonId) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM people WHERE org_id = ? AND id = ?")
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    async fn upsert_event(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        event: &NewEvent,
+        now: DateTime<Utc>,
+    ) -> Result<(Event, UpsertOutcome), StoreError> {
+        let mut tx = self.write().await?;
+        let result = upsert_event(&mut tx, org, person, event, now).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    async fn events(&self, org: OrgId, person: PersonId) -> Result<Vec<Event>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE org_id = ? AND person_id = ? \
+             ORDER BY COALESCE(local_date, starts_at), id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(person.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn event(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        id: EventId,
+    ) -> Result<Option<Event>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE org_id = ? AND person_id = ? AND id = ?"
+        );
+        let row = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(person.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
+    async fn update_event(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        id: EventId,
+        detail: &EventDetail,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Event>, StoreError> {
+        let mut tx = self.write().await?;
+        let columns = EventColumns::of(detail);
+        let updated = sqlx::query(
+            "UPDATE events SET kind = ?, status = ?, local_date = ?, starts_at = ?, establishment = ?, \
+             place = ?, appointment_type = ?, updated_at = ? WHERE org_id = ? AND person_id = ? AND id = ?",
+        )
+        .bind(columns.kind)
+        .bind(columns.status)
+        .bind(columns.local_date)
+        .bind(columns.starts_at)
+        .bind(columns.establishment)
+        .bind(columns.place)
+        .bind(columns.appointment_type)
+        .bind(now)
+        .bind(org.to_string())
+        .bind(person.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        event_from_row(&row).map(Some)
+    }
+
+    async fn import(
+        &self,
+        org: OrgId,
+        records: &[ImportRecord],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ImportOutcome>, StoreError> {
+        let mut tx = self.write().await?;
+        let mut outcomes = Vec::with_capacity(records.len());
+        for record in records {
+            outcomes.push(import_one(&mut tx, org, record, now).await?);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+}
+
+async fn import_one(
+    conn: &mut SqliteConnection,
+    org: OrgId,
+    record: &ImportRecord,
+    now: DateTime<Utc>,
+) -> Result<ImportOutcome, StoreError> {
+    let outcome = match record {
+        ImportRecord::Release { person, liberation } => {
+            let (stored, person_outcome) = upsert_person(conn, org, person, now).await?;
+            let (_, event_outcome) = upsert_event(conn, org, stored.id, liberation, now).await?;
+            combine(person_outcome, event_outcome)
+        }
+        ImportRecord::Appointment {
+            person,
+            appointment,
+        } => {
+            let Some(stored) = find_person(conn, org, "external_ref", person.as_str()).await?
+            else {
+                return Ok(ImportOutcome::UnknownPerson);
+            };
+            upsert_event(conn, org, stored.id, appointment, now)
+                .await?
+                .1
+        }
+    };
+    Ok(ImportOutcome::Done(outcome))
+}
+
+/// A release row created something if either half was new.
+fn combine(person: UpsertOutcome, event: UpsertOutcome) -> UpsertOutcome {
+    use UpsertOutcome::*;
+    match (person, event) {
+        (Created, _) | (_, Created) => Created,
+        (Unchanged, Unchanged) => Unchanged,
+        _ => Updated,
+    }
+}
+
+async fn find_person(
+    conn: &mut SqliteConnection,
+    org: OrgId,
+    key: &'static str,
+    value: &str,
+) -> Result<Option<Person>, StoreError> {
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE org_id = ? AND {key} = ?");
+    let row = sqlx::query(&sql)
+        .bind(org.to_string())
+        .bind(value)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(person_from_row).transpose()
+}
+
+async fn upsert_person(
+    conn: &mut SqliteConnection,
+    org: OrgId,
+    new: &NewPerson,
+    now: DateTime<Utc>,
+) -> Result<(Person, UpsertOutcome), StoreError> {
+    let existing = find_person(conn, org, "external_ref", new.external_ref.as_str()).await?;
+    let (id, created_at, outcome) = match existing {
+        Some(old) if old.as_new() == *new => return Ok((old, UpsertOutcome::Unchanged)),
+        Some(old) => (old.id, old.created_at, UpsertOutcome::Updated),
+        None => (PersonId::new(), now, UpsertOutcome::Created),
+    };
+    sqlx::query(
+        "INSERT INTO people (id, org_id, external_ref, first_name, mobile, language, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, mobile = excluded.mobile, \
+         language = excluded.language, updated_at = excluded.updated_at",
+    )
+    .bind(id.to_string())
+    .bind(org.to_string())
+    .bind(new.external_ref.as_str())
+    .bind(new.first_name.as_str())
+    .bind(new.mobile.as_e164())
+    .bind(new.language.as_str())
+    .bind(created_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let person = Person {
+        id,
+        org_id: org,
+        external_ref: new.external_ref.clone(),
+        first_name: new.first_name.clone(),
+        mobile: new.mobile.clone(),
+        language: new.language.clone(),
+        created_at,
+        updated_at: now,
+    };
+    Ok((person, outcome))
+}
+
+async fn upsert_event(
+    conn: &mut SqliteConnection,
+    org: OrgId,
+    person: PersonId,
+    new: &NewEvent,
+    now: DateTime<Utc>,
+) -> Result<(Event, UpsertOutcome), StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE org_id = ? AND person_id = ? AND event_ref = ?"
+    );
+    let existing = sqlx::query(&sql)
+        .bind(org.to_string())
+        .bind(person.to_string())
+        .bind(new.event_ref.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let existing = existing.as_ref().map(event_from_row).transpose()?;
+    let (id, created_at, outcome) = match existing {
+        Some(old) if old.detail == new.detail => return Ok((old, UpsertOutcome::Unchanged)),
+        Some(old) => (old.id, old.created_at, UpsertOutcome::Updated),
+        None => (EventId::new(), now, UpsertOutcome::Created),
+    };
+    let c = EventColumns::of(&new.detail);
+    sqlx::query(
+        "INSERT INTO events (id, org_id, person_id, event_ref, kind, status, local_date, starts_at, \
+         establishment, place, appointment_type, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, status = excluded.status, \
+         local_date = excluded.local_date, starts_at = excluded.starts_at, \
+         establishment = excluded.establishment, place = excluded.place, \
+         appointment_type = excluded.appointment_type, updated_at = excluded.updated_at",
+    )
+    .bind(id.to_string())
+    .bind(org.to_string())
+    .bind(person.to_string())
+    .bind(new.event_ref.as_str())
+    .bind(c.kind)
+    .bind(c.status)
+    .bind(c.local_date)
+    .bind(c.starts_at)
+    .bind(c.establishment)
+    .bind(c.place)
+    .bind(c.appointment_type)
+    .bind(created_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let event = Event {
+        id,
+        org_id: org,
+        person_id: person,
+        event_ref: new.event_ref.clone(),
+        detail: new.detail.clone(),
+        created_at,
+        updated_at: now,
+    };
+    Ok((event, outcome))
+}
+
+/// An event's detail spread over its nullable columns.
+struct EventColumns<'a> {
+    kind: &'static str,
+    status: &'static str,
+    local_date: Option<NaiveDate>,
+    starts_at: Option<DateTime<Utc>>,
+    establishment: Option<&'a str>,
+    place: Option<&'a str>,
+    appointment_type: Option<&'static str>,
+}
+
+impl<'a> EventColumns<'a> {
+    fn of(detail: &'a EventDetail) -> Self {
+        match detail {
+            EventDetail::Liberation {
+                date,
+                establishment,
+                status,
+            } => Self {
+                kind: EventKind::Liberation.as_str(),
+                status: status.as_str(),
+                local_date: Some(*date),
+                starts_at: None,
+                establishment: establishment.as_ref().map(Establishment::as_str),
+                place: None,
+                appointment_type: None,
+            },
+            EventDetail::Appointment {
+                starts_at,
+                place,
+                appointment_type,
+                status,
+            } => Self {
+                kind: EventKind::Appointment.as_str(),
+                status: status.as_str(),
+                local_date: None,
+                starts_at: Some(*starts_at),
+                establishment: None,
+                place: place.as_ref().map(Place::as_str),
+                appointment_type: Some(appointment_type.as_str()),
+            },
+        }
+    }
+}
+
+fn org_from_row(row: &SqliteRow) -> Result<Organisation, StoreError> {
+    Ok(Organisation {
+        id: parsed(row, "id")?,
+        name: checked(row, "name", OrgName::parse)?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn person_from_row(row: &SqliteRow) -> Result<Person, StoreError> {
+    Ok(Person {
+        id: parsed(row, "id")?,
+        org_id: parsed(row, "org_id")?,
+        external_ref: checked(row, "external_ref", ExternalRef::parse)?,
+        first_name: checked(row, "first_name", FirstName::parse)?,
+        mobile: PhoneNumber::from_trusted_e164(row.try_get("mobile")?),
+        language: checked(row, "language", Language::parse)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
+    let kind: EventKind = parsed(row, "kind")?;
+    let detail = match kind {
+        EventKind::Liberation => EventDetail::Liberation {
+            date: row.try_get("local_date")?,
+            establishment: optional(row, "establishment", Establishment::parse)?,
+            status: parsed::<LiberationStatus>(row, "status")?,
+        },
+        EventKind::Appointment => EventDetail::Appointment {
+            starts_at: row.try_get("starts_at")?,
+            place: optional(row, "place", Place::parse)?,
+            appointment_type: parsed::<AppointmentKind>(row, "appointment_type")?,
+            status: parsed::<AppointmentStatus>(row, "status")?,
+        },
+    };
+    Ok(Event {
+        id: parsed(row, "id")?,
+        org_id: parsed(row, "org_id")?,
+        person_id: parsed(row, "person_id")?,
+        event_ref: checked(row, "event_ref", EventRef::parse)?,
+        detail,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn parsed<T>(row: &SqliteRow, column: &str) -> Result<T, StoreError>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    checked(row, column, |s| s.parse::<T>())
+}
+
+fn checked<T, E: std::fmt::Display>(
+    row: &SqliteRow,
+    column: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, StoreError> {
+    let raw: String = row.try_get(column)?;
+    parse(&raw).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+fn optional<T, E: std::fmt::Display>(
+    row: &SqliteRow,
+    column: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Option<T>, StoreError> {
+    let raw: Option<String> = row.try_get(column)?;
+    raw.map(|raw| parse(&raw).map_err(|e| StoreError::Corrupt(format!("{column}: {e}"))))
+        .transpose()
+}

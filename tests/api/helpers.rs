@@ -1,0 +1,166 @@
+//! A real Homeward on a random port with a fresh SQLite file, and a client
+//! with one method per endpoint.
+
+use std::sync::Arc;
+
+use homeward::clock::Clock;
+use homeward::clock::SystemClock;
+use homeward::config::Settings;
+use homeward::domain::{OrgName, Role, TokenSecret};
+use homeward::startup::{self, Application};
+use homeward::store::{NewToken, Store};
+use reqwest::{Method, Response};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
+
+/// Mobiles that libphonenumber accepts. They may belong to real people, so
+/// they are only ever sent to this loopback server.
+pub const MOBILE_A: &str = "07400 123456";
+pub const MOBILE_A_E164: &str = "+447400123456";
+pub const MOBILE_B: &str = "+44 7911 123456";
+
+pub struct TestApp {
+    pub address: String,
+    pub token: String,
+    pub store: Arc<dyn Store>,
+    pub settings: Settings,
+    client: reqwest::Client,
+    shutdown: CancellationToken,
+    _dir: TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("\"sqlite://{}\"", dir.path().join("homeward.db").display());
+    let mut all = vec![
+        ("server.bind", "\"127.0.0.1:0\""),
+        ("database.url", url.as_str()),
+        ("log.level", "\"warn\""),
+    ];
+    all.extend_from_slice(overrides);
+    let settings = Settings::defaults_with(&all).expect("test settings are valid");
+    let app = Application::build(&settings).await.expect("app builds");
+    let address = format!("http://{}", app.address());
+    let shutdown = app.shutdown_token();
+    tokio::spawn(app.run_until_stopped());
+    let store = startup::open_store(&settings.database)
+        .await
+        .expect("store opens");
+    let mut test = TestApp {
+        address,
+        token: String::new(),
+        store,
+        settings,
+        client: reqwest::Client::new(),
+        shutdown,
+        _dir: dir,
+    };
+    test.token = test.new_org_token("Test Team").await;
+    test
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl TestApp {
+    /// A token for a newly created organisation.
+    pub async fn new_org_token(&self, name: &str) -> String {
+        let org = self
+            .store
+            .create_org(&OrgName::parse(name).unwrap(), SystemClock.now())
+            .await
+            .unwrap();
+        let secret = TokenSecret::generate();
+        let token = NewToken {
+            org_id: org.id,
+            hash: secret.hash(),
+            role: Role::Staff,
+            label: None,
+        };
+        self.store
+            .create_token(&token, SystemClock.now())
+            .await
+            .unwrap();
+        secret.expose().to_owned()
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path, Some(&self.token))
+            .await
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Response {
+        self.request(method, path, Some(&self.token))
+            .await
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_person(&self, body: &Value) -> Response {
+        self.send_json(Method::POST, "/v1/people", body).await
+    }
+
+    /// Add a person and return their id.
+    pub async fn add_person(&self, external_ref: &str, mobile: &str) -> String {
+        let body = json!({ "external_ref": external_ref, "first_name": "Alex", "mobile": mobile });
+        let response = self.post_person(&body).await;
+        assert_eq!(response.status(), 201, "adding a person");
+        let body: Value = response.json().await.unwrap();
+        body["person"]["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn post_event(&self, person: &str, body: &Value) -> Response {
+        self.send_json(Method::POST, &format!("/v1/people/{person}/events"), body)
+            .await
+    }
+
+    pub async fn import(&self, kind: &str, csv: impl Into<reqwest::Body>) -> Response {
+        self.request(
+            Method::POST,
+            &format!("/v1/imports/{kind}"),
+            Some(&self.token),
+        )
+        .await
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap()
+    }
+}
+
+/// The JSON body of a response whose status must be `status`.
+pub async fn json_of(response: Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}

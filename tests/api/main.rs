@@ -1,0 +1,4 @@
+//! End-to-end tests: the real app over HTTP, on a random port with a fresh
+//! SQLite file per test.
+
+mod helpers;
