@@ -2,3 +2,9 @@
 //! SQLite file per test.
 
 mod helpers;
+mod auth;
+mod events;
+mod health;
+mod imports;
+mod people;
+mod shutdown;
