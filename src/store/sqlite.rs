@@ -6,6 +6,7 @@
 //! committed (SQLite answers "busy" at once, whatever the busy timeout), while
 //! an immediate one queues politely for the write lock.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use super::{ImportOutcome, ImportRecord, NewToken, Page, Store, StoreError};
 use crate::domain::{
@@ -166,7 +167,8 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<(Person, UpsertOutcome), StoreError> {
         let mut tx = self.write().await?;
-        let result = upsert_person(&mut tx, org, person, now).await?;
+        let existing = find_person(&mut tx, org, "external_ref", person.external_ref.as_str()).await?;
+        let result = upsert_person(&mut tx, org, person, existing, now).await?;
         tx.commit().await?;
         Ok(result)
     }
@@ -239,7 +241,8 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<(Event, UpsertOutcome), StoreError> {
         let mut tx = self.write().await?;
-        let result = upsert_event(&mut tx, org, person, event, now).await?;
+        let existing = find_event(&mut tx, org, person, &event.event_ref).await?;
+        let result = upsert_event(&mut tx, org, person, event, existing, now).await?;
         tx.commit().await?;
         Ok(result)
     }
@@ -321,38 +324,92 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<ImportOutcome>, StoreError> {
         let mut tx = self.write().await?;
+        let mut known = Known::load(&mut tx, org, records).await?;
         let mut outcomes = Vec::with_capacity(records.len());
         for record in records {
-            outcomes.push(import_one(&mut tx, org, record, now).await?);
+            outcomes.push(import_one(&mut tx, org, record, &mut known, now).await?);
         }
         tx.commit().await?;
         Ok(outcomes)
     }
 }
 
+/// The batch's people and their events, read with two queries up front so
+/// that an unchanged row costs no query at all.
+struct Known {
+    people: HashMap<String, Person>,
+    events: HashMap<(PersonId, String), Event>,
+}
+
+impl Known {
+    async fn load(
+        conn: &mut SqliteConnection,
+        org: OrgId,
+        records: &[ImportRecord],
+    ) -> Result<Self, StoreError> {
+        let refs = records.iter().map(|r| match r {
+            ImportRecord::Release { person, .. } => person.external_ref.as_str(),
+            ImportRecord::Appointment { person, .. } => person.as_str(),
+        });
+        let rows = select_in(conn, PERSON_COLUMNS, "people", org, "external_ref", refs).await?;
+        let people: Vec<Person> = rows.iter().map(person_from_row).collect::<Result<_, _>>()?;
+        let ids: Vec<String> = people.iter().map(|p| p.id.to_string()).collect();
+        let rows = select_in(conn, EVENT_COLUMNS, "events", org, "person_id", ids.iter().map(String::as_str)).await?;
+        let mut events = HashMap::new();
+        for row in &rows {
+            let event = event_from_row(row)?;
+            events.insert((event.person_id, event.event_ref.as_str().to_owned()), event);
+        }
+        let people = people.into_iter().map(|p| (p.external_ref.as_str().to_owned(), p)).collect();
+        Ok(Self { people, events })
+    }
+
+    fn event(&self, person: PersonId, event_ref: &EventRef) -> Option<Event> {
+        self.events.get(&(person, event_ref.as_str().to_owned())).cloned()
+    }
+}
+
+async fn select_in<'v>(
+    conn: &mut SqliteConnection,
+    columns: &str,
+    table: &str,
+    org: OrgId,
+    key: &str,
+    values: impl Iterator<Item = &'v str>,
+) -> Result<Vec<SqliteRow>, StoreError> {
+    let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {columns} FROM {table} WHERE org_id = "));
+    query.push_bind(org.to_string());
+    query.push(format!(" AND {key} IN ("));
+    let mut list = query.separated(", ");
+    for value in values {
+        list.push_bind(value);
+    }
+    list.push_unseparated(")");
+    Ok(query.build().fetch_all(&mut *conn).await?)
+}
+
 async fn import_one(
     conn: &mut SqliteConnection,
     org: OrgId,
     record: &ImportRecord,
+    known: &mut Known,
     now: DateTime<Utc>,
 ) -> Result<ImportOutcome, StoreError> {
     let outcome = match record {
         ImportRecord::Release { person, liberation } => {
-            let (stored, person_outcome) = upsert_person(conn, org, person, now).await?;
-            let (_, event_outcome) = upsert_event(conn, org, stored.id, liberation, now).await?;
+            let existing = known.people.get(person.external_ref.as_str()).cloned();
+            let (stored, person_outcome) = upsert_person(conn, org, person, existing, now).await?;
+            let existing = known.event(stored.id, &liberation.event_ref);
+            let (_, event_outcome) = upsert_event(conn, org, stored.id, liberation, existing, now).await?;
+            known.people.insert(stored.external_ref.as_str().to_owned(), stored);
             combine(person_outcome, event_outcome)
         }
-        ImportRecord::Appointment {
-            person,
-            appointment,
-        } => {
-            let Some(stored) = find_person(conn, org, "external_ref", person.as_str()).await?
-            else {
+        ImportRecord::Appointment { person, appointment } => {
+            let Some(stored) = known.people.get(person.as_str()) else {
                 return Ok(ImportOutcome::UnknownPerson);
             };
-            upsert_event(conn, org, stored.id, appointment, now)
-                .await?
-                .1
+            let existing = known.event(stored.id, &appointment.event_ref);
+            upsert_event(conn, org, stored.id, appointment, existing, now).await?.1
         }
     };
     Ok(ImportOutcome::Done(outcome))
@@ -383,13 +440,14 @@ async fn find_person(
     row.as_ref().map(person_from_row).transpose()
 }
 
+/// Write `new` unless it equals `existing`, the row with the same reference.
 async fn upsert_person(
     conn: &mut SqliteConnection,
     org: OrgId,
     new: &NewPerson,
+    existing: Option<Person>,
     now: DateTime<Utc>,
 ) -> Result<(Person, UpsertOutcome), StoreError> {
-    let existing = find_person(conn, org, "external_ref", new.external_ref.as_str()).await?;
     let (id, created_at, outcome) = match existing {
         Some(old) if old.as_new() == *new => return Ok((old, UpsertOutcome::Unchanged)),
         Some(old) => (old.id, old.created_at, UpsertOutcome::Updated),
@@ -424,23 +482,33 @@ async fn upsert_person(
     Ok((person, outcome))
 }
 
+async fn find_event(
+    conn: &mut SqliteConnection,
+    org: OrgId,
+    person: PersonId,
+    event_ref: &EventRef,
+) -> Result<Option<Event>, StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE org_id = ? AND person_id = ? AND event_ref = ?"
+    );
+    let row = sqlx::query(&sql)
+        .bind(org.to_string())
+        .bind(person.to_string())
+        .bind(event_ref.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(event_from_row).transpose()
+}
+
+/// Write `new` unless it equals `existing`, the event with the same reference.
 async fn upsert_event(
     conn: &mut SqliteConnection,
     org: OrgId,
     person: PersonId,
     new: &NewEvent,
+    existing: Option<Event>,
     now: DateTime<Utc>,
 ) -> Result<(Event, UpsertOutcome), StoreError> {
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE org_id = ? AND person_id = ? AND event_ref = ?"
-    );
-    let existing = sqlx::query(&sql)
-        .bind(org.to_string())
-        .bind(person.to_string())
-        .bind(new.event_ref.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let existing = existing.as_ref().map(event_from_row).transpose()?;
     let (id, created_at, outcome) = match existing {
         Some(old) if old.detail == new.detail => return Ok((old, UpsertOutcome::Unchanged)),
         Some(old) => (old.id, old.created_at, UpsertOutcome::Updated),
