@@ -8,13 +8,15 @@
 //! module reads the environment.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono_tz::Tz;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
+
+use crate::domain::Language;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 const ENV_PREFIX: &str = "HOMEWARD__";
@@ -26,6 +28,59 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub log: LogSettings,
     pub time: TimeSettings,
+    pub templates: TemplateSettings,
+    pub planner: PlannerSettings,
+}
+
+/// How reminders are planned: the rules file, sending hours and caps.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannerSettings {
+    pub campaigns_file: PathBuf,
+    pub send_window_start: String,
+    pub send_window_end: String,
+    pub daily_cap: u32,
+    pub min_gap_minutes: u32,
+    pub nudge_horizon_days: u32,
+    pub sweep_cron: String,
+}
+
+impl PlannerSettings {
+    /// The local sending window, checked by `validate`.
+    pub fn window(&self) -> (chrono::NaiveTime, chrono::NaiveTime) {
+        let time = |s: &str| chrono::NaiveTime::parse_from_str(s, "%H:%M").expect("validated");
+        (time(&self.send_window_start), time(&self.send_window_end))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let time = |key, value: &str| {
+            chrono::NaiveTime::parse_from_str(value, "%H:%M")
+                .or_else(|_| invalid(key, value, "a local time written HH:MM, e.g. \"09:00\""))
+        };
+        let start = time("planner.send_window_start", &self.send_window_start)?;
+        let end = time("planner.send_window_end", &self.send_window_end)?;
+        if start >= end {
+            let value = format!("{}–{}", self.send_window_start, self.send_window_end);
+            return invalid(
+                "planner.send_window_start/end",
+                &value,
+                "a start before the end, leaving a window to send in",
+            );
+        }
+        positive("planner.daily_cap", u64::from(self.daily_cap))?;
+        positive(
+            "planner.nudge_horizon_days",
+            u64::from(self.nudge_horizon_days),
+        )?;
+        if self.sweep_cron.parse::<cron::Schedule>().is_err() {
+            return invalid(
+                "planner.sweep_cron",
+                &self.sweep_cron,
+                "a cron expression with seconds, e.g. \"0 */5 * * * *\"",
+            );
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -85,6 +140,90 @@ pub struct LogSettings {
 pub struct TimeSettings {
     #[serde(deserialize_with = "deserialize_zone")]
     pub zone: Tz,
+}
+
+/// The SMS templates and the checks they must pass (see `templates`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateSettings {
+    /// The folder holding `sms/<language>/<name>.txt.tera`; a relative path
+    /// is read from the working directory.
+    pub directory: PathBuf,
+    /// Who the texts say they are from: `{{ sender_name }}`.
+    pub sender_name: String,
+    /// A number that reaches a person: `{{ support_phone }}`.
+    pub support_phone: String,
+    /// Lowest Flesch reading ease allowed for English texts.
+    pub min_reading_ease: f64,
+    /// Highest average words per sentence allowed.
+    pub max_words_per_sentence: u32,
+    /// Whether a text may contain a web link or email address.
+    pub allow_links: bool,
+    /// Languages whose texts must fit GSM-7 with plain sample names.
+    #[serde(deserialize_with = "deserialize_languages")]
+    pub gsm7_languages: Vec<Language>,
+    /// Words that must never appear in a text (whole words, any case).
+    pub disclosing_words: Vec<String>,
+    /// Words with plainer alternatives, refused unless explained.
+    pub jargon_words: Vec<String>,
+}
+
+impl TemplateSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.directory.as_os_str().is_empty() {
+            return invalid("templates.directory", "", "a folder path");
+        }
+        let name = &self.sender_name;
+        let name_len = name.trim().chars().count();
+        if !(1..=40).contains(&name_len) || name.chars().any(char::is_control) {
+            return invalid(
+                "templates.sender_name",
+                name,
+                "1 to 40 printable characters",
+            );
+        }
+        if !is_speakable_phone(&self.support_phone) {
+            return invalid(
+                "templates.support_phone",
+                &self.support_phone,
+                "digits in groups of at most 4 separated by spaces, e.g. \"0800 22 44 88\"",
+            );
+        }
+        let ease = self.min_reading_ease;
+        if !(0.0..=120.0).contains(&ease) {
+            return invalid(
+                "templates.min_reading_ease",
+                &ease.to_string(),
+                "a number from 0 to 120 (60 is plain English)",
+            );
+        }
+        if !(1..=60).contains(&self.max_words_per_sentence) {
+            return invalid(
+                "templates.max_words_per_sentence",
+                &self.max_words_per_sentence.to_string(),
+                "a whole number from 1 to 60",
+            );
+        }
+        if self.disclosing_words.iter().all(|w| w.trim().is_empty()) {
+            return invalid(
+                "templates.disclosing_words",
+                "[]",
+                "at least one word; the built-in list is the safe default",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// "0800 22 44 88", "111", "+44 141 211 3000": groups of 1-4 digits that a
+/// person can read out, the same rule the template check applies.
+fn is_speakable_phone(phone: &str) -> bool {
+    let digits = phone.strip_prefix('+').unwrap_or(phone);
+    let groups: Vec<&str> = digits.split(' ').collect();
+    digits.chars().filter(char::is_ascii_digit).count() >= 3
+        && groups
+            .iter()
+            .all(|g| (1..=4).contains(&g.len()) && g.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// A setting that cannot be used, with enough detail to fix it.
@@ -163,7 +302,8 @@ impl Settings {
                 "a level (error, warn, info, debug, trace) or tracing directives",
             );
         }
-        Ok(())
+        self.templates.validate()?;
+        self.planner.validate()
     }
 }
 
@@ -202,9 +342,33 @@ fn deserialize_zone<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Tz, D::Err
     })
 }
 
+fn deserialize_languages<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<Language>, D::Error> {
+    let tags = Vec::<String>::deserialize(d)?;
+    tags.iter()
+        .map(|tag| {
+            Language::parse(tag)
+                .map_err(|e| serde::de::Error::custom(format!("language {tag:?} {e}")))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sending_window_that_leaves_no_time_is_refused() {
+        let err =
+            Settings::defaults_with(&[("planner.send_window_start", "\"20:00\"")]).unwrap_err();
+        assert!(
+            err.to_string().contains("planner.send_window_start/end"),
+            "{err}"
+        );
+        let err = Settings::defaults_with(&[("planner.sweep_cron", "\"every day\"")]).unwrap_err();
+        assert!(err.to_string().contains("every day"), "{err}");
+    }
 
     #[test]
     fn the_built_in_defaults_are_valid() {
@@ -234,5 +398,53 @@ mod tests {
             err.to_string(),
             "configuration: log.level = \"loud\" is not allowed: a level (error, warn, info, debug, trace) or tracing directives"
         );
+    }
+
+    #[test]
+    fn the_template_defaults_name_a_neutral_sender_and_every_built_in_disclosing_word() {
+        let t = Settings::defaults_with(&[]).unwrap().templates;
+        assert_eq!(t.directory, PathBuf::from("templates"));
+        assert_eq!(t.sender_name, "your local health team");
+        assert!(!t.allow_links);
+        assert_eq!(t.gsm7_languages, vec![Language::english()]);
+        for word in crate::templates::disclosure::DEFAULT_DISCLOSING {
+            assert!(t.disclosing_words.iter().any(|w| w == word), "{word}");
+        }
+        for word in crate::templates::disclosure::DEFAULT_JARGON {
+            assert!(t.jargon_words.iter().any(|w| w == word), "{word}");
+        }
+    }
+
+    #[test]
+    fn template_limits_out_of_range_are_refused_naming_the_key() {
+        let cases = [
+            ("templates.min_reading_ease", "130"),
+            ("templates.min_reading_ease", "-1.0"),
+            ("templates.max_words_per_sentence", "0"),
+            ("templates.support_phone", "\"08002244 88\""),
+            ("templates.support_phone", "\"call us\""),
+            ("templates.sender_name", "\"  \""),
+            ("templates.disclosing_words", "[]"),
+            ("templates.directory", "\"\""),
+        ];
+        for (key, value) in cases {
+            let err = Settings::defaults_with(&[(key, value)]).unwrap_err();
+            assert!(err.to_string().contains(key), "{key} = {value}: {err}");
+        }
+    }
+
+    #[test]
+    fn speakable_support_numbers_and_language_tags_are_accepted() {
+        let t = Settings::defaults_with(&[
+            ("templates.support_phone", "\"+44 141 211 3000\""),
+            ("templates.gsm7_languages", "[\"en\", \"EN-gb\"]"),
+        ])
+        .unwrap()
+        .templates;
+        assert_eq!(t.support_phone, "+44 141 211 3000");
+        assert_eq!(t.gsm7_languages[1].as_str(), "en-GB");
+        let err =
+            Settings::defaults_with(&[("templates.gsm7_languages", "[\"english\"]")]).unwrap_err();
+        assert!(err.to_string().contains("english"), "{err}");
     }
 }

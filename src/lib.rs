@@ -9,6 +9,7 @@
 //! startup              composition root: builds concrete types, owns shutdown
 //! ingest               use cases: people, events, CSV imports
 //! store, clock         persistence behind a trait; injected time
+//! templates            SMS texts: rendering, encoding, plain-language checks
 //! config, telemetry    settings; logs and metrics
 //! domain               value types valid by construction; no I/O
 //! ```
@@ -19,6 +20,9 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod ingest;
+pub mod jobs;
+pub mod planner;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod templates;

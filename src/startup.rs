@@ -16,10 +16,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DatabaseSettings, Settings};
+use crate::domain::Language;
 use crate::http::{self, AppState};
 use crate::ingest::Ingest;
+use crate::jobs;
+use crate::planner::Planner;
+use crate::planner::rules::{self, CampaignRule};
 use crate::store::{SqliteStore, Store};
 use crate::telemetry;
+use crate::templates::{self, TemplateCatalogue};
 
 /// A built, bound, not yet running daemon.
 pub struct Application {
@@ -28,6 +33,8 @@ pub struct Application {
     router: Router,
     shutdown: CancellationToken,
     grace: Duration,
+    templates: TemplateCatalogue,
+    sweeps: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -40,8 +47,17 @@ impl Application {
         settings: &Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
+        // Templates and rules are checked before the database is touched.
+        let (catalogue, rules) = load_plan_inputs(settings)?;
         let store = open_store(&settings.database).await?;
-        let ingest = Ingest::new(store.clone(), clock, settings.time.zone);
+        let planner = Planner::new(store.clone(), clock.clone(), catalogue, rules, settings);
+        let templates = planner.catalogue().clone();
+        let ingest = Ingest::new(
+            store.clone(),
+            clock.clone(),
+            settings.time.zone,
+            planner.clone(),
+        );
         let state = AppState {
             store,
             ingest,
@@ -54,13 +70,28 @@ impl Application {
         let address = listener
             .local_addr()
             .context("Failed to read the bound address")?;
+        let shutdown = CancellationToken::new();
+        let sweeps = jobs::spawn_sweeps(
+            planner,
+            &settings.planner.sweep_cron,
+            settings.time.zone,
+            clock,
+            shutdown.clone(),
+        )?;
         Ok(Self {
             listener,
             address,
             router,
-            shutdown: CancellationToken::new(),
+            sweeps,
+            shutdown,
             grace: settings.server.shutdown_grace(),
+            templates,
         })
+    }
+
+    /// The checked SMS templates, loaded once at start-up.
+    pub fn templates(&self) -> &TemplateCatalogue {
+        &self.templates
     }
 
     /// The address actually bound (useful with port 0).
@@ -77,6 +108,7 @@ impl Application {
     /// finish, or the grace period runs out.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let token = self.shutdown.clone();
+        let sweeps = self.sweeps;
         tracing::info!(address = %self.address, "listening");
         let server = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(token.clone().cancelled_owned())
@@ -93,9 +125,37 @@ impl Application {
             result = server => result.context("The HTTP server failed")?,
             () = deadline => tracing::warn!("in-flight requests did not finish in time; stopping anyway"),
         }
+        token.cancel();
+        if tokio::time::timeout(self.grace, sweeps).await.is_err() {
+            tracing::warn!(
+                "a re-plan sweep did not finish in time; it will run again at the next start"
+            );
+        }
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Load and check the templates and campaign rules, and build the planner.
+/// A template or rule that fails its checks stops start-up: nothing broken
+/// may ever be sent.
+pub fn build_planner(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Planner> {
+    let (catalogue, rules) = load_plan_inputs(settings)?;
+    Ok(Planner::new(store, clock, catalogue, rules, settings))
+}
+
+fn load_plan_inputs(settings: &Settings) -> anyhow::Result<(TemplateCatalogue, Vec<CampaignRule>)> {
+    let catalogue =
+        templates::load_checked(&settings.templates).context("Failed to load the SMS templates")?;
+    let english = Language::english();
+    let rules = rules::load(&settings.planner.campaigns_file, |name| {
+        catalogue.resolve(name, &english).is_some()
+    })?;
+    Ok((catalogue, rules))
 }
 
 /// Open the configured database and bring its schema up to date.

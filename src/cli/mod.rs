@@ -1,5 +1,8 @@
 //! The `homeward` command line: the daemon and the operator's tools.
 
+mod plan;
+mod templates;
+
 use std::io::{BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,6 +20,7 @@ use crate::ingest::{ImportProgress, ImportSummary, Ingest};
 use crate::startup::{self, Application};
 use crate::store::{NewToken, Store};
 use crate::telemetry;
+pub use templates::{PreviewArgs, SmsCommand, TemplatesCommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,6 +51,14 @@ pub enum Command {
     /// Import a CSV file of releases or appointments.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Preview the texts that would be sent in a window; nothing is sent.
+    Plan(plan::PlanArgs),
+    /// Check and preview the SMS templates (no database needed).
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
+    /// Inspect the encoding and cost of any text (no database needed).
+    #[command(subcommand)]
+    Sms(SmsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +123,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(ImportCommand::Appointments(args)) => {
             import(&settings, ImportKind::Appointments, args).await
         }
+        Command::Plan(args) => plan::plan(&settings, args).await,
+        Command::Templates(cmd) => templates::templates(&settings, cmd),
+        Command::Sms(cmd) => templates::sms(cmd),
     }
 }
 
@@ -182,7 +197,9 @@ async fn import(
     let org = find_org(store.as_ref(), &args.org).await?;
     let file = std::fs::File::open(&args.file)
         .with_context(|| format!("Cannot open {}", args.file.display()))?;
-    let ingest = Ingest::new(store, Arc::new(SystemClock), settings.time.zone);
+    let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
+    let planner = startup::build_planner(settings, store.clone(), clock.clone())?;
+    let ingest = Ingest::new(store, clock, settings.time.zone, planner);
     let bar = Bar::new();
     let summary = ingest
         .import(org.id, kind, BufReader::new(file), &bar)
@@ -211,6 +228,11 @@ fn print_summary(file: &Path, kind: ImportKind, s: &ImportSummary) {
     for problem in &s.problems {
         println!("  line {}: {}", problem.line, problem.error);
     }
+    let p = &s.planned;
+    println!(
+        "texts: {} planned, {} re-rendered, {} cancelled, {} expired",
+        p.created, p.updated, p.cancelled, p.expired
+    );
 }
 
 /// A progress bar on a terminal; nothing when output is redirected.

@@ -4,8 +4,10 @@
 
 mod event;
 mod ids;
+mod message;
 mod person;
 mod phone;
+mod template;
 mod text;
 mod token;
 
@@ -14,8 +16,12 @@ pub use event::{
     UnknownWord,
 };
 pub use ids::{EventId, OrgId, PersonId, TokenId};
+pub use message::{
+    Message, MessageBody, MessageId, MessageOrigin, MessageState, NewMessage, Transition,
+};
 pub use person::{Caller, NewPerson, Organisation, Person, Role, UpsertOutcome};
 pub use phone::{PhoneError, PhoneNumber, mask};
+pub use template::TemplateName;
 pub use text::{
     Establishment, EventRef, ExternalRef, FirstName, Language, OrgName, Place, TextError,
 };

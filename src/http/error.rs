@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::ingest::IngestError;
 use crate::ingest::input::FieldError;
+use crate::planner::PlanError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Unprocessable(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     TooLarge(String),
     #[error("{0}")]
@@ -50,6 +53,7 @@ impl ApiError {
             Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_fields"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -86,6 +90,18 @@ impl From<IngestError> for ApiError {
             IngestError::NotFound(what) => Self::NotFound(what),
             IngestError::Invalid(fields) => Self::Invalid(fields),
             IngestError::Store(e) => e.into(),
+            IngestError::Plan(e) => e.into(),
+        }
+    }
+}
+
+impl From<PlanError> for ApiError {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::NotFound(what) => Self::NotFound(what),
+            PlanError::Invalid(reason) => Self::Unprocessable(reason),
+            PlanError::Template(e) => Self::Unprocessable(e.to_string()),
+            PlanError::Store(e) => e.into(),
         }
     }
 }

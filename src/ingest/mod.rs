@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::domain::{Event, EventId, NewEvent, NewPerson, OrgId, Person, PersonId, UpsertOutcome};
+use crate::planner::{PlanError, PlanReport, Planner};
 use crate::store::{ImportOutcome, Store, StoreError};
 use csv_file::{FileError, ImportKind, RowProblem};
 use input::{EventPatch, FieldError, PersonPatch};
@@ -32,6 +33,8 @@ pub enum IngestError {
     Invalid(Vec<FieldError>),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the change was saved, but planning its texts failed: {0}")]
+    Plan(#[from] PlanError),
 }
 
 /// Why an import stopped.
@@ -41,6 +44,8 @@ pub enum ImportError {
     File(#[from] FileError),
     #[error("{written} rows were saved before the database failed")]
     Store { written: usize, source: StoreError },
+    #[error("the rows were saved, but planning their texts failed: {0}")]
+    Plan(#[from] PlanError),
 }
 
 /// What an import did, row by row.
@@ -51,6 +56,8 @@ pub struct ImportSummary {
     pub unchanged: usize,
     pub rejected: usize,
     pub problems: Vec<RowProblem>,
+    /// What planning did with the imported events.
+    pub planned: PlanReport,
 }
 
 impl ImportSummary {
@@ -78,11 +85,21 @@ pub struct Ingest {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     zone: Tz,
+    planner: Planner,
 }
 
 impl Ingest {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, zone: Tz) -> Self {
-        Self { store, clock, zone }
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, zone: Tz, planner: Planner) -> Self {
+        Self {
+            store,
+            clock,
+            zone,
+            planner,
+        }
+    }
+
+    pub fn planner(&self) -> &Planner {
+        &self.planner
     }
 
     pub async fn upsert_person(
@@ -194,6 +211,9 @@ impl Ingest {
             }
             written += batch.len();
             progress.rows_done(written as u64);
+        }
+        if summary.created + summary.updated > 0 {
+            summary.planned = self.planner.sweep(Some(org)).await?;
         }
         summary.problems.sort_by_key(|p| p.line);
         summary.rejected = summary

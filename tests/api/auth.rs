@@ -6,7 +6,12 @@ use crate::helpers::{MOBILE_A, json_of, spawn_app};
 #[tokio::test]
 async fn requests_without_a_token_are_refused() {
     let app = spawn_app().await;
-    let response = app.request(Method::GET, "/v1/people", None).await.send().await.unwrap();
+    let response = app
+        .request(Method::GET, "/v1/people", None)
+        .await
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
     let body = json_of(response, 401).await;
@@ -16,9 +21,14 @@ async fn requests_without_a_token_are_refused() {
 #[tokio::test]
 async fn an_unknown_token_is_refused() {
     let app = spawn_app().await;
-    let req = app.request(Method::GET, "/v1/people", Some("hw_not-a-real-token")).await;
+    let req = app
+        .request(Method::GET, "/v1/people", Some("hw_not-a-real-token"))
+        .await;
     assert_eq!(req.send().await.unwrap().status(), 401);
-    let req = app.request(Method::GET, "/v1/people", None).await.header("authorization", "Basic abc");
+    let req = app
+        .request(Method::GET, "/v1/people", None)
+        .await
+        .header("authorization", "Basic abc");
     assert_eq!(req.send().await.unwrap().status(), 401);
 }
 
@@ -33,27 +43,52 @@ async fn one_organisation_never_sees_or_changes_anothers_people() {
         async move { app.request(method, &path, Some(&other)).await }
     };
 
-    let listed = json_of(as_other(Method::GET, "/v1/people".into()).await.send().await.unwrap(), 200).await;
+    let listed = json_of(
+        as_other(Method::GET, "/v1/people".into())
+            .await
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(listed["people"], json!([]));
     for (method, path) in [
         (Method::GET, format!("/v1/people/{person}")),
         (Method::DELETE, format!("/v1/people/{person}")),
         (Method::GET, format!("/v1/people/{person}/events")),
     ] {
-        let response = as_other(method.clone(), path.clone()).await.send().await.unwrap();
+        let response = as_other(method.clone(), path.clone())
+            .await
+            .send()
+            .await
+            .unwrap();
         let body = json_of(response, 404).await;
-        assert!(!body.to_string().contains("SPS-1"), "{method} {path} leaked: {body}");
+        assert!(
+            !body.to_string().contains("SPS-1"),
+            "{method} {path} leaked: {body}"
+        );
     }
     let patch = as_other(Method::PATCH, format!("/v1/people/{person}")).await;
-    let response = patch.json(&json!({ "first_name": "Mallory" })).send().await.unwrap();
+    let response = patch
+        .json(&json!({ "first_name": "Mallory" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
     let event = json!({ "event_ref": "lib", "kind": "liberation", "date": "2026-12-01" });
     let post = as_other(Method::POST, format!("/v1/people/{person}/events")).await;
     assert_eq!(post.json(&event).send().await.unwrap().status(), 404);
 
     let mine = json_of(app.get(&format!("/v1/people/{person}")).await, 200).await;
-    assert_eq!(mine["first_name"], "Alex", "the owner's record is untouched");
-    assert_eq!(json_of(app.get(&format!("/v1/people/{person}/events")).await, 200).await["events"], json!([]));
+    assert_eq!(
+        mine["first_name"], "Alex",
+        "the owner's record is untouched"
+    );
+    assert_eq!(
+        json_of(app.get(&format!("/v1/people/{person}/events")).await, 200).await["events"],
+        json!([])
+    );
 }
 
 #[tokio::test]

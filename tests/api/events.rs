@@ -27,14 +27,25 @@ async fn a_liberation_date_round_trips() {
     let listed = json_of(app.get(&format!("/v1/people/{person}/events")).await, 200).await;
     assert_eq!(listed["events"], json!([event.clone()]));
     let id = event["id"].as_str().unwrap();
-    assert_eq!(json_of(app.get(&format!("/v1/people/{person}/events/{id}")).await, 200).await, event);
+    assert_eq!(
+        json_of(
+            app.get(&format!("/v1/people/{person}/events/{id}")).await,
+            200
+        )
+        .await,
+        event
+    );
 }
 
 #[tokio::test]
 async fn sending_the_same_event_again_changes_nothing() {
     let app = spawn_app().await;
     let (person, event) = person_with_event(&app, &liberation("2026-12-01")).await;
-    let again = json_of(app.post_event(&person, &liberation("01/12/2026")).await, 200).await;
+    let again = json_of(
+        app.post_event(&person, &liberation("01/12/2026")).await,
+        200,
+    )
+    .await;
     assert_eq!(again["outcome"], "unchanged");
     assert_eq!(again["event"], event);
 }
@@ -65,23 +76,50 @@ async fn an_appointment_is_stored_in_utc() {
 async fn an_appointment_time_without_a_zone_is_refused() {
     let app = spawn_app().await;
     let person = app.add_person("SPS-1001", MOBILE_A).await;
-    let body = json_of(app.post_event(&person, &appointment("2026-12-03T14:30:00")).await, 422).await;
+    let body = json_of(
+        app.post_event(&person, &appointment("2026-12-03T14:30:00"))
+            .await,
+        422,
+    )
+    .await;
     assert_eq!(body["fields"][0]["field"], "starts_at");
-    assert!(body["fields"][0]["reason"].as_str().unwrap().contains("time zone"));
-    assert_eq!(json_of(app.get(&format!("/v1/people/{person}/events")).await, 200).await["events"], json!([]));
+    assert!(
+        body["fields"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("time zone")
+    );
+    assert_eq!(
+        json_of(app.get(&format!("/v1/people/{person}/events")).await, 200).await["events"],
+        json!([])
+    );
 }
 
 #[tokio::test]
 async fn impossible_dates_and_unknown_words_are_refused_with_the_choices() {
     let app = spawn_app().await;
     let person = app.add_person("SPS-1001", MOBILE_A).await;
-    let body = json_of(app.post_event(&person, &liberation("2026-02-30")).await, 422).await;
+    let body = json_of(
+        app.post_event(&person, &liberation("2026-02-30")).await,
+        422,
+    )
+    .await;
     assert_eq!(body["fields"][0]["field"], "date");
     let mut wrong = appointment("2026-12-03T14:30:00Z");
     wrong["appointment_type"] = json!("dentistry");
     let body = json_of(app.post_event(&person, &wrong).await, 422).await;
-    assert!(body["fields"][0]["reason"].as_str().unwrap().contains("addiction_service"));
-    let body = json_of(app.post_event(&person, &json!({ "event_ref": "x", "kind": "party" })).await, 422).await;
+    assert!(
+        body["fields"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("addiction_service")
+    );
+    let body = json_of(
+        app.post_event(&person, &json!({ "event_ref": "x", "kind": "party" }))
+            .await,
+        422,
+    )
+    .await;
     assert_eq!(body["fields"][0]["field"], "kind");
 }
 
@@ -91,18 +129,38 @@ async fn an_appointment_is_cancelled_by_its_status() {
     let (person, event) = person_with_event(&app, &appointment("2026-12-03T14:30:00Z")).await;
     let id = event["id"].as_str().unwrap();
     let path = format!("/v1/people/{person}/events/{id}");
-    let cancelled = json_of(app.send_json(Method::PATCH, &path, &json!({ "status": "cancelled" })).await, 200).await;
+    let cancelled = json_of(
+        app.send_json(Method::PATCH, &path, &json!({ "status": "cancelled" }))
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["starts_at"], event["starts_at"]);
-    let bad = app.send_json(Method::PATCH, &path, &json!({ "date": "2026-12-05" })).await;
+    let bad = app
+        .send_json(Method::PATCH, &path, &json!({ "date": "2026-12-05" }))
+        .await;
     assert_eq!(json_of(bad, 422).await["fields"][0]["field"], "date");
-    assert_eq!(json_of(app.get(&path).await, 200).await["status"], "cancelled");
+    assert_eq!(
+        json_of(app.get(&path).await, 200).await["status"],
+        "cancelled"
+    );
 }
 
 #[tokio::test]
 async fn events_of_someone_unknown_are_not_found() {
     let app = spawn_app().await;
     let missing = "0190c6d8-7c7e-7000-8000-000000000000";
-    assert_eq!(app.post_event(missing, &liberation("2026-12-01")).await.status(), 404);
-    assert_eq!(app.get(&format!("/v1/people/{missing}/events")).await.status(), 404);
+    assert_eq!(
+        app.post_event(missing, &liberation("2026-12-01"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/v1/people/{missing}/events"))
+            .await
+            .status(),
+        404
+    );
 }

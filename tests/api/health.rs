@@ -30,7 +30,10 @@ async fn metrics_count_requests_by_route_and_status() {
 async fn every_response_carries_a_request_id() {
     let app = spawn_app().await;
     let response = app.get("/v1/people").await;
-    let id = response.headers().get("x-request-id").expect("x-request-id header");
+    let id = response
+        .headers()
+        .get("x-request-id")
+        .expect("x-request-id header");
     assert_eq!(id.to_str().unwrap().len(), 36, "a UUID");
 }
 

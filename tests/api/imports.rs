@@ -10,7 +10,10 @@ async fn import_ok(app: &TestApp, kind: &str, csv: &str) -> Value {
 }
 
 async fn people_count(app: &TestApp) -> usize {
-    json_of(app.get("/v1/people").await, 200).await["people"].as_array().unwrap().len()
+    json_of(app.get("/v1/people").await, 200).await["people"]
+        .as_array()
+        .unwrap()
+        .len()
 }
 
 #[tokio::test]
@@ -20,11 +23,27 @@ async fn a_releases_file_is_imported_and_summarised() {
     assert_eq!(summary["created"], 4);
     assert_eq!(summary["rejected"], 0);
     let people = json_of(app.get("/v1/people").await, 200).await;
-    let lukasz = people["people"].as_array().unwrap().iter().find(|p| p["external_ref"] == "SPS-1003").unwrap();
+    let lukasz = people["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["external_ref"] == "SPS-1003")
+        .unwrap();
     assert_eq!(lukasz["first_name"], "Łukasz");
     assert_eq!(lukasz["language"], "pl");
-    let events = json_of(app.get(&format!("/v1/people/{}/events", lukasz["id"].as_str().unwrap())).await, 200).await;
-    assert_eq!(events["events"][0]["date"], "2026-12-02", "DD/MM/YYYY is read the UK way");
+    let events = json_of(
+        app.get(&format!(
+            "/v1/people/{}/events",
+            lukasz["id"].as_str().unwrap()
+        ))
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        events["events"][0]["date"], "2026-12-02",
+        "DD/MM/YYYY is read the UK way"
+    );
 }
 
 #[tokio::test]
@@ -33,7 +52,14 @@ async fn importing_the_same_file_again_changes_nothing() {
     import_ok(&app, "releases", RELEASES).await;
     let before = json_of(app.get("/v1/people").await, 200).await;
     let again = import_ok(&app, "releases", RELEASES).await;
-    assert_eq!((again["created"].clone(), again["updated"].clone(), again["unchanged"].clone()), (json!(0), json!(0), json!(4)));
+    assert_eq!(
+        (
+            again["created"].clone(),
+            again["updated"].clone(),
+            again["unchanged"].clone()
+        ),
+        (json!(0), json!(0), json!(4))
+    );
     assert_eq!(json_of(app.get("/v1/people").await, 200).await, before);
 }
 
@@ -41,9 +67,15 @@ async fn importing_the_same_file_again_changes_nothing() {
 async fn a_moved_date_in_a_new_file_updates_only_that_person() {
     let app = spawn_app().await;
     import_ok(&app, "releases", RELEASES).await;
-    let moved = RELEASES.replace("SPS-1001,Alex,07400 123456,2026-12-01", "SPS-1001,Alex,07400 123456,2026-12-08");
+    let moved = RELEASES.replace(
+        "SPS-1001,Alex,07400 123456,2026-12-01",
+        "SPS-1001,Alex,07400 123456,2026-12-08",
+    );
     let summary = import_ok(&app, "releases", &moved).await;
-    assert_eq!((summary["updated"].clone(), summary["unchanged"].clone()), (json!(1), json!(3)));
+    assert_eq!(
+        (summary["updated"].clone(), summary["unchanged"].clone()),
+        (json!(1), json!(3))
+    );
 }
 
 #[tokio::test]
@@ -59,8 +91,21 @@ async fn bad_rows_are_named_by_line_and_column_and_good_rows_still_import() {
     assert_eq!(summary["created"], 1);
     assert_eq!(summary["rejected"], 4);
     let problems = summary["problems"].as_array().unwrap();
-    let at = |i: usize| (problems[i]["line"].as_u64().unwrap(), problems[i]["field"].as_str().unwrap());
-    assert_eq!([at(0), at(1), at(2), at(3)], [(3, "mobile"), (4, "release_date"), (5, "external_ref"), (6, "row")]);
+    let at = |i: usize| {
+        (
+            problems[i]["line"].as_u64().unwrap(),
+            problems[i]["field"].as_str().unwrap(),
+        )
+    };
+    assert_eq!(
+        [at(0), at(1), at(2), at(3)],
+        [
+            (3, "mobile"),
+            (4, "release_date"),
+            (5, "external_ref"),
+            (6, "row")
+        ]
+    );
     assert_eq!(problems[0]["value"], "0131 226 7777");
     assert!(problems[2]["reason"].as_str().unwrap().contains("line 2"));
     assert_eq!(people_count(&app).await, 1);
@@ -69,7 +114,8 @@ async fn bad_rows_are_named_by_line_and_column_and_good_rows_still_import() {
 #[tokio::test]
 async fn a_wrong_header_is_refused_and_nothing_is_stored() {
     let app = spawn_app().await;
-    let csv = "external_ref,first_name,mobile_number,release_date\nSPS-1,Alex,07400 123456,2026-12-01\n";
+    let csv =
+        "external_ref,first_name,mobile_number,release_date\nSPS-1,Alex,07400 123456,2026-12-01\n";
     let body = json_of(app.import("releases", csv).await, 422).await;
     let message = body["message"].as_str().unwrap();
     assert!(message.contains("mobile"), "{message}");
@@ -81,14 +127,20 @@ async fn a_semicolon_separated_file_is_refused_with_a_hint() {
     let app = spawn_app().await;
     let csv = "external_ref;first_name;mobile;release_date\nSPS-1;Alex;07400 123456;2026-12-01\n";
     let body = json_of(app.import("releases", csv).await, 422).await;
-    assert!(body["message"].as_str().unwrap().contains("semicolon"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("semicolon"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn an_empty_file_is_refused() {
     let app = spawn_app().await;
     let body = json_of(app.import("releases", "").await, 422).await;
-    assert!(body["message"].as_str().unwrap().contains("empty"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("empty"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -132,8 +184,19 @@ async fn an_upload_over_the_limit_is_refused() {
 #[tokio::test]
 async fn an_upload_must_say_it_is_csv() {
     let app = spawn_app().await;
-    let req = app.request(reqwest::Method::POST, "/v1/imports/releases", Some(&app.token)).await;
-    let response = req.header("content-type", "application/json").body(RELEASES).send().await.unwrap();
+    let req = app
+        .request(
+            reqwest::Method::POST,
+            "/v1/imports/releases",
+            Some(&app.token),
+        )
+        .await;
+    let response = req
+        .header("content-type", "application/json")
+        .body(RELEASES)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 415);
 }
 
@@ -159,10 +222,33 @@ async fn appointment_times_are_local_and_a_time_the_clocks_skip_is_refused() {
                SPS-1001,gap,2027-03-28,01:30,gp\n";
     let summary = import_ok(&app, "appointments", csv).await;
     assert_eq!(summary["problems"][0]["field"], "time");
-    assert!(summary["problems"][0]["reason"].as_str().unwrap().contains("clocks go forward"));
+    assert!(
+        summary["problems"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("clocks go forward")
+    );
     let people = json_of(app.get("/v1/people").await, 200).await;
-    let alex = people["people"].as_array().unwrap().iter().find(|p| p["external_ref"] == "SPS-1001").unwrap();
-    let events = json_of(app.get(&format!("/v1/people/{}/events", alex["id"].as_str().unwrap())).await, 200).await;
-    let summer = events["events"].as_array().unwrap().iter().find(|e| e["event_ref"] == "summer").unwrap();
+    let alex = people["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["external_ref"] == "SPS-1001")
+        .unwrap();
+    let events = json_of(
+        app.get(&format!(
+            "/v1/people/{}/events",
+            alex["id"].as_str().unwrap()
+        ))
+        .await,
+        200,
+    )
+    .await;
+    let summer = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_ref"] == "summer")
+        .unwrap();
     assert_eq!(summer["starts_at"], "2026-07-01T13:30:00Z", "14:30 BST");
 }

@@ -1,10 +1,10 @@
 //! End-to-end tests: the real app over HTTP, on a random port with a fresh
 //! SQLite file per test.
 
-mod helpers;
 mod auth;
 mod events;
 mod health;
+mod helpers;
 mod imports;
 mod people;
 mod shutdown;

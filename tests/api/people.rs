@@ -25,7 +25,10 @@ async fn sending_the_same_person_again_changes_nothing() {
     let first = json_of(app.post_person(&alex(MOBILE_A)).await, 201).await;
     let second = json_of(app.post_person(&alex("+44 7400 123 456")).await, 200).await;
     assert_eq!(second["outcome"], "unchanged");
-    assert_eq!(second["person"], first["person"], "same id, same updated_at");
+    assert_eq!(
+        second["person"], first["person"],
+        "same id, same updated_at"
+    );
 }
 
 #[tokio::test]
@@ -46,7 +49,10 @@ async fn a_landline_is_refused_naming_the_field_and_the_reason() {
     assert_eq!(body["fields"][0]["value"], "0131 226 7777");
     let reason = body["fields"][0]["reason"].as_str().unwrap();
     assert!(reason.contains("landline"), "{reason}");
-    assert_eq!(json_of(app.get("/v1/people").await, 200).await["people"], json!([]));
+    assert_eq!(
+        json_of(app.get("/v1/people").await, 200).await["people"],
+        json!([])
+    );
 }
 
 #[tokio::test]
@@ -62,15 +68,27 @@ async fn every_invalid_field_is_reported_at_once() {
     let app = spawn_app().await;
     let input = json!({ "external_ref": "has space", "first_name": "", "mobile": "12", "language": "xx-YYY" });
     let body = json_of(app.post_person(&input).await, 422).await;
-    let fields: Vec<&str> = body["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, ["external_ref", "first_name", "mobile", "language"]);
 }
 
 #[tokio::test]
 async fn malformed_json_is_a_bad_request() {
     let app = spawn_app().await;
-    let req = app.request(Method::POST, "/v1/people", Some(&app.token)).await;
-    let response = req.header("content-type", "application/json").body("{\"external_ref\": ").send().await.unwrap();
+    let req = app
+        .request(Method::POST, "/v1/people", Some(&app.token))
+        .await;
+    let response = req
+        .header("content-type", "application/json")
+        .body("{\"external_ref\": ")
+        .send()
+        .await
+        .unwrap();
     let body = json_of(response, 400).await;
     assert_eq!(body["error"], "bad_request");
 }
@@ -79,9 +97,15 @@ async fn malformed_json_is_a_bad_request() {
 async fn unknown_missing_and_mistyped_fields_are_named() {
     let app = spawn_app().await;
     let cases = [
-        (json!({ "external_ref": "A", "first_name": "Al", "mobile": MOBILE_A, "nickname": "x" }), "nickname"),
+        (
+            json!({ "external_ref": "A", "first_name": "Al", "mobile": MOBILE_A, "nickname": "x" }),
+            "nickname",
+        ),
         (json!({ "external_ref": "A", "first_name": "Al" }), "mobile"),
-        (json!({ "external_ref": "A", "first_name": "Al", "mobile": 7400123456_u64 }), "invalid type"),
+        (
+            json!({ "external_ref": "A", "first_name": "Al", "mobile": 7400123456_u64 }),
+            "invalid type",
+        ),
     ];
     for (input, expected) in cases {
         let body = json_of(app.post_person(&input).await, 422).await;
@@ -93,9 +117,19 @@ async fn unknown_missing_and_mistyped_fields_are_named() {
 #[tokio::test]
 async fn a_body_that_is_not_json_is_unsupported() {
     let app = spawn_app().await;
-    let req = app.request(Method::POST, "/v1/people", Some(&app.token)).await;
-    let response = req.header("content-type", "text/plain").body("hello").send().await.unwrap();
-    assert_eq!(json_of(response, 415).await["error"], "unsupported_media_type");
+    let req = app
+        .request(Method::POST, "/v1/people", Some(&app.token))
+        .await;
+    let response = req
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_of(response, 415).await["error"],
+        "unsupported_media_type"
+    );
 }
 
 #[tokio::test]
@@ -112,7 +146,9 @@ async fn a_refused_change_leaves_the_person_as_they_were() {
     let app = spawn_app().await;
     let id = app.add_person("SPS-1001", MOBILE_A).await;
     let patch = json!({ "first_name": "Sam", "mobile": "0800 22 44 88" });
-    let response = app.send_json(Method::PATCH, &format!("/v1/people/{id}"), &patch).await;
+    let response = app
+        .send_json(Method::PATCH, &format!("/v1/people/{id}"), &patch)
+        .await;
     assert_eq!(json_of(response, 422).await["fields"][0]["field"], "mobile");
     let person = json_of(app.get(&format!("/v1/people/{id}")).await, 200).await;
     assert_eq!(person["first_name"], "Alex");
@@ -124,7 +160,12 @@ async fn a_change_updates_only_the_fields_given() {
     let app = spawn_app().await;
     let id = app.add_person("SPS-1001", MOBILE_A).await;
     let patch = json!({ "first_name": "Siobhán", "language": "PL" });
-    let person = json_of(app.send_json(Method::PATCH, &format!("/v1/people/{id}"), &patch).await, 200).await;
+    let person = json_of(
+        app.send_json(Method::PATCH, &format!("/v1/people/{id}"), &patch)
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(person["first_name"], "Siobhán");
     assert_eq!(person["language"], "pl");
     assert_eq!(person["mobile"], MOBILE_A_E164);
@@ -135,7 +176,12 @@ async fn the_external_reference_cannot_be_changed_by_a_patch() {
     let app = spawn_app().await;
     let id = app.add_person("SPS-1001", MOBILE_A).await;
     let patch = json!({ "external_ref": "SPS-9" });
-    let body = json_of(app.send_json(Method::PATCH, &format!("/v1/people/{id}"), &patch).await, 422).await;
+    let body = json_of(
+        app.send_json(Method::PATCH, &format!("/v1/people/{id}"), &patch)
+            .await,
+        422,
+    )
+    .await;
     assert!(body["message"].as_str().unwrap().contains("external_ref"));
 }
 
@@ -149,7 +195,13 @@ async fn listing_pages_through_everyone_once() {
     let mut path = "/v1/people?limit=2".to_owned();
     loop {
         let page = json_of(app.get(&path).await, 200).await;
-        seen.extend(page["people"].as_array().unwrap().iter().map(|p| p["external_ref"].clone()));
+        seen.extend(
+            page["people"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["external_ref"].clone()),
+        );
         match page["next_after"].as_str() {
             Some(after) => path = format!("/v1/people?limit=2&after={after}"),
             None => break,
@@ -166,10 +218,22 @@ async fn deleting_a_person_removes_them_and_their_events() {
     let id = app.add_person("SPS-1001", MOBILE_A).await;
     let event = json!({ "event_ref": "lib", "kind": "liberation", "date": "2026-12-01" });
     assert_eq!(app.post_event(&id, &event).await.status(), 201);
-    let response = app.request(Method::DELETE, &format!("/v1/people/{id}"), Some(&app.token)).await.send().await.unwrap();
+    let response = app
+        .request(
+            Method::DELETE,
+            &format!("/v1/people/{id}"),
+            Some(&app.token),
+        )
+        .await
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 204);
     assert_eq!(app.get(&format!("/v1/people/{id}")).await.status(), 404);
-    assert_eq!(app.get(&format!("/v1/people/{id}/events")).await.status(), 404);
+    assert_eq!(
+        app.get(&format!("/v1/people/{id}/events")).await.status(),
+        404
+    );
     let again = json_of(app.post_person(&alex(MOBILE_A)).await, 201).await;
     assert_eq!(again["outcome"], "created");
 }

@@ -23,16 +23,29 @@ fn homeward(dir: &TempDir) -> Command {
 fn run(dir: &TempDir, args: &[&str]) -> (i32, String, String) {
     let out = homeward(dir).args(args).output().expect("homeward runs");
     let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    (out.status.code().unwrap_or(-1), text(out.stdout), text(out.stderr))
+    (
+        out.status.code().unwrap_or(-1),
+        text(out.stdout),
+        text(out.stderr),
+    )
 }
 
 /// Start `homeward serve` and read the address it reports.
 async fn serve(dir: &TempDir) -> (tokio::process::Child, String) {
     let mut cmd = tokio::process::Command::from(homeward(dir));
-    let mut child = cmd.arg("serve").stderr(Stdio::piped()).kill_on_drop(true).spawn().expect("serve starts");
+    let mut child = cmd
+        .arg("serve")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("serve starts");
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let address = loop {
-        let line = lines.next_line().await.unwrap().expect("serve logged its address before exiting");
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("serve logged its address before exiting");
         if let Some(rest) = line.split("address=").nth(1) {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
@@ -59,13 +72,25 @@ fn operator_commands_create_an_org_a_token_and_import_a_file() {
     assert_eq!(code, 1);
     assert!(err.contains("no organisation named \"Nobody\""), "{err}");
 
-    let args = ["import", "releases", "tests/fixtures/releases.csv", "--org", "Barlinnie Throughcare"];
+    let args = [
+        "import",
+        "releases",
+        "tests/fixtures/releases.csv",
+        "--org",
+        "Barlinnie Throughcare",
+    ];
     let (code, out, _) = run(&dir, &args);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("4 created, 0 updated, 0 unchanged, 0 rejected"), "{out}");
+    assert!(
+        out.contains("4 created, 0 updated, 0 unchanged, 0 rejected"),
+        "{out}"
+    );
     let (code, out, _) = run(&dir, &args);
     assert_eq!(code, 0);
-    assert!(out.contains("0 created, 0 updated, 4 unchanged, 0 rejected"), "{out}");
+    assert!(
+        out.contains("0 created, 0 updated, 4 unchanged, 0 rejected"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -74,19 +99,41 @@ fn an_import_with_rejected_rows_exits_non_zero_and_names_them() {
     run(&dir, &["org", "create", "Team"]);
     let file = dir.path().join("bad.csv");
     std::fs::write(&file, "external_ref,first_name,mobile,release_date\nSPS-1,Al,07400 123456,2026-12-01\nSPS-2,Bo,0800 22 44 88,2026-12-01\n").unwrap();
-    let (code, out, _) = run(&dir, &["import", "releases", file.to_str().unwrap(), "--org", "Team"]);
+    let (code, out, _) = run(
+        &dir,
+        &[
+            "import",
+            "releases",
+            file.to_str().unwrap(),
+            "--org",
+            "Team",
+        ],
+    );
     assert_eq!(code, 1);
-    assert!(out.contains("1 created, 0 updated, 0 unchanged, 1 rejected"), "{out}");
-    assert!(out.contains("line 3: mobile \"0800 22 44 88\" is a freephone number"), "{out}");
+    assert!(
+        out.contains("1 created, 0 updated, 0 unchanged, 1 rejected"),
+        "{out}"
+    );
+    assert!(
+        out.contains("line 3: mobile \"0800 22 44 88\" is a freephone number"),
+        "{out}"
+    );
 }
 
 #[test]
 fn a_bad_setting_stops_start_up_naming_key_and_value() {
     let dir = tempfile::tempdir().unwrap();
-    let out = homeward(&dir).arg("serve").env("HOMEWARD__TIME__ZONE", "Mars/Olympus").output().unwrap();
+    let out = homeward(&dir)
+        .arg("serve")
+        .env("HOMEWARD__TIME__ZONE", "Mars/Olympus")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("Mars/Olympus") && err.contains("zone"), "{err}");
+    assert!(
+        err.contains("Mars/Olympus") && err.contains("zone"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -97,16 +144,34 @@ async fn sigterm_stops_the_daemon_gracefully_with_exit_code_zero() {
     let (mut child, base) = serve(&dir).await;
 
     let client = reqwest::Client::new();
-    let response = client.get(format!("{base}/v1/people")).bearer_auth(token.trim()).send().await.unwrap();
+    let response = client
+        .get(format!("{base}/v1/people"))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap();
     let people: Value = response.json().await.unwrap();
-    assert_eq!(people["people"], serde_json::json!([]), "the CLI's token works against the daemon");
+    assert_eq!(
+        people["people"],
+        serde_json::json!([]),
+        "the CLI's token works against the daemon"
+    );
 
     let pid = child.id().unwrap().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
         .await
         .expect("the daemon stops within its grace period")
         .unwrap();
     assert_eq!(status.code(), Some(0));
-    assert!(client.get(format!("{base}/healthz")).send().await.is_err(), "no longer listening");
+    assert!(
+        client.get(format!("{base}/healthz")).send().await.is_err(),
+        "no longer listening"
+    );
 }

@@ -50,7 +50,9 @@ async fn import(
         .await
         .map_err(|e| match e {
             ImportError::File(e) => ApiError::Unprocessable(e.to_string()),
-            e @ ImportError::Store { .. } => ApiError::Unexpected(e.into()),
+            e @ (ImportError::Store { .. } | ImportError::Plan(_)) => {
+                ApiError::Unexpected(e.into())
+            }
         })?;
     tracing::info!(
         kind = kind.noun(),

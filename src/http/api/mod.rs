@@ -6,7 +6,9 @@
 
 mod events;
 mod imports;
+mod messages;
 mod people;
+mod plans;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -37,6 +39,11 @@ pub fn router(server: &ServerSettings) -> Router<AppState> {
             "/people/{id}/events/{event_id}",
             get(events::show).patch(events::update),
         )
+        .route("/people/{id}/outcomes", post(plans::record_outcome))
+        .route("/people/{id}/nudges", post(plans::nudge))
+        .route("/messages", get(messages::list))
+        .route("/messages/{id}", get(messages::show))
+        .route("/messages/{id}/cancel", post(messages::cancel))
         .merge(imports)
 }
 

@@ -27,11 +27,16 @@ use crate::domain::{
     UpsertOutcome,
 };
 
+mod messages;
+mod rows;
+
+use rows::{checked, optional, parsed};
+
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-const PERSON_COLUMNS: &str =
+pub(super) const PERSON_COLUMNS: &str =
     "id, org_id, external_ref, first_name, mobile, language, created_at, updated_at";
-const EVENT_COLUMNS: &str = "id, org_id, person_id, event_ref, kind, status, local_date, starts_at, \
+pub(super) const EVENT_COLUMNS: &str = "id, org_id, person_id, event_ref, kind, status, local_date, starts_at, \
      establishment, place, appointment_type, created_at, updated_at";
 
 #[derive(Debug, Clone)]
@@ -167,7 +172,8 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<(Person, UpsertOutcome), StoreError> {
         let mut tx = self.write().await?;
-        let existing = find_person(&mut tx, org, "external_ref", person.external_ref.as_str()).await?;
+        let existing =
+            find_person(&mut tx, org, "external_ref", person.external_ref.as_str()).await?;
         let result = upsert_person(&mut tx, org, person, existing, now).await?;
         tx.commit().await?;
         Ok(result)
@@ -354,18 +360,34 @@ impl Known {
         let rows = select_in(conn, PERSON_COLUMNS, "people", org, "external_ref", refs).await?;
         let people: Vec<Person> = rows.iter().map(person_from_row).collect::<Result<_, _>>()?;
         let ids: Vec<String> = people.iter().map(|p| p.id.to_string()).collect();
-        let rows = select_in(conn, EVENT_COLUMNS, "events", org, "person_id", ids.iter().map(String::as_str)).await?;
+        let rows = select_in(
+            conn,
+            EVENT_COLUMNS,
+            "events",
+            org,
+            "person_id",
+            ids.iter().map(String::as_str),
+        )
+        .await?;
         let mut events = HashMap::new();
         for row in &rows {
             let event = event_from_row(row)?;
-            events.insert((event.person_id, event.event_ref.as_str().to_owned()), event);
+            events.insert(
+                (event.person_id, event.event_ref.as_str().to_owned()),
+                event,
+            );
         }
-        let people = people.into_iter().map(|p| (p.external_ref.as_str().to_owned(), p)).collect();
+        let people = people
+            .into_iter()
+            .map(|p| (p.external_ref.as_str().to_owned(), p))
+            .collect();
         Ok(Self { people, events })
     }
 
     fn event(&self, person: PersonId, event_ref: &EventRef) -> Option<Event> {
-        self.events.get(&(person, event_ref.as_str().to_owned())).cloned()
+        self.events
+            .get(&(person, event_ref.as_str().to_owned()))
+            .cloned()
     }
 }
 
@@ -377,7 +399,8 @@ async fn select_in<'v>(
     key: &str,
     values: impl Iterator<Item = &'v str>,
 ) -> Result<Vec<SqliteRow>, StoreError> {
-    let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {columns} FROM {table} WHERE org_id = "));
+    let mut query =
+        QueryBuilder::<Sqlite>::new(format!("SELECT {columns} FROM {table} WHERE org_id = "));
     query.push_bind(org.to_string());
     query.push(format!(" AND {key} IN ("));
     let mut list = query.separated(", ");
@@ -400,16 +423,24 @@ async fn import_one(
             let existing = known.people.get(person.external_ref.as_str()).cloned();
             let (stored, person_outcome) = upsert_person(conn, org, person, existing, now).await?;
             let existing = known.event(stored.id, &liberation.event_ref);
-            let (_, event_outcome) = upsert_event(conn, org, stored.id, liberation, existing, now).await?;
-            known.people.insert(stored.external_ref.as_str().to_owned(), stored);
+            let (_, event_outcome) =
+                upsert_event(conn, org, stored.id, liberation, existing, now).await?;
+            known
+                .people
+                .insert(stored.external_ref.as_str().to_owned(), stored);
             combine(person_outcome, event_outcome)
         }
-        ImportRecord::Appointment { person, appointment } => {
+        ImportRecord::Appointment {
+            person,
+            appointment,
+        } => {
             let Some(stored) = known.people.get(person.as_str()) else {
                 return Ok(ImportOutcome::UnknownPerson);
             };
             let existing = known.event(stored.id, &appointment.event_ref);
-            upsert_event(conn, org, stored.id, appointment, existing, now).await?.1
+            upsert_event(conn, org, stored.id, appointment, existing, now)
+                .await?
+                .1
         }
     };
     Ok(ImportOutcome::Done(outcome))
@@ -617,7 +648,7 @@ fn person_from_row(row: &SqliteRow) -> Result<Person, StoreError> {
     })
 }
 
-fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
+pub(super) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
     let kind: EventKind = parsed(row, "kind")?;
     let detail = match kind {
         EventKind::Liberation => EventDetail::Liberation {
@@ -641,31 +672,4 @@ fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
-}
-
-fn parsed<T>(row: &SqliteRow, column: &str) -> Result<T, StoreError>
-where
-    T: FromStr,
-    T::Err: std::fmt::Display,
-{
-    checked(row, column, |s| s.parse::<T>())
-}
-
-fn checked<T, E: std::fmt::Display>(
-    row: &SqliteRow,
-    column: &str,
-    parse: impl FnOnce(&str) -> Result<T, E>,
-) -> Result<T, StoreError> {
-    let raw: String = row.try_get(column)?;
-    parse(&raw).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-}
-
-fn optional<T, E: std::fmt::Display>(
-    row: &SqliteRow,
-    column: &str,
-    parse: impl FnOnce(&str) -> Result<T, E>,
-) -> Result<Option<T>, StoreError> {
-    let raw: Option<String> = row.try_get(column)?;
-    raw.map(|raw| parse(&raw).map_err(|e| StoreError::Corrupt(format!("{column}: {e}"))))
-        .transpose()
 }

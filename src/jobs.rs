@@ -1,0 +1,46 @@
+//! Work that runs on a clock rather than on a request: the re-plan sweep,
+//! on the cron expression in `planner.sweep_cron`, evaluated in the
+//! configured time zone so "every day at 06:00" means local 06:00.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono_tz::Tz;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::planner::Planner;
+
+/// Run the sweep on `cron` until `shutdown` is cancelled. A failed sweep is
+/// logged and tried again at the next tick: the plan is idempotent.
+pub fn spawn_sweeps(
+    planner: Planner,
+    cron: &str,
+    zone: Tz,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<JoinHandle<()>> {
+    let schedule = cron::Schedule::from_str(cron)?;
+    Ok(tokio::spawn(async move {
+        loop {
+            let now = clock.now().with_timezone(&zone);
+            let Some(next) = schedule.after(&now).next() else {
+                break;
+            };
+            let wait = (next.with_timezone(&chrono::Utc) - clock.now())
+                .to_std()
+                .unwrap_or_default();
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = shutdown.cancelled() => break,
+            }
+            match planner.sweep(None).await {
+                Ok(report) => tracing::info!(?report, "re-plan sweep finished"),
+                Err(e) => {
+                    tracing::error!(error = %e, "re-plan sweep failed; it will run again at the next tick")
+                }
+            }
+        }
+    }))
+}

@@ -1,0 +1,489 @@
+//! Planning: from release dates and appointments to scheduled texts.
+//!
+//! Each event × matching enabled rule becomes at most one message, rendered
+//! when planned so that what staff preview is exactly what is sent. Planning
+//! runs after every change through the API or an import, and on a schedule
+//! (the sweep), and is idempotent: running it twice adds nothing. Moved or
+//! cancelled events cancel their waiting texts; sending hours and the
+//! per-number daily cap then decide when each waiting text goes.
+
+mod caps;
+mod context;
+mod plan;
+pub mod preview;
+pub mod rules;
+pub mod timing;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::domain::{
+    Event, EventDetail, Message, MessageBody, MessageOrigin, MessageState, NewMessage, OrgId,
+    Person, PersonId, PhoneNumber, TemplateName,
+};
+use crate::store::{MessageUpdate, PlanChanges, Store, StoreError};
+use crate::templates::disclosure::PhraseList;
+use crate::templates::{RenderedText, TemplateCatalogue, TemplateError, Variables};
+pub use caps::{Candidate, CapPolicy, ExpiryReason, Placement, fit};
+pub use context::service_words;
+use plan::Wanted;
+use rules::CampaignRule;
+use timing::SendingWindow;
+
+/// Events planned per store round trip in a sweep.
+const SWEEP_BATCH: u32 = 2000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a planning run changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PlanReport {
+    pub created: usize,
+    pub updated: usize,
+    pub cancelled: usize,
+    pub expired: usize,
+}
+
+impl PlanReport {
+    fn add(&mut self, other: PlanReport) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.cancelled += other.cancelled;
+        self.expired += other.expired;
+    }
+}
+
+/// Everything planning needs, shared cheaply between tasks.
+#[derive(Clone)]
+pub struct Planner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    catalogue: TemplateCatalogue,
+    rules: Vec<CampaignRule>,
+    policy: CapPolicy,
+    disclosing: PhraseList,
+    nudge_horizon: Duration,
+}
+
+impl Planner {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        catalogue: TemplateCatalogue,
+        rules: Vec<CampaignRule>,
+        settings: &Settings,
+    ) -> Self {
+        let (start, end) = settings.planner.window();
+        let policy = CapPolicy {
+            window: SendingWindow { start, end },
+            daily_cap: settings.planner.daily_cap,
+            min_gap: Duration::minutes(settings.planner.min_gap_minutes.into()),
+            zone: settings.time.zone,
+        };
+        let disclosing = PhraseList::new(&settings.templates.disclosing_words);
+        let nudge_horizon = Duration::days(settings.planner.nudge_horizon_days.into());
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                catalogue,
+                rules,
+                policy,
+                disclosing,
+                nudge_horizon,
+            }),
+        }
+    }
+
+    pub fn rules(&self) -> &[CampaignRule] {
+        &self.inner.rules
+    }
+
+    pub fn zone(&self) -> Tz {
+        self.inner.policy.zone
+    }
+
+    pub fn catalogue(&self) -> &TemplateCatalogue {
+        &self.inner.catalogue
+    }
+
+    /// Re-plan every event (of one organisation, or all): applies rules
+    /// added or disabled since, and expires texts that can no longer go.
+    pub async fn sweep(&self, org: Option<OrgId>) -> Result<PlanReport, PlanError> {
+        let mut report = PlanReport::default();
+        let mut after = None;
+        loop {
+            let page = self
+                .inner
+                .store
+                .events_with_people(org, after, SWEEP_BATCH)
+                .await?;
+            let Some((_, last)) = page.last() else { break };
+            after = Some(last.id);
+            report.add(self.plan(&page).await?);
+        }
+        Ok(report)
+    }
+
+    /// Re-plan one person's events, e.g. after an API change.
+    pub async fn plan_person(&self, org: OrgId, person: PersonId) -> Result<PlanReport, PlanError> {
+        let store = &self.inner.store;
+        let person = store
+            .person(org, person)
+            .await?
+            .ok_or(PlanError::NotFound("person"))?;
+        let events = store.events(org, person.id).await?;
+        let items: Vec<_> = events.into_iter().map(|e| (person.clone(), e)).collect();
+        let report = self.plan(&items).await?;
+        if items.is_empty() {
+            // No events, but texts such as nudges may still need fitting.
+            self.fit_numbers(std::slice::from_ref(&person.mobile))
+                .await?;
+        }
+        Ok(report)
+    }
+
+    /// Plan these events: create, re-render, cancel, then fit each number's
+    /// texts into sending hours and caps.
+    pub async fn plan(&self, items: &[(Person, Event)]) -> Result<PlanReport, PlanError> {
+        if items.is_empty() {
+            return Ok(PlanReport::default());
+        }
+        let store = &self.inner.store;
+        let now = self.inner.clock.now();
+        let ids: Vec<_> = items.iter().map(|(_, e)| e.id).collect();
+        let stored = store.rule_messages_for_events(&ids).await?;
+        let people: Vec<_> = items.iter().map(|(p, _)| p.id).collect();
+        let mut goals: HashMap<PersonId, HashSet<String>> = HashMap::new();
+        for (person, goal) in store.goals_reached(&people).await? {
+            goals.entry(person).or_default().insert(goal);
+        }
+        let mut by_event: HashMap<_, Vec<&Message>> = HashMap::new();
+        for m in &stored {
+            if let MessageOrigin::Rule { event_id, .. } = &m.origin {
+                by_event.entry(*event_id).or_default().push(m);
+            }
+        }
+        let none = HashSet::new();
+        let mut changes = PlanChanges::default();
+        for (person, event) in items {
+            let goals = goals.get(&person.id).unwrap_or(&none);
+            let stored = by_event.get(&event.id).map_or(&[][..], Vec::as_slice);
+            self.plan_event(person, event, goals, stored, now, &mut changes)?;
+        }
+        let mut report = PlanReport {
+            created: changes.create.len(),
+            updated: changes.update.len(),
+            cancelled: changes.cancel.len(),
+            expired: changes
+                .create
+                .iter()
+                .filter(|(_, s, _)| *s == MessageState::Expired)
+                .count(),
+        };
+        store.apply_plan(&changes, now).await?;
+        let mobiles: Vec<_> = items
+            .iter()
+            .map(|(p, _)| p.mobile.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        report.add(self.fit_numbers(&mobiles).await?);
+        Ok(report)
+    }
+
+    fn plan_event(
+        &self,
+        person: &Person,
+        event: &Event,
+        goals: &HashSet<String>,
+        stored: &[&Message],
+        now: DateTime<Utc>,
+        changes: &mut PlanChanges,
+    ) -> Result<(), PlanError> {
+        let rules = &self.inner.rules;
+        let wanted = plan::wanted(rules, goals, event, self.zone());
+        let diff = plan::diff(&wanted, stored, rules, goals, event);
+        for w in diff.create {
+            changes
+                .create
+                .push(self.new_rule_message(person, event, w, now)?);
+        }
+        for (w, id) in diff.keep {
+            let current = stored
+                .iter()
+                .find(|m| m.id == id)
+                .expect("kept messages are stored");
+            let rendered = self.render(
+                &w.rule.template,
+                person,
+                Some(&event.detail),
+                &Variables::new(),
+            )?;
+            let changed = current.body.as_str() != rendered.text
+                || current.language != rendered.language_used
+                || current.mobile != person.mobile
+                || current.expires_at != w.occasion.expires;
+            if changed {
+                changes.update.push(MessageUpdate {
+                    id,
+                    body: MessageBody::new(rendered.text),
+                    language: rendered.language_used,
+                    mobile: person.mobile.clone(),
+                    due_at: w.occasion.due,
+                    send_at: current.send_at,
+                    expires_at: w.occasion.expires,
+                });
+            }
+        }
+        changes.cancel.extend(diff.cancel);
+        Ok(())
+    }
+
+    fn new_rule_message(
+        &self,
+        person: &Person,
+        event: &Event,
+        w: &Wanted<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(NewMessage, MessageState, String), PlanError> {
+        let rendered = self.render(
+            &w.rule.template,
+            person,
+            Some(&event.detail),
+            &Variables::new(),
+        )?;
+        let mut state = plan::initial_state(&w.occasion, now);
+        let mut reason = match state {
+            MessageState::Expired => ExpiryReason::TooLate.describe().to_owned(),
+            _ => format!(
+                "planned by rule {} for the {}",
+                w.rule.id,
+                event.detail.kind()
+            ),
+        };
+        if let Some(words) = self.discloses(&rendered.text) {
+            state = MessageState::Suppressed;
+            reason = format!(
+                "the text would say {words}, which could reveal too much to whoever reads the phone"
+            );
+        }
+        let message = NewMessage {
+            id: crate::domain::MessageId::new(),
+            org_id: person.org_id,
+            person_id: person.id,
+            origin: MessageOrigin::Rule {
+                rule_id: w.rule.id.clone(),
+                event_id: event.id,
+            },
+            dedupe_key: w.key.clone(),
+            template: w.rule.template.clone(),
+            language: rendered.language_used,
+            body: MessageBody::new(rendered.text),
+            mobile: person.mobile.clone(),
+            due_at: w.occasion.due,
+            send_at: w.occasion.due,
+            expires_at: w.occasion.expires,
+            earliest: w.rule.earliest,
+            priority: w.rule.priority,
+            goal: w.rule.goal.clone(),
+        };
+        Ok((message, state, reason))
+    }
+
+    /// Render a template for a person; `extra` adds to (or overrides) the
+    /// person's and event's values.
+    pub fn render(
+        &self,
+        template: &TemplateName,
+        person: &Person,
+        event: Option<&EventDetail>,
+        extra: &Variables,
+    ) -> Result<RenderedText, TemplateError> {
+        let mut vars = context::variables(person, event, self.zone());
+        vars.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.inner
+            .catalogue
+            .render(template, &person.language, &vars)
+    }
+
+    /// Disclosing words in a rendered text (they can arrive through data,
+    /// such as an appointment's place), quoted for a reason.
+    fn discloses(&self, text: &str) -> Option<String> {
+        let found = self.inner.disclosing.find_all(text);
+        (!found.is_empty()).then(|| {
+            found
+                .iter()
+                .map(|m| format!("{:?}", m.phrase))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    }
+
+    /// Place every waiting text to these numbers within sending hours, the
+    /// daily cap and the minimum gap.
+    pub async fn fit_numbers(&self, mobiles: &[PhoneNumber]) -> Result<PlanReport, PlanError> {
+        let now = self.inner.clock.now();
+        let since = now - Duration::days(1);
+        let messages = self.inner.store.messages_to_numbers(mobiles, since).await?;
+        let mut by_number: HashMap<&PhoneNumber, Vec<&Message>> = HashMap::new();
+        for m in &messages {
+            by_number.entry(&m.mobile).or_default().push(m);
+        }
+        let mut changes = PlanChanges::default();
+        for texts in by_number.values() {
+            self.fit_number(texts, now, &mut changes);
+        }
+        let report = PlanReport {
+            expired: changes.expire.len(),
+            ..Default::default()
+        };
+        self.inner.store.apply_plan(&changes, now).await?;
+        Ok(report)
+    }
+
+    fn fit_number(&self, texts: &[&Message], now: DateTime<Utc>, changes: &mut PlanChanges) {
+        let (waiting, fixed): (Vec<&&Message>, Vec<&&Message>) =
+            texts.iter().partition(|m| m.state == MessageState::Pending);
+        let already: Vec<_> = fixed.iter().map(|m| m.send_at).collect();
+        let candidates: Vec<_> = waiting
+            .iter()
+            .map(|m| Candidate {
+                id: m.id,
+                due: m.due_at,
+                expires: m.expires_at,
+                priority: m.priority,
+                earliest: m.earliest,
+            })
+            .collect();
+        for (id, placement) in fit(&self.inner.policy, &already, &candidates, now) {
+            let m = waiting
+                .iter()
+                .find(|m| m.id == id)
+                .expect("placed texts are waiting");
+            match placement {
+                Placement::At(at) if at == m.send_at => {}
+                Placement::At(at) => changes.update.push(MessageUpdate {
+                    id,
+                    body: m.body.clone(),
+                    language: m.language.clone(),
+                    mobile: m.mobile.clone(),
+                    due_at: m.due_at,
+                    send_at: at,
+                    expires_at: m.expires_at,
+                }),
+                Placement::Expired(why) => changes.expire.push((id, why.describe().to_owned())),
+            }
+        }
+    }
+
+    /// Schedule a one-off text from staff, with the same checks as planned ones.
+    pub async fn nudge(&self, org: OrgId, request: NudgeRequest) -> Result<Message, PlanError> {
+        let now = self.inner.clock.now();
+        let person = self
+            .inner
+            .store
+            .person(org, request.person)
+            .await?
+            .ok_or(PlanError::NotFound("person"))?;
+        if request.send_at < now - Duration::minutes(1) {
+            return Err(PlanError::Invalid("send_at is in the past".into()));
+        }
+        if request.send_at > now + self.inner.nudge_horizon {
+            let days = self.inner.nudge_horizon.num_days();
+            return Err(PlanError::Invalid(format!(
+                "send_at is more than {days} days ahead"
+            )));
+        }
+        let rendered = self.render(&request.template, &person, None, &request.variables)?;
+        if let Some(words) = self.discloses(&rendered.text) {
+            return Err(PlanError::Invalid(format!(
+                "the text would say {words}; texts must not reveal that"
+            )));
+        }
+        let id = crate::domain::MessageId::new();
+        let message = NewMessage {
+            id,
+            org_id: org,
+            person_id: person.id,
+            origin: MessageOrigin::Nudge,
+            dedupe_key: format!("nudge/{id}"),
+            template: request.template,
+            language: rendered.language_used,
+            body: MessageBody::new(rendered.text),
+            mobile: person.mobile.clone(),
+            due_at: request.send_at,
+            send_at: request.send_at,
+            expires_at: request.send_at + request.expires_after,
+            earliest: None,
+            priority: request.priority,
+            goal: None,
+        };
+        let changes = PlanChanges {
+            create: vec![(
+                message,
+                MessageState::Pending,
+                "a one-off nudge from staff".into(),
+            )],
+            ..Default::default()
+        };
+        self.inner.store.apply_plan(&changes, now).await?;
+        self.fit_numbers(std::slice::from_ref(&person.mobile))
+            .await?;
+        self.inner
+            .store
+            .message(org, id)
+            .await?
+            .ok_or(PlanError::NotFound("message"))
+    }
+
+    /// Record a goal a person reached; texts serving it are cancelled.
+    pub async fn record_outcome(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        goal: &str,
+    ) -> Result<PlanReport, PlanError> {
+        self.inner
+            .store
+            .person(org, person)
+            .await?
+            .ok_or(PlanError::NotFound("person"))?;
+        self.inner
+            .store
+            .record_outcome(org, person, goal, self.inner.clock.now())
+            .await?;
+        self.plan_person(org, person).await
+    }
+}
+
+/// A one-off text from staff.
+#[derive(Debug, Clone)]
+pub struct NudgeRequest {
+    pub person: PersonId,
+    pub template: TemplateName,
+    pub variables: Variables,
+    pub send_at: DateTime<Utc>,
+    pub expires_after: Duration,
+    pub priority: u8,
+}

@@ -1,0 +1,401 @@
+//! The outbox in SQLite: planning's reads and its one-transaction writes.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveTime, Utc};
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::rows::{checked, optional, parsed};
+use super::{EVENT_COLUMNS, SqliteStore, event_from_row};
+use crate::domain::{
+    Event, EventId, Language, Message, MessageBody, MessageId, MessageOrigin, MessageState, OrgId,
+    Person, PersonId, PhoneNumber, TemplateName, Transition,
+};
+use crate::store::{MessageFilter, MessageStore, MessageUpdate, PlanChanges, StoreError};
+
+const MESSAGE_COLUMNS: &str = "id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, \
+     body, mobile, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at";
+const WAITING: &str = "('pending', 'retrying')";
+
+#[async_trait]
+impl MessageStore for SqliteStore {
+    async fn rule_messages_for_events(
+        &self,
+        events: &[EventId],
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in events.chunks(500) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE event_id IN ("
+            ));
+            push_list(&mut q, chunk.iter().map(ToString::to_string));
+            out.extend(fetch_messages(q, &self.pool).await?);
+        }
+        Ok(out)
+    }
+
+    async fn goals_reached(
+        &self,
+        people: &[PersonId],
+    ) -> Result<Vec<(PersonId, String)>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in people.chunks(500) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT person_id, goal FROM outcomes WHERE person_id IN (",
+            );
+            push_list(&mut q, chunk.iter().map(ToString::to_string));
+            for row in q.build().fetch_all(&self.pool).await? {
+                out.push((parsed(&row, "person_id")?, row.try_get("goal")?));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn messages_to_numbers(
+        &self,
+        mobiles: &[PhoneNumber],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in mobiles.chunks(500) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE state IN ('pending', 'retrying', 'claimed', 'sent', 'delivered') AND send_at >= "
+            ));
+            q.push_bind(since).push(" AND mobile IN (");
+            push_list(&mut q, chunk.iter().map(|m| m.as_e164().to_owned()));
+            out.extend(fetch_messages(q, &self.pool).await?);
+        }
+        Ok(out)
+    }
+
+    async fn apply_plan(
+        &self,
+        changes: &PlanChanges,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write().await?;
+        for (message, state, reason) in &changes.create {
+            insert_message(&mut tx, message, *state, reason, now).await?;
+        }
+        for (id, reason) in &changes.cancel {
+            move_waiting(&mut tx, *id, MessageState::Cancelled, reason, now).await?;
+        }
+        for (id, reason) in &changes.expire {
+            move_waiting(&mut tx, *id, MessageState::Expired, reason, now).await?;
+        }
+        for update in &changes.update {
+            update_waiting(&mut tx, update, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn events_with_people(
+        &self,
+        org: Option<OrgId>,
+        after: Option<EventId>,
+        limit: u32,
+    ) -> Result<Vec<(Person, Event)>, StoreError> {
+        let event_columns: String = EVENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("e.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {event_columns}, p.id AS p_id, p.org_id AS p_org_id, p.external_ref AS p_external_ref, \
+             p.first_name AS p_first_name, p.mobile AS p_mobile, p.language AS p_language, \
+             p.created_at AS p_created_at, p.updated_at AS p_updated_at \
+             FROM events e JOIN people p ON p.id = e.person_id \
+             WHERE (? IS NULL OR e.org_id = ?) AND e.id > ? ORDER BY e.id LIMIT ?"
+        );
+        let org = org.map(|o| o.to_string());
+        let rows = sqlx::query(&sql)
+            .bind(org.clone())
+            .bind(org)
+            .bind(after.map(|id| id.to_string()).unwrap_or_default())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((joined_person(row)?, event_from_row(row)?)))
+            .collect()
+    }
+
+    async fn messages(
+        &self,
+        org: OrgId,
+        filter: &MessageFilter,
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE org_id = "
+        ));
+        q.push_bind(org.to_string());
+        if let Some(person) = filter.person {
+            q.push(" AND person_id = ").push_bind(person.to_string());
+        }
+        if let Some(state) = filter.state {
+            q.push(" AND state = ").push_bind(state.as_str());
+        }
+        if let Some(from) = filter.from {
+            q.push(" AND send_at >= ").push_bind(from);
+        }
+        if let Some(to) = filter.to {
+            q.push(" AND send_at < ").push_bind(to);
+        }
+        q.push(" ORDER BY send_at, id LIMIT ")
+            .push_bind(filter.limit);
+        fetch_messages(q, &self.pool).await
+    }
+
+    async fn message(&self, org: OrgId, id: MessageId) -> Result<Option<Message>, StoreError> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE org_id = ? AND id = ?");
+        let row = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(message_from_row).transpose()
+    }
+
+    async fn transitions(&self, id: MessageId) -> Result<Vec<Transition>, StoreError> {
+        let rows = sqlx::query("SELECT from_state, to_state, reason, at FROM message_transitions WHERE message_id = ? ORDER BY id")
+            .bind(id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Transition {
+                    from: optional(row, "from_state", str::parse::<MessageState>)?,
+                    to: parsed(row, "to_state")?,
+                    reason: row.try_get("reason")?,
+                    at: row.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn cancel_message(
+        &self,
+        org: OrgId,
+        id: MessageId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Message>, StoreError> {
+        let mut tx = self.write().await?;
+        let owned: Option<String> =
+            sqlx::query_scalar("SELECT id FROM messages WHERE org_id = ? AND id = ?")
+                .bind(org.to_string())
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if owned.is_none() {
+            return Ok(None);
+        }
+        move_waiting(&mut tx, id, MessageState::Cancelled, reason, now).await?;
+        tx.commit().await?;
+        self.message(org, id).await
+    }
+
+    async fn record_outcome(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        goal: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO outcomes (org_id, person_id, goal, recorded_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(org.to_string())
+        .bind(person.to_string())
+        .bind(goal)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+fn push_list(q: &mut QueryBuilder<'_, Sqlite>, values: impl Iterator<Item = String>) {
+    let mut list = q.separated(", ");
+    let mut any = false;
+    for value in values {
+        list.push_bind(value);
+        any = true;
+    }
+    if !any {
+        // `IN ()` is a syntax error; NULL matches nothing.
+        list.push("NULL");
+    }
+    list.push_unseparated(")");
+}
+
+async fn fetch_messages(
+    mut q: QueryBuilder<'_, Sqlite>,
+    pool: &sqlx::SqlitePool,
+) -> Result<Vec<Message>, StoreError> {
+    q.build()
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(message_from_row)
+        .collect()
+}
+
+async fn insert_message(
+    conn: &mut SqliteConnection,
+    m: &crate::domain::NewMessage,
+    state: MessageState,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let id = m.id;
+    let (rule_id, event_id) = match &m.origin {
+        MessageOrigin::Rule { rule_id, event_id } => {
+            (Some(rule_id.as_str()), Some(event_id.to_string()))
+        }
+        MessageOrigin::Nudge => (None, None),
+    };
+    sqlx::query(
+        "INSERT INTO messages (id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, body, \
+         mobile, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(m.org_id.to_string())
+    .bind(m.person_id.to_string())
+    .bind(event_id)
+    .bind(rule_id)
+    .bind(&m.dedupe_key)
+    .bind(m.template.as_str())
+    .bind(m.language.as_str())
+    .bind(m.body.as_str())
+    .bind(m.mobile.as_e164())
+    .bind(state.as_str())
+    .bind(m.due_at)
+    .bind(m.send_at)
+    .bind(m.expires_at)
+    .bind(m.earliest.map(|t| t.format("%H:%M").to_string()))
+    .bind(m.priority)
+    .bind(m.goal.as_deref())
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    record(conn, id, None, state, reason, now).await
+}
+
+/// Move a waiting message to `to`; a message no longer waiting (claimed,
+/// sent, already cancelled) is left alone, since it is no longer planning's.
+async fn move_waiting(
+    conn: &mut SqliteConnection,
+    id: MessageId,
+    to: MessageState,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let from: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT state FROM messages WHERE id = ? AND state IN {WAITING}"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(from) = from else { return Ok(()) };
+    sqlx::query("UPDATE messages SET state = ?, updated_at = ? WHERE id = ?")
+        .bind(to.as_str())
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let from = from
+        .parse::<MessageState>()
+        .map_err(|e| StoreError::Corrupt(format!("state: {e}")))?;
+    record(conn, id, Some(from), to, reason, now).await
+}
+
+async fn update_waiting(
+    conn: &mut SqliteConnection,
+    u: &MessageUpdate,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "UPDATE messages SET body = ?, language = ?, mobile = ?, due_at = ?, send_at = ?, expires_at = ?, updated_at = ? \
+         WHERE id = ? AND state IN {WAITING}"
+    ))
+    .bind(u.body.as_str())
+    .bind(u.language.as_str())
+    .bind(u.mobile.as_e164())
+    .bind(u.due_at)
+    .bind(u.send_at)
+    .bind(u.expires_at)
+    .bind(now)
+    .bind(u.id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn record(
+    conn: &mut SqliteConnection,
+    id: MessageId,
+    from: Option<MessageState>,
+    to: MessageState,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO message_transitions (message_id, from_state, to_state, reason, at) VALUES (?, ?, ?, ?, ?)")
+        .bind(id.to_string())
+        .bind(from.map(MessageState::as_str))
+        .bind(to.as_str())
+        .bind(reason)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
+    let rule_id: Option<String> = row.try_get("rule_id")?;
+    let event_id: Option<EventId> = optional(row, "event_id", str::parse::<EventId>)?;
+    let origin = match (rule_id, event_id) {
+        (Some(rule_id), Some(event_id)) => MessageOrigin::Rule { rule_id, event_id },
+        _ => MessageOrigin::Nudge,
+    };
+    Ok(Message {
+        id: parsed(row, "id")?,
+        org_id: parsed(row, "org_id")?,
+        person_id: parsed(row, "person_id")?,
+        origin,
+        dedupe_key: row.try_get("dedupe_key")?,
+        template: checked(row, "template", TemplateName::parse)?,
+        language: checked(row, "language", Language::parse)?,
+        body: MessageBody::new(row.try_get("body")?),
+        mobile: PhoneNumber::from_trusted_e164(row.try_get("mobile")?),
+        state: parsed(row, "state")?,
+        due_at: row.try_get("due_at")?,
+        send_at: row.try_get("send_at")?,
+        expires_at: row.try_get("expires_at")?,
+        earliest: optional(row, "earliest", |t| NaiveTime::parse_from_str(t, "%H:%M"))?,
+        priority: row.try_get("priority")?,
+        goal: row.try_get("goal")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// The person half of an events ⋈ people row, whose columns carry a `p_` prefix.
+fn joined_person(row: &SqliteRow) -> Result<Person, StoreError> {
+    Ok(Person {
+        id: parsed(row, "p_id")?,
+        org_id: parsed(row, "p_org_id")?,
+        external_ref: checked(row, "p_external_ref", crate::domain::ExternalRef::parse)?,
+        first_name: checked(row, "p_first_name", crate::domain::FirstName::parse)?,
+        mobile: PhoneNumber::from_trusted_e164(row.try_get("p_mobile")?),
+        language: checked(row, "p_language", Language::parse)?,
+        created_at: row.try_get("p_created_at")?,
+        updated_at: row.try_get("p_updated_at")?,
+    })
+}
