@@ -8,6 +8,7 @@
 //! and the same plus `text` under `normalised`.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -154,7 +155,7 @@ fn preview(settings: &Settings, args: PreviewArgs) -> anyhow::Result<ExitCode> {
     let rendered = catalogue.render(&args.name, &args.lang, &values)?;
     let mut heading = format!("{} ({})", args.name, rendered.language_used);
     if rendered.language_used != args.lang {
-        heading.push_str(&format!(", as there is no {} version", args.lang));
+        let _ = write!(heading, ", as there is no {} version", args.lang);
     }
     println!("{heading}");
     if let Some(description) = &info.description {
@@ -203,7 +204,7 @@ fn describe(a: &SmsAnalysis) -> String {
     );
     if !a.non_gsm.is_empty() {
         let chars: Vec<String> = a.non_gsm.iter().map(|c| format!("{c:?}")).collect();
-        text.push_str(&format!("; not GSM-7: {}", chars.join(" ")));
+        let _ = write!(text, "; not GSM-7: {}", chars.join(" "));
     }
     text
 }

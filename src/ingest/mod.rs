@@ -107,10 +107,12 @@ impl Ingest {
         org: OrgId,
         person: &NewPerson,
     ) -> Result<(Person, UpsertOutcome), IngestError> {
-        Ok(self
-            .store
-            .upsert_person(org, person, self.clock.now())
-            .await?)
+        let now = self.clock.now();
+        let (person, outcome) = self.store.upsert_person(org, person, now).await?;
+        if outcome != UpsertOutcome::Unchanged {
+            self.planner.plan_person(org, person.id).await?;
+        }
+        Ok((person, outcome))
     }
 
     pub async fn update_person(
@@ -130,7 +132,9 @@ impl Ingest {
             .store
             .update_person(org, id, &next, self.clock.now())
             .await?;
-        updated.ok_or(IngestError::NotFound("person"))
+        let updated = updated.ok_or(IngestError::NotFound("person"))?;
+        self.planner.plan_person(org, id).await?;
+        Ok(updated)
     }
 
     pub async fn person(&self, org: OrgId, id: PersonId) -> Result<Person, IngestError> {
@@ -145,10 +149,12 @@ impl Ingest {
         event: &NewEvent,
     ) -> Result<(Event, UpsertOutcome), IngestError> {
         self.person(org, person).await?;
-        Ok(self
-            .store
-            .upsert_event(org, person, event, self.clock.now())
-            .await?)
+        let now = self.clock.now();
+        let (event, outcome) = self.store.upsert_event(org, person, event, now).await?;
+        if outcome != UpsertOutcome::Unchanged {
+            self.planner.plan_person(org, person).await?;
+        }
+        Ok((event, outcome))
     }
 
     pub async fn update_event(
@@ -158,11 +164,8 @@ impl Ingest {
         id: EventId,
         patch: &EventPatch,
     ) -> Result<Event, IngestError> {
-        let current = self
-            .store
-            .event(org, person, id)
-            .await?
-            .ok_or(IngestError::NotFound("event"))?;
+        let current = self.store.event(org, person, id).await?;
+        let current = current.ok_or(IngestError::NotFound("event"))?;
         let detail = patch.apply(&current.detail).map_err(IngestError::Invalid)?;
         if detail == current.detail {
             return Ok(current);
@@ -171,7 +174,9 @@ impl Ingest {
             .store
             .update_event(org, person, id, &detail, self.clock.now())
             .await?;
-        updated.ok_or(IngestError::NotFound("event"))
+        let updated = updated.ok_or(IngestError::NotFound("event"))?;
+        self.planner.plan_person(org, person).await?;
+        Ok(updated)
     }
 
     /// Read a whole CSV file, then write its good rows in batches. Parsing

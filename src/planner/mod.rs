@@ -119,6 +119,11 @@ impl Planner {
         &self.inner.rules
     }
 
+    /// The planner's clock: the time that counts for planning.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
     pub fn zone(&self) -> Tz {
         self.inner.policy.zone
     }

@@ -21,7 +21,7 @@ pub enum LoadError {
     #[error(
         "the templates folder {} was not found (templates.directory; a relative path is read \
          from the working directory{})",
-        .path.display(), cwd_note(.cwd)
+        .path.display(), cwd_note(.cwd.as_deref())
     )]
     NotFound { path: PathBuf, cwd: Option<PathBuf> },
     #[error("cannot read {}: {source}", .path.display())]
@@ -35,9 +35,8 @@ pub enum LoadError {
     Problems(Vec<Problem>),
 }
 
-fn cwd_note(cwd: &Option<PathBuf>) -> String {
-    cwd.as_ref()
-        .map(|d| format!(", here {}", d.display()))
+fn cwd_note(cwd: Option<&Path>) -> String {
+    cwd.map(|d| format!(", here {}", d.display()))
         .unwrap_or_default()
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use homeward::clock::Clock;
-use homeward::clock::SystemClock;
+use homeward::clock::{ManualClock, SystemClock};
 use homeward::config::Settings;
 use homeward::domain::{OrgName, Role, TokenSecret};
 use homeward::startup::{self, Application};
@@ -22,6 +22,8 @@ pub const MOBILE_B: &str = "+44 7911 123456";
 
 pub struct TestApp {
     pub address: String,
+    pub clock: Arc<ManualClock>,
+    pub settings: Settings,
     pub token: String,
     pub store: Arc<dyn Store>,
     client: reqwest::Client,
@@ -34,6 +36,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    spawn_app_at(chrono::Utc::now(), overrides).await
+}
+
+/// An app whose clock starts at `now` and moves only when a test moves it.
+pub async fn spawn_app_at(
+    now: chrono::DateTime<chrono::Utc>,
+    overrides: &[(&str, &str)],
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("\"sqlite://{}\"", dir.path().join("homeward.db").display());
     let mut all = vec![
@@ -43,7 +53,10 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     ];
     all.extend_from_slice(overrides);
     let settings = Settings::defaults_with(&all).expect("test settings are valid");
-    let app = Application::build(&settings).await.expect("app builds");
+    let clock = Arc::new(ManualClock::new(now));
+    let app = Application::build_with_clock(&settings, clock.clone())
+        .await
+        .expect("app builds");
     let address = format!("http://{}", app.address());
     let shutdown = app.shutdown_token();
     tokio::spawn(app.run_until_stopped());
@@ -52,6 +65,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         .expect("store opens");
     let mut test = TestApp {
         address,
+        clock,
+        settings,
         token: String::new(),
         store,
         client: reqwest::Client::new(),
@@ -161,4 +176,37 @@ pub async fn json_of(response: Response, status: u16) -> Value {
     let text = response.text().await.unwrap();
     assert_eq!(actual, status, "unexpected status; body: {text}");
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+impl TestApp {
+    /// A person's messages in send-time order.
+    pub async fn messages_of(&self, person: &str) -> Vec<Value> {
+        let body = json_of(
+            self.get(&format!("/v1/messages?person={person}&limit=1000"))
+                .await,
+            200,
+        )
+        .await;
+        body["messages"].as_array().unwrap().clone()
+    }
+
+    /// Run the re-plan sweep, as the daemon's schedule does.
+    pub async fn sweep(&self) -> homeward::planner::PlanReport {
+        self.sweep_with(&self.settings).await
+    }
+
+    /// Run the sweep with other settings (e.g. another rules file) on this
+    /// app's database and clock.
+    pub async fn sweep_with(&self, settings: &Settings) -> homeward::planner::PlanReport {
+        let planner =
+            startup::build_planner(settings, self.store.clone(), self.clock.clone()).unwrap();
+        planner.sweep(None).await.unwrap()
+    }
+}
+
+/// An instant written in RFC 3339.
+pub fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
 }

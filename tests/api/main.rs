@@ -7,4 +7,5 @@ mod health;
 mod helpers;
 mod imports;
 mod people;
+mod planning;
 mod shutdown;

@@ -123,17 +123,18 @@ pub async fn cancel(
         ),
         None => "cancelled by staff".to_owned(),
     };
-    let now = chrono::Utc::now();
+    let current = state.store.message(caller.org_id, id).await?;
+    let current = current.ok_or(ApiError::NotFound("message"))?;
+    if !current.state.is_waiting() {
+        let was = current.state;
+        return Err(ApiError::Conflict(format!(
+            "the message is already {was}; only a waiting text can be cancelled"
+        )));
+    }
+    let now = state.ingest.planner().now();
     let message = state
         .store
         .cancel_message(caller.org_id, id, &reason, now)
         .await?;
-    let message = message.ok_or(ApiError::NotFound("message"))?;
-    if message.state != MessageState::Cancelled {
-        return Err(ApiError::Conflict(format!(
-            "the message is already {}; only a waiting text can be cancelled",
-            message.state
-        )));
-    }
-    Ok(Json(message))
+    Ok(Json(message.ok_or(ApiError::NotFound("message"))?))
 }
