@@ -22,6 +22,7 @@ pub mod http;
 pub mod ingest;
 pub mod jobs;
 pub mod planner;
+pub mod providers;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

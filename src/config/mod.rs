@@ -7,6 +7,9 @@
 //! stops the daemon with the key, the value and what is allowed. No other
 //! module reads the environment.
 
+mod providers;
+
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,7 +21,9 @@ use serde::Deserialize;
 
 use crate::domain::Language;
 
-const DEFAULTS: &str = include_str!("../config/default.toml");
+pub use providers::{DispatchSettings, ProviderKind, ProviderSettings};
+
+const DEFAULTS: &str = include_str!("../../config/default.toml");
 const ENV_PREFIX: &str = "HOMEWARD__";
 
 #[derive(Debug, Clone, Deserialize)]
@@ -30,6 +35,8 @@ pub struct Settings {
     pub time: TimeSettings,
     pub templates: TemplateSettings,
     pub planner: PlannerSettings,
+    pub dispatch: DispatchSettings,
+    pub providers: BTreeMap<String, ProviderSettings>,
 }
 
 /// How reminders are planned: the rules file, sending hours and caps.
@@ -91,6 +98,10 @@ pub struct ServerSettings {
     pub max_import_bytes: usize,
     pub request_timeout_secs: u64,
     pub shutdown_grace_secs: u64,
+    /// The URL providers reach this daemon at (behind any proxy), e.g.
+    /// `https://sms.example.org`; webhook signatures cover the full URL.
+    #[serde(default)]
+    pub public_base_url: Option<String>,
 }
 
 impl ServerSettings {
@@ -233,7 +244,7 @@ pub enum ConfigError {
     Load(#[from] Box<figment::Error>),
     #[error("configuration: {key} = {value:?} is not allowed: {allowed}")]
     Invalid {
-        key: &'static str,
+        key: String,
         value: String,
         allowed: String,
     },
@@ -246,7 +257,7 @@ impl Settings {
         if let Some(path) = file {
             if !path.is_file() {
                 return Err(ConfigError::Invalid {
-                    key: "--config",
+                    key: "--config".into(),
                     value: path.display().to_string(),
                     allowed: "a readable TOML file".into(),
                 });
@@ -262,7 +273,7 @@ impl Settings {
         let mut figment = Figment::from(Toml::string(DEFAULTS));
         for (key, value) in overrides {
             let value: figment::value::Value = value.parse().map_err(|_| ConfigError::Invalid {
-                key: "override",
+                key: "override".into(),
                 value: format!("{key} = {value}"),
                 allowed: "a TOML value".into(),
             })?;
@@ -303,7 +314,8 @@ impl Settings {
             );
         }
         self.templates.validate()?;
-        self.planner.validate()
+        self.planner.validate()?;
+        providers::validate(&self.dispatch, &self.providers)
     }
 }
 
@@ -318,15 +330,15 @@ fn is_log_filter(filter: &str) -> bool {
     bare_words_are_levels && tracing_subscriber::EnvFilter::try_new(filter).is_ok()
 }
 
-fn invalid<T>(key: &'static str, value: &str, allowed: &str) -> Result<T, ConfigError> {
+fn invalid<T>(key: &str, value: &str, allowed: &str) -> Result<T, ConfigError> {
     Err(ConfigError::Invalid {
-        key,
+        key: key.to_owned(),
         value: value.to_owned(),
         allowed: allowed.to_owned(),
     })
 }
 
-fn positive(key: &'static str, value: u64) -> Result<(), ConfigError> {
+fn positive(key: &str, value: u64) -> Result<(), ConfigError> {
     if value == 0 {
         return invalid(key, "0", "a number greater than 0");
     }
