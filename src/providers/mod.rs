@@ -35,7 +35,10 @@ impl fmt::Debug for OutboundSms {
         f.debug_struct("OutboundSms")
             .field("reference", &self.reference)
             .field("to", &self.to)
-            .field("body", &format_args!("[{} chars]", self.body.chars().count()))
+            .field(
+                "body",
+                &format_args!("[{} chars]", self.body.chars().count()),
+            )
             .finish()
     }
 }
@@ -53,14 +56,20 @@ pub struct Accepted {
 pub enum SendError {
     /// Try again later (network trouble, 5xx, timeouts).
     #[error("transient failure: {reason}")]
-    Transient { reason: String, retry_after: Option<Duration> },
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
     /// The provider asked us to slow down (429 and the like).
     #[error("rate limited by the provider")]
     RateLimited { retry_after: Option<Duration> },
     /// It will never work for this message (bad number, rejected content).
     /// `invalid_number` says the number itself is the cause.
     #[error("permanent failure: {reason}")]
-    Permanent { reason: String, invalid_number: bool },
+    Permanent {
+        reason: String,
+        invalid_number: bool,
+    },
     /// The recipient opted out with the provider (e.g. Twilio 21610).
     #[error("the recipient has opted out with the provider: {reason}")]
     OptedOut { reason: String },
@@ -91,7 +100,12 @@ pub enum DeliveryStatus {
     InProgress,
     Delivered,
     /// Not delivered. `permanent` is false where the provider may still try.
-    Failed { reason: String, permanent: bool, invalid_number: bool, opted_out: bool },
+    Failed {
+        reason: String,
+        permanent: bool,
+        invalid_number: bool,
+        opted_out: bool,
+    },
 }
 
 /// A text a person sent us.
@@ -112,7 +126,10 @@ impl fmt::Debug for InboundSms {
         f.debug_struct("InboundSms")
             .field("provider_id", &self.provider_id)
             .field("from", &crate::domain::mask(&self.from))
-            .field("text", &format_args!("[{} chars]", self.text.chars().count()))
+            .field(
+                "text",
+                &format_args!("[{} chars]", self.text.chars().count()),
+            )
             .finish()
     }
 }
@@ -140,7 +157,10 @@ pub struct WebhookReply {
 
 impl WebhookReply {
     pub fn empty() -> Self {
-        Self { content_type: "text/plain", body: String::new() }
+        Self {
+            content_type: "text/plain",
+            body: String::new(),
+        }
     }
 }
 

@@ -74,7 +74,7 @@ pub enum ImportOutcome {
 }
 
 #[async_trait]
-pub trait Store: MessageStore + Send + Sync + 'static {
+pub trait Store: MessageStore + DispatchStore + Send + Sync + 'static {
     /// Apply any migrations not yet applied.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// The database answers and every migration this build knows is applied.
@@ -246,4 +246,106 @@ pub trait MessageStore: Send + Sync + 'static {
         goal: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+}
+
+/// How a claimed message ended, recorded right after the provider call.
+#[derive(Debug, Clone)]
+pub enum SendRecord {
+    Sent {
+        provider: String,
+        provider_id: String,
+    },
+    /// Try again at `at` (a passing failure, or not allowed to go yet).
+    Retry {
+        at: DateTime<Utc>,
+        reason: String,
+        count_attempt: bool,
+    },
+    Failed {
+        reason: String,
+    },
+    Suppressed {
+        reason: String,
+    },
+    Expired {
+        reason: String,
+    },
+}
+
+/// The dispatcher's side of the store: claims with leases, outcomes, and the
+/// checks made again at send time.
+#[async_trait]
+pub trait DispatchStore: Send + Sync + 'static {
+    /// Claim up to `limit` due messages for `worker` until `lease_until`,
+    /// committing before any provider is called. Waiting messages whose
+    /// time has come and claims whose lease ran out (a daemon died
+    /// mid-send) are both due.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+        worker: &str,
+    ) -> Result<Vec<ClaimedMessage>, StoreError>;
+    /// Record the outcome of a claim held by `worker`. `false` when the
+    /// claim was no longer ours (its lease ran out and another took it).
+    async fn record_send(
+        &self,
+        id: MessageId,
+        worker: &str,
+        record: &SendRecord,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Put back claims not yet sent (at shutdown).
+    async fn release(
+        &self,
+        id: MessageId,
+        worker: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Is this number on the suppression list?
+    async fn is_suppressed(&self, mobile: &PhoneNumber) -> Result<bool, StoreError>;
+    /// Add a number to the suppression list (idempotent).
+    async fn suppress(
+        &self,
+        mobile: &PhoneNumber,
+        source: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Note that a person's number failed permanently: texts to them pause
+    /// until staff change the number.
+    async fn mark_number_invalid(
+        &self,
+        person: PersonId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// When texts to this number went out (or were claimed) since `since`.
+    async fn sends_to_number(
+        &self,
+        mobile: &PhoneNumber,
+        since: DateTime<Utc>,
+        except: MessageId,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError>;
+    /// Apply a provider's delivery report; idempotent (a replay or a late
+    /// report changes nothing). The message it is about, if any.
+    async fn record_delivery(
+        &self,
+        provider: &str,
+        provider_id: &str,
+        reference: Option<MessageId>,
+        delivered: Result<(), String>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Message>, StoreError>;
+    /// Waiting messages due at or before `now`: the queue depth.
+    async fn due_count(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// A claimed message with what the send-time checks need.
+#[derive(Debug, Clone)]
+pub struct ClaimedMessage {
+    pub message: Message,
+    pub attempts: u32,
+    /// The person's number was marked invalid (a permanent failure).
+    pub number_invalid: bool,
 }

@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::store::{MessageFilter, MessageStore, MessageUpdate, PlanChanges, StoreError};
 
-const MESSAGE_COLUMNS: &str = "id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, \
+pub(super) const MESSAGE_COLUMNS: &str = "id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, \
      body, mobile, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at";
 const WAITING: &str = "('pending', 'retrying')";
 
@@ -338,7 +338,7 @@ async fn update_waiting(
     Ok(())
 }
 
-async fn record(
+pub(super) async fn record(
     conn: &mut SqliteConnection,
     id: MessageId,
     from: Option<MessageState>,
@@ -357,7 +357,7 @@ async fn record(
     Ok(())
 }
 
-fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
+pub(super) fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
     let rule_id: Option<String> = row.try_get("rule_id")?;
     let event_id: Option<EventId> = optional(row, "event_id", str::parse::<EventId>)?;
     let origin = match (rule_id, event_id) {

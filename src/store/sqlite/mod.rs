@@ -27,6 +27,7 @@ use crate::domain::{
     UpsertOutcome,
 };
 
+mod dispatch;
 mod messages;
 mod rows;
 
@@ -211,13 +212,15 @@ impl Store for SqliteStore {
     ) -> Result<Option<Person>, StoreError> {
         let mut tx = self.write().await?;
         let updated = sqlx::query(
-            "UPDATE people SET first_name = ?, mobile = ?, language = ?, updated_at = ? \
+            "UPDATE people SET first_name = ?, mobile = ?, language = ?, updated_at = ?, \
+             mobile_invalid_since = CASE WHEN mobile = ? THEN mobile_invalid_since ELSE NULL END \
              WHERE org_id = ? AND id = ?",
         )
         .bind(person.first_name.as_str())
         .bind(person.mobile.as_e164())
         .bind(person.language.as_str())
         .bind(now)
+        .bind(person.mobile.as_e164())
         .bind(org.to_string())
         .bind(id.to_string())
         .execute(&mut *tx)
@@ -488,7 +491,9 @@ async fn upsert_person(
         "INSERT INTO people (id, org_id, external_ref, first_name, mobile, language, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, mobile = excluded.mobile, \
-         language = excluded.language, updated_at = excluded.updated_at",
+         language = excluded.language, updated_at = excluded.updated_at, \
+         mobile_invalid_since = CASE WHEN people.mobile = excluded.mobile \
+         THEN people.mobile_invalid_since ELSE NULL END",
     )
     .bind(id.to_string())
     .bind(org.to_string())

@@ -1,0 +1,87 @@
+//! `/webhooks/{provider}/…`: what providers tell us. Each request is
+//! verified exactly as its provider documents (signature or token) before
+//! anything is read; a bad or missing one is a 403 that changes nothing.
+
+mod status;
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use bytes::Bytes;
+use serde_json::json;
+
+use super::AppState;
+use crate::providers::{Provider, WebhookError, WebhookReply, WebhookRequest};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/{provider}/status",
+        post(status::receive).get(status::receive),
+    )
+}
+
+/// The URL the provider called, as it saw it: signatures cover it, and the
+/// daemon may sit behind a proxy that rewrote the host.
+fn public_url(state: &AppState, uri: &Uri, headers: &HeaderMap) -> String {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    match &state.public_base_url {
+        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}{path}")
+        }
+    }
+}
+
+/// Find the provider and check the request is really from it.
+fn authenticate(
+    state: &AppState,
+    name: &str,
+    uri: &Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(std::sync::Arc<dyn Provider>, WebhookRequest), Response> {
+    let Some(provider) = state.dispatcher.provider(name) else {
+        return Err(reject(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no provider named {name:?} is configured"),
+        ));
+    };
+    let request = WebhookRequest {
+        url: public_url(state, uri, &headers),
+        headers,
+        body,
+    };
+    match provider.verify(&request) {
+        Ok(()) => Ok((provider, request)),
+        Err(e) => {
+            tracing::warn!(provider = name, error = %e, "webhook refused");
+            Err(refusal(e))
+        }
+    }
+}
+
+fn refusal(e: WebhookError) -> Response {
+    match e {
+        WebhookError::Unauthenticated => reject(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
+        WebhookError::Malformed(_) => reject(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+        WebhookError::Unsupported(_) => reject(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+    }
+}
+
+fn reject(status: StatusCode, code: &str, message: String) -> Response {
+    (
+        status,
+        axum::Json(json!({ "error": code, "message": message })),
+    )
+        .into_response()
+}
+
+fn reply(r: WebhookReply) -> Response {
+    ([(header::CONTENT_TYPE, r.content_type)], r.body).into_response()
+}

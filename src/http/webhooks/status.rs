@@ -1,0 +1,35 @@
+//! `POST /webhooks/{provider}/status`: delivery reports. Idempotent: a
+//! replayed report, or one for a message already final, changes nothing.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use bytes::Bytes;
+
+use super::{authenticate, refusal, reply};
+use crate::dispatch::deliveries;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+
+pub async fn receive(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let (provider, request) = authenticate(&state, &name, &uri, headers, body)?;
+    let updates = provider.parse_status(&request).map_err(refusal)?;
+    let now = state.ingest.planner().now();
+    for update in &updates {
+        let matched = deliveries::apply(state.store.as_ref(), &name, update, now)
+            .await
+            .map_err(|e| axum::response::IntoResponse::into_response(ApiError::from(e)))?;
+        if !matched {
+            tracing::info!(provider = %name, provider_id = %update.provider_id, "delivery report for no known message");
+        }
+    }
+    metrics::counter!("sms_delivery_reports_total", "provider" => name)
+        .increment(updates.len() as u64);
+    Ok(reply(provider.webhook_reply()))
+}
