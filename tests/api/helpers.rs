@@ -50,6 +50,8 @@ pub async fn spawn_app_at(
         ("server.bind", "\"127.0.0.1:0\""),
         ("database.url", url.as_str()),
         ("log.level", "\"warn\""),
+        // Tests send a round at a time with `dispatch_all_pending`.
+        ("dispatch.enabled", "false"),
     ];
     all.extend_from_slice(overrides);
     let settings = Settings::defaults_with(&all).expect("test settings are valid");
