@@ -22,6 +22,7 @@ pub mod domain;
 pub mod http;
 pub mod ingest;
 pub mod jobs;
+pub mod optout;
 pub mod planner;
 pub mod providers;
 pub mod startup;

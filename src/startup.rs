@@ -21,9 +21,10 @@ use crate::domain::Language;
 use crate::http::{self, AppState};
 use crate::ingest::Ingest;
 use crate::jobs;
+use crate::optout::Replies;
 use crate::planner::Planner;
 use crate::planner::rules::{self, CampaignRule};
-use crate::providers::Provider;
+use crate::providers::{self, Provider};
 use crate::store::{SqliteStore, Store};
 use crate::telemetry;
 use crate::templates::{self, TemplateCatalogue};
@@ -65,13 +66,20 @@ impl Application {
         let dispatcher = Dispatcher::new(
             store.clone(),
             clock.clone(),
-            build_providers(settings)?,
+            build_providers(settings, clock.clone())?,
             settings,
+        );
+        let replies = Replies::new(
+            store.clone(),
+            clock.clone(),
+            planner.clone(),
+            &settings.optout,
         );
         let state = AppState {
             store,
             ingest,
             dispatcher: dispatcher.clone(),
+            replies,
             metrics: telemetry::metrics(),
             public_base_url: settings.server.public_base_url.clone(),
         };
@@ -188,9 +196,19 @@ fn load_plan_inputs(settings: &Settings) -> anyhow::Result<(TemplateCatalogue, V
 }
 
 /// The providers in `dispatch.providers` order, each with its rate and burst.
-fn build_providers(settings: &Settings) -> anyhow::Result<Vec<(Arc<dyn Provider>, u32, u32)>> {
-    let _ = settings;
-    Ok(Vec::new())
+fn build_providers(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Vec<(Arc<dyn Provider>, u32, u32)>> {
+    let public = settings.server.public_base_url.as_deref();
+    let mut built = Vec::with_capacity(settings.dispatch.providers.len());
+    for name in &settings.dispatch.providers {
+        let p = &settings.providers[name];
+        let provider = providers::build_with_clock(name, p, public, clock.clone())
+            .with_context(|| format!("Failed to set up SMS provider {name:?}"))?;
+        built.push((provider, p.rate_per_second, p.burst));
+    }
+    Ok(built)
 }
 
 /// Open the configured database and bring its schema up to date.

@@ -36,7 +36,20 @@ pub struct Settings {
     pub templates: TemplateSettings,
     pub planner: PlannerSettings,
     pub dispatch: DispatchSettings,
+    pub optout: OptOutSettings,
     pub providers: BTreeMap<String, ProviderSettings>,
+}
+
+/// How replies are read (see `optout::keywords`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptOutSettings {
+    pub opt_out_words: Vec<String>,
+    pub opt_in_words: Vec<String>,
+    pub help_words: Vec<String>,
+    pub stop_phrases: Vec<String>,
+    pub wrong_number_phrases: Vec<String>,
+    pub silent_days: u32,
 }
 
 /// How reminders are planned: the rules file, sending hours and caps.
@@ -315,7 +328,16 @@ impl Settings {
         }
         self.templates.validate()?;
         self.planner.validate()?;
-        providers::validate(&self.dispatch, &self.providers)
+        providers::validate(&self.dispatch, &self.providers)?;
+        for (key, words) in [
+            ("optout.opt_out_words", &self.optout.opt_out_words),
+            ("optout.opt_in_words", &self.optout.opt_in_words),
+        ] {
+            if words.iter().all(|w| w.trim().is_empty()) {
+                return invalid(key, "[]", "at least one word");
+            }
+        }
+        positive("optout.silent_days", self.optout.silent_days.into())
     }
 }
 

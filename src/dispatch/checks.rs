@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::domain::MessageOrigin;
 use crate::planner::{Candidate, CapPolicy, Placement, fit};
 use crate::store::{ClaimedMessage, DispatchStore, SendRecord, StoreError};
 
@@ -23,6 +24,11 @@ pub async fn hold(
         return Ok(Some(SendRecord::Expired {
             reason: "its expiry time passed before it could be sent".into(),
         }));
+    }
+    // An answer to a person's own text (their STOP confirmation, a HELP
+    // reply) goes at once, opted out or not, outside the cap and the hours.
+    if is_reply(claimed) {
+        return Ok(None);
     }
     if store.is_suppressed(&m.mobile).await? {
         return Ok(Some(opted_out()));
@@ -58,6 +64,10 @@ pub async fn hold(
             reason: why.describe().into(),
         }),
     })
+}
+
+pub fn is_reply(claimed: &ClaimedMessage) -> bool {
+    matches!(claimed.message.origin, MessageOrigin::Reply { .. })
 }
 
 pub fn opted_out() -> SendRecord {

@@ -238,7 +238,8 @@ impl Dispatcher {
         metrics::histogram!("sms_rate_limit_wait_seconds", "provider" => name.clone())
             .record(waited.elapsed().as_secs_f64());
         // The last word on opt-out, as close to the provider call as it gets.
-        if inner.store.is_suppressed(&claimed.message.mobile).await? {
+        if !checks::is_reply(&claimed) && inner.store.is_suppressed(&claimed.message.mobile).await?
+        {
             return self
                 .record(&claimed, Some(&name), checks::opted_out())
                 .await;

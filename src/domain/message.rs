@@ -80,6 +80,8 @@ pub enum MessageOrigin {
     Rule { rule_id: String, event_id: EventId },
     /// A one-off nudge from staff.
     Nudge,
+    /// An answer to a text the person sent (STOP, START, HELP).
+    Reply { inbound_id: String },
 }
 
 /// A message as planned, before it is stored.

@@ -4,6 +4,7 @@
 
 mod event;
 mod ids;
+mod inbound;
 mod message;
 mod person;
 mod phone;
@@ -16,6 +17,7 @@ pub use event::{
     UnknownWord,
 };
 pub use ids::{EventId, OrgId, PersonId, TokenId};
+pub use inbound::{AttentionItem, Inbound, NewAttention, Suppression};
 pub use message::{
     Message, MessageBody, MessageId, MessageOrigin, MessageState, NewMessage, Transition,
 };

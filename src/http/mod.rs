@@ -26,6 +26,7 @@ use tracing::Level;
 use crate::config::ServerSettings;
 use crate::dispatch::Dispatcher;
 use crate::ingest::Ingest;
+use crate::optout::Replies;
 use crate::store::Store;
 use error::ApiError;
 
@@ -35,6 +36,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub ingest: Ingest,
     pub dispatcher: Dispatcher,
+    pub replies: Replies,
     pub metrics: PrometheusHandle,
     /// `server.public_base_url`, for rebuilding signed webhook URLs.
     pub public_base_url: Option<String>,

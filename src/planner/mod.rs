@@ -196,6 +196,19 @@ impl Planner {
             let stored = by_event.get(&event.id).map_or(&[][..], Vec::as_slice);
             self.plan_event(person, event, goals, stored, now, &mut changes)?;
         }
+        let mobiles: Vec<_> = items
+            .iter()
+            .map(|(p, _)| p.mobile.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let suppressed = store.suppressed_among(&mobiles).await?;
+        for (message, state, reason) in &mut changes.create {
+            if *state == MessageState::Pending && suppressed.contains(message.mobile.as_e164()) {
+                *state = MessageState::Suppressed;
+                *reason = "the number has opted out (STOP)".into();
+            }
+        }
         let mut report = PlanReport {
             created: changes.create.len(),
             updated: changes.update.len(),
@@ -207,12 +220,6 @@ impl Planner {
                 .count(),
         };
         store.apply_plan(&changes, now).await?;
-        let mobiles: Vec<_> = items
-            .iter()
-            .map(|(p, _)| p.mobile.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
         report.add(self.fit_numbers(&mobiles).await?);
         Ok(report)
     }

@@ -45,6 +45,7 @@ pub fn from_messages(
             rule: match &m.origin {
                 MessageOrigin::Rule { rule_id, .. } => rule_id.clone(),
                 MessageOrigin::Nudge => "nudge".into(),
+                MessageOrigin::Reply { .. } => "reply".into(),
             },
             template: m.template.as_str().to_owned(),
             send_at_local: local(m.send_at, zone),

@@ -125,8 +125,17 @@ mod tests {
             headers: HeaderMap::new(),
             body: Default::default(),
         };
-        assert!(matches!(provider.verify(&request), Err(WebhookError::Unsupported(_))));
-        assert!(matches!(provider.parse_status(&request), Err(WebhookError::Unsupported(_))));
-        assert!(matches!(provider.parse_inbound(&request), Err(WebhookError::Unsupported(_))));
+        assert!(matches!(
+            provider.verify(&request),
+            Err(WebhookError::Unsupported(_))
+        ));
+        assert!(matches!(
+            provider.parse_status(&request),
+            Err(WebhookError::Unsupported(_))
+        ));
+        assert!(matches!(
+            provider.parse_inbound(&request),
+            Err(WebhookError::Unsupported(_))
+        ));
     }
 }

@@ -19,6 +19,23 @@ use chrono::{DateTime, Utc};
 use crate::domain::{MessageId, PhoneNumber};
 use crate::templates::sms::Encoding;
 
+mod build;
+mod http;
+pub mod log;
+pub mod notify;
+mod params;
+mod signature;
+pub mod twilio;
+pub mod vonage;
+pub mod webhook;
+
+pub use build::{BuildError, build, build_with_clock};
+pub use log::LogProvider;
+pub use notify::NotifyProvider;
+pub use twilio::TwilioProvider;
+pub use vonage::VonageProvider;
+pub use webhook::WebhookProvider;
+
 /// One text to hand to a provider.
 #[derive(Clone)]
 pub struct OutboundSms {

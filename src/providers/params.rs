@@ -29,6 +29,11 @@ impl Params {
         }
     }
 
+    #[cfg(test)]
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self(pairs)
+    }
+
     pub fn from_form(body: &[u8]) -> Result<Self, WebhookError> {
         serde_urlencoded::from_bytes(body)
             .map(Self)
@@ -106,16 +111,25 @@ mod tests {
 
     #[test]
     fn a_get_request_carries_its_parameters_in_the_query() {
-        let params = Params::from_request(&request("https://h/x?a=1&b=two%20words", None, "")).unwrap();
+        let params =
+            Params::from_request(&request("https://h/x?a=1&b=two%20words", None, "")).unwrap();
         assert_eq!(params.get("a"), Some("1"));
         assert_eq!(params.get("b"), Some("two words"));
     }
 
     #[test]
     fn form_and_json_bodies_are_read_by_content_type() {
-        let form = request("https://h/x", Some("application/x-www-form-urlencoded"), "a=1&b=%2B44");
+        let form = request(
+            "https://h/x",
+            Some("application/x-www-form-urlencoded"),
+            "a=1&b=%2B44",
+        );
         assert_eq!(Params::from_request(&form).unwrap().get("b"), Some("+44"));
-        let json = request("https://h/x", Some("application/json; charset=utf-8"), r#"{"a":"1","n":2,"t":true,"o":{}}"#);
+        let json = request(
+            "https://h/x",
+            Some("application/json; charset=utf-8"),
+            r#"{"a":"1","n":2,"t":true,"o":{}}"#,
+        );
         let params = Params::from_request(&json).unwrap();
         assert_eq!(params.get("n"), Some("2"));
         assert_eq!(params.get("t"), Some("true"));
@@ -131,15 +145,24 @@ mod tests {
     #[test]
     fn unreadable_bodies_are_malformed() {
         let json = request("https://h/x", Some("application/json"), "[1,2]");
-        assert!(matches!(Params::from_request(&json), Err(WebhookError::Malformed(_))));
+        assert!(matches!(
+            Params::from_request(&json),
+            Err(WebhookError::Malformed(_))
+        ));
         let json = request("https://h/x", Some("application/json"), "{");
-        assert!(matches!(Params::from_request(&json), Err(WebhookError::Malformed(_))));
+        assert!(matches!(
+            Params::from_request(&json),
+            Err(WebhookError::Malformed(_))
+        ));
     }
 
     #[test]
     fn missing_and_empty_values_are_reported_by_name() {
         let params = Params::from_form(b"a=&b=1").unwrap();
         assert_eq!(params.require("b"), Ok("1"));
-        assert_eq!(params.require("a"), Err(WebhookError::Malformed("`a` is missing".into())));
+        assert_eq!(
+            params.require("a"),
+            Err(WebhookError::Malformed("`a` is missing".into()))
+        );
     }
 }

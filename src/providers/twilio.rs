@@ -27,6 +27,7 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::Hmac;
+use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha1::Sha1;
@@ -188,13 +189,12 @@ fn classify(reply: &Reply) -> SendError {
         (Some(code), None) => format!("Twilio error {code}"),
         (None, _) => "Twilio gave no error code".to_string(),
     };
+    if reply.status == StatusCode::TOO_MANY_REQUESTS || error.code == Some(TOO_MANY_REQUESTS) {
+        return SendError::RateLimited {
+            retry_after: reply.retry_after,
+        };
+    }
     match error.code {
-        _ if reply.status.as_u16() == 429 => SendError::RateLimited {
-            retry_after: reply.retry_after,
-        },
-        Some(TOO_MANY_REQUESTS) => SendError::RateLimited {
-            retry_after: reply.retry_after,
-        },
         Some(UNSUBSCRIBED) => SendError::OptedOut { reason },
         Some(code) if INVALID_TO.contains(&code) && reply.status.is_client_error() => {
             SendError::Permanent {
@@ -269,14 +269,19 @@ fn url_variants(url: &str) -> Vec<String> {
         return variants;
     };
     let mut without = parsed.clone();
-    if without.set_port(None).is_ok() {
-        variants.push(without.to_string());
+    let without = without.set_port(None).ok().map(|()| without.to_string());
+    let with = match (parsed.host(), parsed.port_or_known_default()) {
+        (Some(host), Some(port)) => {
+            let rest = &parsed[url::Position::BeforePath..];
+            Some(format!("{}://{host}:{port}{rest}", parsed.scheme()))
+        }
+        _ => None,
+    };
+    for variant in [without, with].into_iter().flatten() {
+        if !variants.contains(&variant) {
+            variants.push(variant);
+        }
     }
-    if let (Some(host), Some(port)) = (parsed.host(), parsed.port_or_known_default()) {
-        let rest = &parsed[url::Position::BeforePath..];
-        variants.push(format!("{}://{host}:{port}{rest}", parsed.scheme()));
-    }
-    variants.dedup();
     variants
 }
 
@@ -286,7 +291,6 @@ mod tests {
     use crate::clock::SystemClock;
     use axum::http::{HeaderMap, HeaderValue};
     use bytes::Bytes;
-    use reqwest::StatusCode;
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -331,13 +335,20 @@ mod tests {
 
     #[test]
     fn repeated_parameters_are_signed_in_value_order_like_twilios_sdks() {
-        let params = Params::from_form(b"Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234").unwrap();
-        assert_eq!(signature(TOKEN, URL, &params), "IK+Dwps556ElfBT0I3Rgjkr1wJU=");
+        let params =
+            Params::from_form(b"Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234").unwrap();
+        assert_eq!(
+            signature(TOKEN, URL, &params),
+            "IK+Dwps556ElfBT0I3Rgjkr1wJU="
+        );
     }
 
     #[test]
     fn a_correctly_signed_form_webhook_is_accepted() {
-        assert_eq!(provider().verify(&request(URL, FORM, Some(EXPECTED))), Ok(()));
+        assert_eq!(
+            provider().verify(&request(URL, FORM, Some(EXPECTED))),
+            Ok(())
+        );
     }
 
     #[test]
@@ -347,7 +358,22 @@ mod tests {
         let with_port = request(URL, FORM, Some("kvajT1Ptam85bY51eRf/AJRuM3w="));
         assert_eq!(provider().verify(&with_port), Ok(()));
         let received_with_port = URL.replace(".com", ".com:1234");
-        assert_eq!(provider().verify(&request(&received_with_port, FORM, Some(EXPECTED))), Ok(()));
+        assert_eq!(
+            provider().verify(&request(&received_with_port, FORM, Some(EXPECTED))),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn url_variants_add_or_drop_the_port_once_each() {
+        assert_eq!(
+            url_variants("https://h.example/p?q=1"),
+            ["https://h.example/p?q=1", "https://h.example:443/p?q=1"]
+        );
+        assert_eq!(
+            url_variants("http://h.example:8080/p"),
+            ["http://h.example:8080/p", "http://h.example/p"]
+        );
     }
 
     #[test]
@@ -357,7 +383,11 @@ mod tests {
             request(URL, &tampered, Some(EXPECTED)),
             request(URL, FORM, Some("RSOYDt4T1cUTdK1PDd93/VVr8B8")),
             request(URL, FORM, None),
-            request("https://mycompany.com/other.php?foo=1&bar=2", FORM, Some(EXPECTED)),
+            request(
+                "https://mycompany.com/other.php?foo=1&bar=2",
+                FORM,
+                Some(EXPECTED),
+            ),
         ] {
             assert_eq!(provider().verify(&bad), Err(WebhookError::Unauthenticated));
         }
@@ -373,23 +403,59 @@ mod tests {
         };
         let failed = |permanent, invalid_number, opted_out| (permanent, invalid_number, opted_out);
         let flags = |s: DeliveryStatus| match s {
-            DeliveryStatus::Failed { permanent, invalid_number, opted_out, .. } => {
-                (permanent, invalid_number, opted_out)
-            }
+            DeliveryStatus::Failed {
+                permanent,
+                invalid_number,
+                opted_out,
+                ..
+            } => (permanent, invalid_number, opted_out),
             other => panic!("not a failure: {other:?}"),
         };
-        assert_eq!(status("MessageSid=SM1&MessageStatus=sent&SmsStatus=sent&NewKey=1"), DeliveryStatus::InProgress);
-        assert_eq!(status("MessageSid=SM1&MessageStatus=delivered"), DeliveryStatus::Delivered);
-        assert_eq!(flags(status("MessageSid=SM1&MessageStatus=failed&ErrorCode=21610")), failed(true, false, true));
-        assert_eq!(flags(status("MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30006")), failed(true, true, false));
-        assert_eq!(flags(status("MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30007")), failed(true, false, false));
-        assert_eq!(flags(status("MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30003")), failed(false, false, false));
-        assert_eq!(flags(status("MessageSid=SM1&MessageStatus=undelivered")), failed(false, false, false));
+        assert_eq!(
+            status("MessageSid=SM1&MessageStatus=sent&SmsStatus=sent&NewKey=1"),
+            DeliveryStatus::InProgress
+        );
+        assert_eq!(
+            status("MessageSid=SM1&MessageStatus=delivered"),
+            DeliveryStatus::Delivered
+        );
+        assert_eq!(
+            flags(status(
+                "MessageSid=SM1&MessageStatus=failed&ErrorCode=21610"
+            )),
+            failed(true, false, true)
+        );
+        assert_eq!(
+            flags(status(
+                "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30006"
+            )),
+            failed(true, true, false)
+        );
+        assert_eq!(
+            flags(status(
+                "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30007"
+            )),
+            failed(true, false, false)
+        );
+        assert_eq!(
+            flags(status(
+                "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30003"
+            )),
+            failed(false, false, false)
+        );
+        assert_eq!(
+            flags(status("MessageSid=SM1&MessageStatus=undelivered")),
+            failed(false, false, false)
+        );
     }
 
     #[test]
     fn malformed_status_callbacks_are_refused() {
-        for form in ["MessageStatus=delivered", "MessageSid=SM1", "MessageSid=SM1&MessageStatus=lost"] {
+        for form in [
+            "MessageStatus=delivered",
+            "MessageSid=SM1",
+            "MessageSid=SM1&MessageStatus=lost",
+        ] {
             let result = provider().parse_status(&request(URL, form, None));
             assert!(matches!(result, Err(WebhookError::Malformed(_))), "{form}");
         }
@@ -399,11 +465,21 @@ mod tests {
     fn inbound_texts_are_read_from_post_or_get() {
         let form = "ToCountry=GB&MessageSid=SM9&From=%2B447400123456&To=%2B447700900000&Body=Stop&NumMedia=0";
         let inbound = provider().parse_inbound(&request(URL, form, None)).unwrap();
-        assert_eq!((inbound.provider_id.as_str(), inbound.from.as_str()), ("SM9", "+447400123456"));
+        assert_eq!(
+            (inbound.provider_id.as_str(), inbound.from.as_str()),
+            ("SM9", "+447400123456")
+        );
         assert_eq!(inbound.text, "Stop");
         let get = format!("https://h/webhooks/twilio/inbound?{form}");
-        assert_eq!(provider().parse_inbound(&request(&get, "", None)).unwrap().text, "Stop");
-        let no_sender = provider().parse_inbound(&request(URL, "MessageSid=SM9&To=x&Body=hi", None));
+        assert_eq!(
+            provider()
+                .parse_inbound(&request(&get, "", None))
+                .unwrap()
+                .text,
+            "Stop"
+        );
+        let no_sender =
+            provider().parse_inbound(&request(URL, "MessageSid=SM9&To=x&Body=hi", None));
         assert!(matches!(no_sender, Err(WebhookError::Malformed(_))));
     }
 
@@ -423,16 +499,48 @@ mod tests {
 
     #[test]
     fn send_errors_are_classed_by_code_then_status() {
-        assert!(matches!(classify(&reply(400, Some(21610))), SendError::OptedOut { .. }));
-        assert!(matches!(classify(&reply(400, Some(21211))), SendError::Permanent { invalid_number: true, .. }));
-        assert!(matches!(classify(&reply(400, Some(21614))), SendError::Permanent { invalid_number: true, .. }));
-        assert!(matches!(classify(&reply(400, Some(21612))), SendError::Permanent { invalid_number: false, .. }));
-        let limited = SendError::RateLimited { retry_after: Some(Duration::from_secs(3)) };
+        assert!(matches!(
+            classify(&reply(400, Some(21610))),
+            SendError::OptedOut { .. }
+        ));
+        assert!(matches!(
+            classify(&reply(400, Some(21211))),
+            SendError::Permanent {
+                invalid_number: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify(&reply(400, Some(21614))),
+            SendError::Permanent {
+                invalid_number: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify(&reply(400, Some(21612))),
+            SendError::Permanent {
+                invalid_number: false,
+                ..
+            }
+        ));
+        let limited = SendError::RateLimited {
+            retry_after: Some(Duration::from_secs(3)),
+        };
         assert_eq!(classify(&reply(429, Some(20429))), limited);
         assert_eq!(classify(&reply(400, Some(20429))), limited);
-        assert!(matches!(classify(&reply(500, Some(20500))), SendError::Transient { .. }));
-        assert!(matches!(classify(&reply(503, None)), SendError::Transient { .. }));
-        assert!(matches!(classify(&reply(401, Some(20003))), SendError::Transient { .. }));
+        assert!(matches!(
+            classify(&reply(500, Some(20500))),
+            SendError::Transient { .. }
+        ));
+        assert!(matches!(
+            classify(&reply(503, None)),
+            SendError::Transient { .. }
+        ));
+        assert!(matches!(
+            classify(&reply(401, Some(20003))),
+            SendError::Transient { .. }
+        ));
     }
 
     #[test]
@@ -448,6 +556,9 @@ mod tests {
     fn webhooks_are_answered_with_empty_twiml() {
         let reply = provider().webhook_reply();
         assert_eq!(reply.content_type, "application/xml");
-        assert_eq!(reply.body, r#"<?xml version="1.0" encoding="UTF-8"?><Response></Response>"#);
+        assert_eq!(
+            reply.body,
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response></Response>"#
+        );
     }
 }

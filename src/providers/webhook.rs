@@ -360,12 +360,17 @@ mod tests {
     #[test]
     fn a_correctly_signed_fresh_callback_is_accepted() {
         assert_eq!(provider().verify(&signed("{}", now())), Ok(()));
-        let rotated = format!("t={},v1=00,v1={}", now().timestamp(), {
-            let header = signature_header(SECRET, now().timestamp(), b"{}");
-            header.rsplit_once("v1=").unwrap().1.to_uppercase()
-        });
+    }
+
+    #[test]
+    fn any_one_matching_signature_is_enough_while_secrets_rotate() {
+        let good = signature_header(SECRET, now().timestamp(), b"{}");
+        let (stamp, v1) = good.split_once(",v1=").unwrap();
+        let rotated = format!("{stamp},v1={},v1={}", "0".repeat(64), v1.to_uppercase());
         let mut request = signed("{}", now());
-        request.headers.insert(SIGNATURE_HEADER, HeaderValue::from_str(&rotated).unwrap());
+        request
+            .headers
+            .insert(SIGNATURE_HEADER, HeaderValue::from_str(&rotated).unwrap());
         assert_eq!(provider().verify(&request), Ok(()));
     }
 
@@ -373,48 +378,86 @@ mod tests {
     fn a_tampered_stale_or_unsigned_callback_is_unauthenticated() {
         let mut tampered = signed("{}", now());
         tampered.body = Bytes::from_static(b"{ }");
-        assert_eq!(provider().verify(&tampered), Err(WebhookError::Unauthenticated));
+        assert_eq!(
+            provider().verify(&tampered),
+            Err(WebhookError::Unauthenticated)
+        );
         let stale = signed("{}", now() - chrono::Duration::minutes(6));
-        assert_eq!(provider().verify(&stale), Err(WebhookError::Unauthenticated));
+        assert_eq!(
+            provider().verify(&stale),
+            Err(WebhookError::Unauthenticated)
+        );
         let future = signed("{}", now() + chrono::Duration::minutes(6));
-        assert_eq!(provider().verify(&future), Err(WebhookError::Unauthenticated));
+        assert_eq!(
+            provider().verify(&future),
+            Err(WebhookError::Unauthenticated)
+        );
         let mut unsigned = signed("{}", now());
         unsigned.headers.clear();
-        assert_eq!(provider().verify(&unsigned), Err(WebhookError::Unauthenticated));
+        assert_eq!(
+            provider().verify(&unsigned),
+            Err(WebhookError::Unauthenticated)
+        );
         let mut garbled = signed("{}", now());
-        garbled.headers.insert(SIGNATURE_HEADER, HeaderValue::from_static("v1=abc"));
-        assert_eq!(provider().verify(&garbled), Err(WebhookError::Unauthenticated));
+        garbled
+            .headers
+            .insert(SIGNATURE_HEADER, HeaderValue::from_static("v1=abc"));
+        assert_eq!(
+            provider().verify(&garbled),
+            Err(WebhookError::Unauthenticated)
+        );
     }
 
     #[test]
     fn answers_are_classed_by_status_and_error_code() {
         let sms = sms();
         let id = |r: Result<Accepted, SendError>| r.unwrap().provider_id;
-        assert_eq!(id(read_answer(&reply(200, r#"{"id":"gw-1","x":1}"#), &sms)), "gw-1");
-        assert_eq!(id(read_answer(&reply(202, ""), &sms)), sms.reference.to_string());
+        assert_eq!(
+            id(read_answer(&reply(200, r#"{"id":"gw-1","x":1}"#), &sms)),
+            "gw-1"
+        );
+        assert_eq!(
+            id(read_answer(&reply(202, ""), &sms)),
+            sms.reference.to_string()
+        );
         assert_eq!(
             read_answer(&reply(429, ""), &sms),
-            Err(SendError::RateLimited { retry_after: Some(Duration::from_secs(7)) })
+            Err(SendError::RateLimited {
+                retry_after: Some(Duration::from_secs(7))
+            })
         );
         assert!(matches!(
             read_answer(&reply(422, r#"{"error":"invalid_number"}"#), &sms),
-            Err(SendError::Permanent { invalid_number: true, .. })
+            Err(SendError::Permanent {
+                invalid_number: true,
+                ..
+            })
         ));
         assert!(matches!(
-            read_answer(&reply(409, r#"{"error":"opted_out","message":"STOP received"}"#), &sms),
+            read_answer(
+                &reply(409, r#"{"error":"opted_out","message":"STOP received"}"#),
+                &sms
+            ),
             Err(SendError::OptedOut { .. })
         ));
         assert!(matches!(
             read_answer(&reply(400, "not json"), &sms),
-            Err(SendError::Permanent { invalid_number: false, .. })
+            Err(SendError::Permanent {
+                invalid_number: false,
+                ..
+            })
         ));
-        assert!(matches!(read_answer(&reply(502, ""), &sms), Err(SendError::Transient { .. })));
+        assert!(matches!(
+            read_answer(&reply(502, ""), &sms),
+            Err(SendError::Transient { .. })
+        ));
     }
 
     #[test]
     fn status_callbacks_are_read_singly_or_in_batches() {
         let reference = MessageId::new();
-        let one = format!(r#"{{"id":"gw-1","reference":"{reference}","status":"delivered","extra":1}}"#);
+        let one =
+            format!(r#"{{"id":"gw-1","reference":"{reference}","status":"delivered","extra":1}}"#);
         let updates = provider().parse_status(&signed(&one, now())).unwrap();
         assert_eq!(
             updates,
@@ -458,9 +501,18 @@ mod tests {
         let inbound = provider().parse_inbound(&signed(body, now())).unwrap();
         assert_eq!(inbound.provider_id, "in-1");
         assert_eq!(inbound.text, "STOP");
-        assert_eq!(inbound.received_at, Some(now() - chrono::Duration::minutes(1)));
+        assert_eq!(
+            inbound.received_at,
+            Some(now() - chrono::Duration::minutes(1))
+        );
         let without_time = r#"{"id":"in-2","from":"+447400123456","to":"x","text":"hi"}"#;
-        assert_eq!(provider().parse_inbound(&signed(without_time, now())).unwrap().received_at, None);
+        assert_eq!(
+            provider()
+                .parse_inbound(&signed(without_time, now()))
+                .unwrap()
+                .received_at,
+            None
+        );
         let missing_text = r#"{"id":"in-3","from":"+447400123456","to":"x"}"#;
         assert!(matches!(
             provider().parse_inbound(&signed(missing_text, now())),

@@ -11,13 +11,16 @@
 
 mod sqlite;
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Caller, Event, EventDetail, EventId, ExternalRef, Language, Message, MessageBody, MessageId,
-    MessageState, NewEvent, NewMessage, NewPerson, OrgId, OrgName, Organisation, Person, PersonId,
-    PhoneNumber, Role, TokenHash, TokenId, Transition, UpsertOutcome,
+    AttentionItem, Caller, Event, EventDetail, EventId, ExternalRef, Inbound, Language, Message,
+    MessageBody, MessageId, MessageState, NewAttention, NewEvent, NewMessage, NewPerson, OrgId,
+    OrgName, Organisation, Person, PersonId, PhoneNumber, Role, Suppression, TokenHash, TokenId,
+    Transition, UpsertOutcome,
 };
 
 pub use sqlite::SqliteStore;
@@ -74,7 +77,7 @@ pub enum ImportOutcome {
 }
 
 #[async_trait]
-pub trait Store: MessageStore + DispatchStore + Send + Sync + 'static {
+pub trait Store: MessageStore + DispatchStore + InboundStore + Send + Sync + 'static {
     /// Apply any migrations not yet applied.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// The database answers and every migration this build knows is applied.
@@ -348,4 +351,75 @@ pub struct ClaimedMessage {
     pub attempts: u32,
     /// The person's number was marked invalid (a permanent failure).
     pub number_invalid: bool,
+}
+
+/// Replies, the suppression list and the attention list.
+#[async_trait]
+pub trait InboundStore: Send + Sync + 'static {
+    /// Store an inbound text once: `false` when this provider id was seen
+    /// before (a replayed webhook).
+    async fn record_inbound(
+        &self,
+        inbound: &Inbound,
+        people: &[Person],
+    ) -> Result<bool, StoreError>;
+    /// Everyone with this number, in every organisation, most recent first.
+    async fn people_by_mobile(&self, mobile: &PhoneNumber) -> Result<Vec<Person>, StoreError>;
+    /// Remove a number from the suppression list (audited); `false` if it
+    /// was not on it.
+    async fn unsuppress(
+        &self,
+        mobile: &PhoneNumber,
+        source: &str,
+        reason: &str,
+        actor: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn suppression(&self, mobile: &PhoneNumber) -> Result<Option<Suppression>, StoreError>;
+    /// Which of these numbers are suppressed (E.164).
+    async fn suppressed_among(
+        &self,
+        mobiles: &[PhoneNumber],
+    ) -> Result<HashSet<String>, StoreError>;
+    /// Every suppression, or those of one organisation's people.
+    async fn suppressions(&self, org: Option<OrgId>) -> Result<Vec<Suppression>, StoreError>;
+    /// Raise an item unless the same one is open already.
+    async fn raise_attention(
+        &self,
+        item: &NewAttention,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn attention(
+        &self,
+        org: OrgId,
+        open_only: bool,
+    ) -> Result<Vec<AttentionItem>, StoreError>;
+    /// Resolve an open item; `None` if there is no such item, `Some(false)`
+    /// if it was resolved already.
+    async fn resolve_attention(
+        &self,
+        org: OrgId,
+        id: &str,
+        by: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<bool>, StoreError>;
+    /// Since when texts to this person are paused (a wrong number or a
+    /// permanent failure), until staff change the number.
+    async fn number_paused_since(
+        &self,
+        person: PersonId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+    async fn inbound_for_person(
+        &self,
+        org: OrgId,
+        person: PersonId,
+    ) -> Result<Vec<Inbound>, StoreError>;
+    /// Was a reply from `template` sent (or queued) to this number since `since`?
+    async fn replied_since(
+        &self,
+        mobile: &PhoneNumber,
+        template: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }

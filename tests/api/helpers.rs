@@ -22,6 +22,7 @@ pub const MOBILE_B: &str = "+44 7911 123456";
 
 pub struct TestApp {
     pub address: String,
+    pub dispatcher: homeward::dispatch::Dispatcher,
     pub clock: Arc<ManualClock>,
     pub settings: Settings,
     pub token: String,
@@ -60,6 +61,7 @@ pub async fn spawn_app_at(
         .await
         .expect("app builds");
     let address = format!("http://{}", app.address());
+    let dispatcher = app.dispatcher();
     let shutdown = app.shutdown_token();
     tokio::spawn(app.run_until_stopped());
     let store = startup::open_store(&settings.database)
@@ -67,6 +69,7 @@ pub async fn spawn_app_at(
         .expect("store opens");
     let mut test = TestApp {
         address,
+        dispatcher,
         clock,
         settings,
         token: String::new(),
@@ -211,4 +214,80 @@ pub fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339(text)
         .unwrap()
         .with_timezone(&chrono::Utc)
+}
+
+impl TestApp {
+    /// Run dispatch rounds until nothing more is due now.
+    pub async fn dispatch_all_pending(&self) -> homeward::dispatch::Round {
+        let shutdown = CancellationToken::new();
+        let mut total = homeward::dispatch::Round::default();
+        for _ in 0..100 {
+            let round = self
+                .dispatcher
+                .run_once(&shutdown)
+                .await
+                .expect("a dispatch round");
+            if round.claimed == 0 {
+                return total;
+            }
+            total.claimed += round.claimed;
+            total.sent += round.sent;
+            total.retried += round.retried;
+            total.failed += round.failed;
+            total.suppressed += round.suppressed;
+            total.expired += round.expired;
+            total.deferred += round.deferred;
+        }
+        panic!("the queue never emptied");
+    }
+
+    /// A message's state history, oldest first.
+    pub async fn history(&self, message: &str) -> Vec<Value> {
+        let detail = json_of(self.get(&format!("/v1/messages/{message}")).await, 200).await;
+        detail["history"].as_array().unwrap().clone()
+    }
+}
+
+/// The secret the fake generic-webhook provider shares with the app.
+pub const HOOK_SECRET: &str = "test-webhook-secret";
+
+/// Settings that send through the generic webhook provider at `url`.
+pub fn hook_settings(url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("providers.hook.kind", "\"webhook\"".into()),
+        ("providers.hook.url", format!("{url:?}")),
+        ("providers.hook.secret", format!("{HOOK_SECRET:?}")),
+        ("providers.hook.rate_per_second", "1000".into()),
+        ("providers.hook.burst", "100".into()),
+        ("dispatch.providers", "[\"hook\"]".into()),
+    ]
+}
+
+/// An app on `now` that sends through the webhook provider at `url`, plus
+/// any other overrides.
+pub async fn spawn_app_with_hook(now: &str, url: &str, extra: &[(&str, &str)]) -> TestApp {
+    let hook = hook_settings(url);
+    let mut overrides: Vec<(&str, &str)> = hook.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    overrides.extend_from_slice(extra);
+    spawn_app_at(at(now), &overrides).await
+}
+
+impl TestApp {
+    /// POST a signed JSON webhook as the generic provider would.
+    pub async fn hook_webhook(&self, kind: &str, body: &Value, secret: &str) -> Response {
+        let body = serde_json::to_vec(body).unwrap();
+        let signature = homeward::providers::webhook::signature_header(
+            secret,
+            self.clock.now().timestamp(),
+            &body,
+        );
+        self.client
+            .post(format!("{}/webhooks/hook/{kind}", self.address))
+            .header("content-type", "application/json")
+            .header(homeward::providers::webhook::SIGNATURE_HEADER, signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
 }

@@ -2,6 +2,7 @@
 //! SQLite file per test.
 
 mod auth;
+mod dispatch;
 mod events;
 mod health;
 mod helpers;

@@ -4,15 +4,17 @@
 //!
 //! [`Caller`]: crate::domain::Caller
 
+mod attention;
 mod events;
 mod imports;
 mod messages;
+mod optouts;
 mod people;
 mod plans;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use super::AppState;
 use super::error::ApiError;
@@ -44,6 +46,11 @@ pub fn router(server: &ServerSettings) -> Router<AppState> {
         .route("/messages", get(messages::list))
         .route("/messages/{id}", get(messages::show))
         .route("/messages/{id}/cancel", post(messages::cancel))
+        .route("/people/{id}/inbound", get(people::inbound))
+        .route("/optouts", get(optouts::list).post(optouts::add))
+        .route("/optouts/{person_id}", delete(optouts::remove))
+        .route("/attention", get(attention::list))
+        .route("/attention/{id}/resolve", post(attention::resolve))
         .merge(imports)
 }
 

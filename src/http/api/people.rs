@@ -70,6 +70,7 @@ pub async fn list(
     Ok(Json(json!({ "people": people, "next_after": next_after })))
 }
 
+/// A person, with whether their number opted out or is paused.
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -79,7 +80,30 @@ pub async fn show(
         .ingest
         .person(caller.org_id, path_id(&id, "person")?)
         .await?;
-    Ok(Json(person))
+    let opt_out = state.store.suppression(&person.mobile).await?;
+    let paused = state.store.number_paused_since(person.id).await?;
+    let mut body = serde_json::to_value(&person).map_err(|e| ApiError::Unexpected(e.into()))?;
+    body["opted_out"] = json!(opt_out.is_some());
+    body["opted_out_since"] = json!(opt_out.map(|s| s.since));
+    body["number_paused_since"] = json!(paused);
+    Ok(Json(body))
+}
+
+/// Every text this person sent us, with what Homeward made of it.
+pub async fn inbound(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let person = state
+        .ingest
+        .person(caller.org_id, path_id(&id, "person")?)
+        .await?;
+    let inbound = state
+        .store
+        .inbound_for_person(caller.org_id, person.id)
+        .await?;
+    Ok(Json(json!({ "inbound": inbound })))
 }
 
 pub async fn update(

@@ -2,6 +2,7 @@
 //! verified exactly as its provider documents (signature or token) before
 //! anything is read; a bad or missing one is a 403 that changes nothing.
 
+mod inbound;
 mod status;
 
 use axum::Router;
@@ -15,10 +16,15 @@ use super::AppState;
 use crate::providers::{Provider, WebhookError, WebhookReply, WebhookRequest};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/{provider}/status",
-        post(status::receive).get(status::receive),
-    )
+    Router::new()
+        .route(
+            "/{provider}/status",
+            post(status::receive).get(status::receive),
+        )
+        .route(
+            "/{provider}/inbound",
+            post(inbound::receive).get(inbound::receive),
+        )
 }
 
 /// The URL the provider called, as it saw it: signatures cover it, and the

@@ -199,13 +199,21 @@ impl DispatchStore for SqliteStore {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO suppressions (mobile, source, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
-            .bind(mobile.as_e164())
-            .bind(source)
-            .bind(reason)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+        let mut tx = self.write().await?;
+        let added = sqlx::query(
+            "INSERT INTO suppressions (mobile, source, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(mobile.as_e164())
+        .bind(source)
+        .bind(reason)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if added.rows_affected() > 0 {
+            super::inbound::log_suppression(&mut tx, mobile, "added", source, reason, None, now)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -230,7 +238,7 @@ impl DispatchStore for SqliteStore {
     ) -> Result<Vec<DateTime<Utc>>, StoreError> {
         let rows = sqlx::query(
             "SELECT COALESCE(sent_at, send_at) AS at FROM messages \
-             WHERE mobile = ? AND state IN ('sent', 'delivered', 'failed', 'claimed') AND COALESCE(sent_at, send_at) >= ? AND id <> ?",
+             WHERE mobile = ? AND state IN ('sent', 'delivered', 'failed', 'claimed') AND COALESCE(sent_at, send_at) >= ? AND id <> ? AND reply_to IS NULL",
         )
         .bind(mobile.as_e164())
         .bind(since)

@@ -14,7 +14,7 @@ use crate::domain::{
 use crate::store::{MessageFilter, MessageStore, MessageUpdate, PlanChanges, StoreError};
 
 pub(super) const MESSAGE_COLUMNS: &str = "id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, \
-     body, mobile, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at";
+     body, mobile, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at, reply_to";
 const WAITING: &str = "('pending', 'retrying')";
 
 #[async_trait]
@@ -59,7 +59,8 @@ impl MessageStore for SqliteStore {
         let mut out = Vec::new();
         for chunk in mobiles.chunks(500) {
             let mut q = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE state IN ('pending', 'retrying', 'claimed', 'sent', 'delivered') AND send_at >= "
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to IS NULL \
+                 AND state IN ('pending', 'retrying', 'claimed', 'sent', 'delivered') AND send_at >= "
             ));
             q.push_bind(since).push(" AND mobile IN (");
             push_list(&mut q, chunk.iter().map(|m| m.as_e164().to_owned()));
@@ -253,16 +254,17 @@ async fn insert_message(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let id = m.id;
-    let (rule_id, event_id) = match &m.origin {
+    let (rule_id, event_id, reply_to) = match &m.origin {
         MessageOrigin::Rule { rule_id, event_id } => {
-            (Some(rule_id.as_str()), Some(event_id.to_string()))
+            (Some(rule_id.as_str()), Some(event_id.to_string()), None)
         }
-        MessageOrigin::Nudge => (None, None),
+        MessageOrigin::Nudge => (None, None, None),
+        MessageOrigin::Reply { inbound_id } => (None, None, Some(inbound_id.as_str())),
     };
     sqlx::query(
         "INSERT INTO messages (id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, body, \
-         mobile, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         mobile, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at, reply_to) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id.to_string())
     .bind(m.org_id.to_string())
@@ -283,6 +285,7 @@ async fn insert_message(
     .bind(m.goal.as_deref())
     .bind(now)
     .bind(now)
+    .bind(reply_to)
     .execute(&mut *conn)
     .await?;
     record(conn, id, None, state, reason, now).await
@@ -360,8 +363,10 @@ pub(super) async fn record(
 pub(super) fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
     let rule_id: Option<String> = row.try_get("rule_id")?;
     let event_id: Option<EventId> = optional(row, "event_id", str::parse::<EventId>)?;
-    let origin = match (rule_id, event_id) {
-        (Some(rule_id), Some(event_id)) => MessageOrigin::Rule { rule_id, event_id },
+    let reply_to: Option<String> = row.try_get("reply_to")?;
+    let origin = match (rule_id, event_id, reply_to) {
+        (Some(rule_id), Some(event_id), _) => MessageOrigin::Rule { rule_id, event_id },
+        (_, _, Some(inbound_id)) => MessageOrigin::Reply { inbound_id },
         _ => MessageOrigin::Nudge,
     };
     Ok(Message {

@@ -28,6 +28,7 @@ use crate::domain::{
 };
 
 mod dispatch;
+mod inbound;
 mod messages;
 mod rows;
 
@@ -640,7 +641,7 @@ fn org_from_row(row: &SqliteRow) -> Result<Organisation, StoreError> {
     })
 }
 
-fn person_from_row(row: &SqliteRow) -> Result<Person, StoreError> {
+pub(super) fn person_from_row(row: &SqliteRow) -> Result<Person, StoreError> {
     Ok(Person {
         id: parsed(row, "id")?,
         org_id: parsed(row, "org_id")?,

@@ -1,0 +1,26 @@
+//! `POST /webhooks/{provider}/inbound`: texts people send us. A replayed
+//! webhook (the same provider id again) is processed once.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+use super::{authenticate, refusal, reply};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+
+pub async fn receive(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let (provider, request) = authenticate(&state, &name, &uri, headers, body)?;
+    let sms = provider.parse_inbound(&request).map_err(refusal)?;
+    let received = state.replies.receive(&name, &sms).await;
+    let received = received.map_err(|e| ApiError::Unexpected(e.into()).into_response())?;
+    tracing::info!(provider = %name, ?received, "inbound text");
+    Ok(reply(provider.webhook_reply()))
+}

@@ -1,0 +1,316 @@
+//! Replies, suppressions and the attention list in SQLite.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use std::collections::HashSet;
+
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::rows::{optional, parsed};
+use super::{PERSON_COLUMNS, SqliteStore, person_from_row};
+use crate::domain::{
+    AttentionItem, Inbound, MessageId, NewAttention, OrgId, Person, PersonId, PhoneNumber,
+    Suppression,
+};
+use crate::store::{InboundStore, StoreError};
+
+#[async_trait]
+impl InboundStore for SqliteStore {
+    async fn record_inbound(
+        &self,
+        inbound: &Inbound,
+        people: &[Person],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        let added = sqlx::query(
+            "INSERT INTO inbound_messages (id, provider, provider_message_id, from_number, to_number, body, intent, received_at) \
+             VALUES (?, ?, ?, ?, '', ?, ?, ?) ON CONFLICT (provider, provider_message_id) DO NOTHING",
+        )
+        .bind(&inbound.id)
+        .bind(&inbound.provider)
+        .bind(&inbound.provider_message_id)
+        .bind(&inbound.from)
+        .bind(&inbound.body)
+        .bind(&inbound.intent)
+        .bind(inbound.received_at)
+        .execute(&mut *tx)
+        .await?;
+        if added.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for person in people {
+            sqlx::query(
+                "INSERT INTO inbound_people (inbound_id, person_id, org_id) VALUES (?, ?, ?)",
+            )
+            .bind(&inbound.id)
+            .bind(person.id.to_string())
+            .bind(person.org_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn people_by_mobile(&self, mobile: &PhoneNumber) -> Result<Vec<Person>, StoreError> {
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE mobile = ? ORDER BY updated_at DESC, id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(mobile.as_e164())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(person_from_row).collect()
+    }
+
+    async fn unsuppress(
+        &self,
+        mobile: &PhoneNumber,
+        source: &str,
+        reason: &str,
+        actor: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        let removed = sqlx::query("DELETE FROM suppressions WHERE mobile = ?")
+            .bind(mobile.as_e164())
+            .execute(&mut *tx)
+            .await?;
+        let removed = removed.rows_affected() > 0;
+        if removed {
+            log_suppression(&mut tx, mobile, "removed", source, reason, actor, now).await?;
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    async fn suppression(&self, mobile: &PhoneNumber) -> Result<Option<Suppression>, StoreError> {
+        let row = sqlx::query(
+            "SELECT mobile, source, reason, created_at FROM suppressions WHERE mobile = ?",
+        )
+        .bind(mobile.as_e164())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(suppression_from_row).transpose()
+    }
+
+    async fn suppressed_among(
+        &self,
+        mobiles: &[PhoneNumber],
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut found = HashSet::new();
+        for chunk in mobiles.chunks(500) {
+            let mut q =
+                QueryBuilder::<Sqlite>::new("SELECT mobile FROM suppressions WHERE mobile IN (");
+            let mut list = q.separated(", ");
+            for m in chunk {
+                list.push_bind(m.as_e164().to_owned());
+            }
+            list.push_unseparated(")");
+            if chunk.is_empty() {
+                continue;
+            }
+            for row in q.build().fetch_all(&self.pool).await? {
+                found.insert(row.try_get("mobile")?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn suppressions(&self, org: Option<OrgId>) -> Result<Vec<Suppression>, StoreError> {
+        let rows = match org {
+            None => {
+                sqlx::query("SELECT mobile, source, reason, created_at FROM suppressions ORDER BY created_at")
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            Some(org) => {
+                sqlx::query(
+                    "SELECT s.mobile, s.source, s.reason, s.created_at FROM suppressions s \
+                     WHERE s.mobile IN (SELECT mobile FROM people WHERE org_id = ?) ORDER BY s.created_at",
+                )
+                .bind(org.to_string())
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(suppression_from_row).collect()
+    }
+
+    async fn raise_attention(
+        &self,
+        item: &NewAttention,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO attention (id, org_id, person_id, kind, detail, inbound_id, message_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(MessageId::new().to_string())
+        .bind(item.org_id.to_string())
+        .bind(item.person_id.to_string())
+        .bind(item.kind)
+        .bind(&item.detail)
+        .bind(item.inbound_id.as_deref())
+        .bind(item.message_id.map(|m| m.to_string()))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn attention(
+        &self,
+        org: OrgId,
+        open_only: bool,
+    ) -> Result<Vec<AttentionItem>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, org_id, person_id, kind, detail, inbound_id, message_id, created_at, resolved_at, resolution \
+             FROM attention WHERE org_id = ? AND (? = 0 OR resolved_at IS NULL) ORDER BY created_at, id",
+        )
+        .bind(org.to_string())
+        .bind(open_only)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(attention_from_row).collect()
+    }
+
+    async fn resolve_attention(
+        &self,
+        org: OrgId,
+        id: &str,
+        by: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<bool>, StoreError> {
+        let mut tx = self.write().await?;
+        let open: Option<Option<String>> =
+            sqlx::query_scalar("SELECT resolved_at FROM attention WHERE org_id = ? AND id = ?")
+                .bind(org.to_string())
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(resolved_at) = open else {
+            return Ok(None);
+        };
+        if resolved_at.is_some() {
+            return Ok(Some(false));
+        }
+        sqlx::query(
+            "UPDATE attention SET resolved_at = ?, resolved_by = ?, resolution = ? WHERE id = ?",
+        )
+        .bind(now)
+        .bind(by)
+        .bind(note)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(true))
+    }
+
+    async fn number_paused_since(
+        &self,
+        person: PersonId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let since: Option<Option<DateTime<Utc>>> =
+            sqlx::query_scalar("SELECT mobile_invalid_since FROM people WHERE id = ?")
+                .bind(person.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(since.flatten())
+    }
+
+    async fn inbound_for_person(
+        &self,
+        org: OrgId,
+        person: PersonId,
+    ) -> Result<Vec<Inbound>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT i.id, i.provider, i.provider_message_id, i.from_number, i.body, i.intent, i.received_at \
+             FROM inbound_messages i JOIN inbound_people ip ON ip.inbound_id = i.id \
+             WHERE ip.org_id = ? AND ip.person_id = ? ORDER BY i.received_at, i.id",
+        )
+        .bind(org.to_string())
+        .bind(person.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Inbound {
+                    id: r.try_get("id")?,
+                    provider: r.try_get("provider")?,
+                    provider_message_id: r.try_get("provider_message_id")?,
+                    from: r.try_get("from_number")?,
+                    body: r.try_get("body")?,
+                    intent: r.try_get("intent")?,
+                    received_at: r.try_get("received_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn replied_since(
+        &self,
+        mobile: &PhoneNumber,
+        template: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM messages WHERE mobile = ? AND template = ? AND reply_to IS NOT NULL \
+             AND created_at >= ? AND state NOT IN ('cancelled', 'failed', 'expired') LIMIT 1",
+        )
+        .bind(mobile.as_e164())
+        .bind(template)
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+}
+
+pub(super) async fn log_suppression(
+    conn: &mut SqliteConnection,
+    mobile: &PhoneNumber,
+    action: &str,
+    source: &str,
+    reason: &str,
+    actor: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO suppression_log (mobile, action, source, reason, actor, at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(mobile.as_e164())
+        .bind(action)
+        .bind(source)
+        .bind(reason)
+        .bind(actor)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+fn suppression_from_row(row: &SqliteRow) -> Result<Suppression, StoreError> {
+    Ok(Suppression {
+        mobile: PhoneNumber::from_trusted_e164(row.try_get("mobile")?),
+        source: row.try_get("source")?,
+        reason: row.try_get("reason")?,
+        since: row.try_get("created_at")?,
+    })
+}
+
+fn attention_from_row(row: &SqliteRow) -> Result<AttentionItem, StoreError> {
+    Ok(AttentionItem {
+        id: row.try_get("id")?,
+        org_id: parsed(row, "org_id")?,
+        person_id: parsed(row, "person_id")?,
+        kind: row.try_get("kind")?,
+        detail: row.try_get("detail")?,
+        inbound_id: row.try_get("inbound_id")?,
+        message_id: optional(row, "message_id", str::parse::<MessageId>)?,
+        created_at: row.try_get("created_at")?,
+        resolved_at: row.try_get("resolved_at")?,
+        resolution: row.try_get("resolution")?,
+    })
+}
