@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DatabaseSettings, Settings};
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{ConfiguredProvider, Dispatcher};
 use crate::domain::Language;
 use crate::http::{self, AppState};
 use crate::ingest::Ingest;
@@ -24,7 +24,7 @@ use crate::jobs;
 use crate::optout::Replies;
 use crate::planner::Planner;
 use crate::planner::rules::{self, CampaignRule};
-use crate::providers::{self, Provider};
+use crate::providers;
 use crate::store::{SqliteStore, Store};
 use crate::telemetry;
 use crate::templates::{self, TemplateCatalogue};
@@ -199,14 +199,18 @@ fn load_plan_inputs(settings: &Settings) -> anyhow::Result<(TemplateCatalogue, V
 fn build_providers(
     settings: &Settings,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<Vec<(Arc<dyn Provider>, u32, u32)>> {
+) -> anyhow::Result<Vec<ConfiguredProvider>> {
     let public = settings.server.public_base_url.as_deref();
     let mut built = Vec::with_capacity(settings.dispatch.providers.len());
     for name in &settings.dispatch.providers {
         let p = &settings.providers[name];
         let provider = providers::build_with_clock(name, p, public, clock.clone())
             .with_context(|| format!("Failed to set up SMS provider {name:?}"))?;
-        built.push((provider, p.rate_per_second, p.burst));
+        built.push(ConfiguredProvider {
+            provider,
+            rate_per_second: p.rate_per_second,
+            burst: p.burst,
+        });
     }
     Ok(built)
 }

@@ -47,6 +47,13 @@ pub struct Round {
     pub released: usize,
 }
 
+/// A provider as configured: failover position is its place in the list.
+pub struct ConfiguredProvider {
+    pub provider: Arc<dyn Provider>,
+    pub rate_per_second: u32,
+    pub burst: u32,
+}
+
 /// A configured provider with its rate limiter and circuit breaker.
 pub struct ProviderSlot {
     pub provider: Arc<dyn Provider>,
@@ -73,15 +80,15 @@ impl Dispatcher {
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-        providers: Vec<(Arc<dyn Provider>, u32, u32)>,
+        providers: Vec<ConfiguredProvider>,
         settings: &Settings,
     ) -> Self {
         let d = &settings.dispatch;
         let slots = providers
             .into_iter()
-            .map(|(provider, rate, burst)| ProviderSlot {
-                provider,
-                limiter: RateLimiter::direct(quota(rate, burst)),
+            .map(|p| ProviderSlot {
+                limiter: RateLimiter::direct(quota(p.rate_per_second, p.burst)),
+                provider: p.provider,
                 breaker: Breaker::new(
                     d.breaker_failures,
                     Duration::seconds(d.breaker_cooldown_secs as i64),

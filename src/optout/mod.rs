@@ -138,6 +138,7 @@ impl Replies {
                 store
                     .unsuppress(mobile, "reply", "the person replied START", None, now)
                     .await?;
+                store.revive_suppressed(mobile, now).await?;
                 self.reply("optin_confirmation", mobile, people, inbound, now)
                     .await
             }

@@ -376,6 +376,13 @@ pub trait InboundStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
     async fn suppression(&self, mobile: &PhoneNumber) -> Result<Option<Suppression>, StoreError>;
+    /// After an opt-in: texts to this number that were stopped by the
+    /// opt-out and are still worth sending wait to be sent again.
+    async fn revive_suppressed(
+        &self,
+        mobile: &PhoneNumber,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
     /// Which of these numbers are suppressed (E.164).
     async fn suppressed_among(
         &self,

@@ -15,7 +15,12 @@ async fn adding_a_person_stores_their_mobile_in_e164() {
     assert_eq!(body["person"]["mobile"], MOBILE_A_E164);
     assert_eq!(body["person"]["language"], "en");
     let id = body["person"]["id"].as_str().unwrap();
-    let fetched = json_of(app.get(&format!("/v1/people/{id}")).await, 200).await;
+    let mut fetched = json_of(app.get(&format!("/v1/people/{id}")).await, 200).await;
+    assert_eq!(fetched["opted_out"], false);
+    assert!(fetched["number_paused_since"].is_null());
+    for key in ["opted_out", "opted_out_since", "number_paused_since"] {
+        fetched.as_object_mut().unwrap().remove(key);
+    }
     assert_eq!(fetched, body["person"]);
 }
 

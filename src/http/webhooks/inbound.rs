@@ -3,10 +3,10 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 
-use super::{authenticate, refusal, reply};
+use super::{Rejection, authenticate, refusal, reply};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 
@@ -16,11 +16,11 @@ pub async fn receive(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, Response> {
+) -> Result<Response, Rejection> {
     let (provider, request) = authenticate(&state, &name, &uri, headers, body)?;
     let sms = provider.parse_inbound(&request).map_err(refusal)?;
     let received = state.replies.receive(&name, &sms).await;
-    let received = received.map_err(|e| ApiError::Unexpected(e.into()).into_response())?;
+    let received = received.map_err(|e| ApiError::Unexpected(e.into()))?;
     tracing::info!(provider = %name, ?received, "inbound text");
     Ok(reply(provider.webhook_reply()))
 }

@@ -50,9 +50,9 @@ fn authenticate(
     uri: &Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(std::sync::Arc<dyn Provider>, WebhookRequest), Response> {
+) -> Result<(std::sync::Arc<dyn Provider>, WebhookRequest), Rejection> {
     let Some(provider) = state.dispatcher.provider(name) else {
-        return Err(reject(
+        return Err(Rejection(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("no provider named {name:?} is configured"),
@@ -72,20 +72,42 @@ fn authenticate(
     }
 }
 
-fn refusal(e: WebhookError) -> Response {
-    match e {
-        WebhookError::Unauthenticated => reject(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
-        WebhookError::Malformed(_) => reject(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
-        WebhookError::Unsupported(_) => reject(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+/// A webhook turned away, rendered as a small JSON error.
+pub struct Rejection(StatusCode, &'static str, String);
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            axum::Json(json!({ "error": self.1, "message": self.2 })),
+        )
+            .into_response()
     }
 }
 
-fn reject(status: StatusCode, code: &str, message: String) -> Response {
-    (
-        status,
-        axum::Json(json!({ "error": code, "message": message })),
-    )
-        .into_response()
+impl From<crate::http::error::ApiError> for Rejection {
+    fn from(e: crate::http::error::ApiError) -> Self {
+        tracing::error!(error = format!("{e:#}"), "webhook failed");
+        Rejection(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on our side".into(),
+        )
+    }
+}
+
+fn refusal(e: WebhookError) -> Rejection {
+    match e {
+        WebhookError::Unauthenticated => {
+            Rejection(StatusCode::FORBIDDEN, "forbidden", e.to_string())
+        }
+        WebhookError::Malformed(_) => {
+            Rejection(StatusCode::BAD_REQUEST, "bad_request", e.to_string())
+        }
+        WebhookError::Unsupported(_) => {
+            Rejection(StatusCode::NOT_FOUND, "not_found", e.to_string())
+        }
+    }
 }
 
 fn reply(r: WebhookReply) -> Response {

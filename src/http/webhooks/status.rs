@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use bytes::Bytes;
 
-use super::{authenticate, refusal, reply};
+use super::{Rejection, authenticate, refusal, reply};
 use crate::dispatch::deliveries;
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -17,14 +17,14 @@ pub async fn receive(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, Response> {
+) -> Result<Response, Rejection> {
     let (provider, request) = authenticate(&state, &name, &uri, headers, body)?;
     let updates = provider.parse_status(&request).map_err(refusal)?;
     let now = state.ingest.planner().now();
     for update in &updates {
         let matched = deliveries::apply(state.store.as_ref(), &name, update, now)
             .await
-            .map_err(|e| axum::response::IntoResponse::into_response(ApiError::from(e)))?;
+            .map_err(ApiError::from)?;
         if !matched {
             tracing::info!(provider = %name, provider_id = %update.provider_id, "delivery report for no known message");
         }

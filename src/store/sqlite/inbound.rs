@@ -7,11 +7,12 @@ use std::collections::HashSet;
 
 use sqlx::{QueryBuilder, Row, Sqlite};
 
+use super::messages::record;
 use super::rows::{optional, parsed};
 use super::{PERSON_COLUMNS, SqliteStore, person_from_row};
 use crate::domain::{
-    AttentionItem, Inbound, MessageId, NewAttention, OrgId, Person, PersonId, PhoneNumber,
-    Suppression,
+    AttentionItem, Inbound, MessageId, MessageState, NewAttention, OrgId, Person, PersonId,
+    PhoneNumber, Suppression,
 };
 use crate::store::{InboundStore, StoreError};
 
@@ -93,6 +94,43 @@ impl InboundStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(suppression_from_row).transpose()
+    }
+
+    async fn revive_suppressed(
+        &self,
+        mobile: &PhoneNumber,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.write().await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM messages WHERE mobile = ? AND state = 'suppressed' AND reply_to IS NULL AND expires_at > ?",
+        )
+        .bind(mobile.as_e164())
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        for id in &ids {
+            sqlx::query("UPDATE messages SET state = 'pending', updated_at = ? WHERE id = ?")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let id: MessageId = id
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("id: {e}")))?;
+            let reason = "the person opted back in (START)";
+            record(
+                &mut tx,
+                id,
+                Some(MessageState::Suppressed),
+                MessageState::Pending,
+                reason,
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(ids.len() as u64)
     }
 
     async fn suppressed_among(
