@@ -399,7 +399,8 @@ fn vonage_refused(status: &str, text: &str) -> ResponseTemplate {
 
 #[tokio::test]
 async fn vonage_failures_inside_an_http_200_are_classed_by_status() {
-    let cases: [(&str, fn(&SendError) -> bool); 3] = [
+    type Class = fn(&SendError) -> bool;
+    let cases: [(&str, Class); 3] = [
         ("1", |e| matches!(e, SendError::RateLimited { .. })),
         ("3", |e| {
             matches!(
