@@ -1,5 +1,6 @@
 //! The `homeward` command line: the daemon and the operator's tools.
 
+mod optout;
 mod plan;
 mod templates;
 
@@ -51,6 +52,9 @@ pub enum Command {
     /// Import a CSV file of releases or appointments.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Manage the suppression list (numbers that opted out).
+    #[command(subcommand)]
+    Optout(optout::OptOutCommand),
     /// Preview the texts that would be sent in a window; nothing is sent.
     Plan(plan::PlanArgs),
     /// Check and preview the SMS templates (no database needed).
@@ -124,6 +128,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             import(&settings, ImportKind::Appointments, args).await
         }
         Command::Plan(args) => plan::plan(&settings, args).await,
+        Command::Optout(cmd) => optout::optout(&settings, cmd).await,
         Command::Templates(cmd) => templates::templates(&settings, cmd),
         Command::Sms(cmd) => templates::sms(cmd),
     }

@@ -175,3 +175,146 @@ async fn sigterm_stops_the_daemon_gracefully_with_exit_code_zero() {
         "no longer listening"
     );
 }
+
+fn future_releases(dir: &TempDir, days_ahead: u64) -> (std::path::PathBuf, chrono::NaiveDate) {
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::London)
+        .date_naive();
+    let date = today + chrono::Days::new(days_ahead);
+    let csv = format!(
+        "external_ref,first_name,mobile,release_date\nSPS-1,Alex,07400 123456,{date}\nSPS-2,Sam,07400 123457,{date}\n"
+    );
+    let file = dir.path().join("cohort.csv");
+    std::fs::write(&file, csv).unwrap();
+    (file, date)
+}
+
+#[test]
+fn the_plan_preview_of_a_file_shows_each_text_in_local_and_utc_time_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, date) = future_releases(&dir, 30);
+    let (code, out, err) = run(
+        &dir,
+        &[
+            "plan",
+            "--releases",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        rows.len(),
+        6,
+        "two people, three default liberation texts each"
+    );
+    let gp: Vec<_> = rows
+        .iter()
+        .filter(|r| r["rule"] == "liberation_gp_registration")
+        .collect();
+    assert_eq!(gp.len(), 2);
+    let ten = chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap();
+    let expected = homeward::planner::timing::local_instant(chrono_tz::Europe::London, date, ten);
+    assert_eq!(
+        gp[0]["send_at_utc"],
+        expected.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    assert!(
+        gp[0]["send_at_local"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{date} 10:00")),
+        "{rows:?}"
+    );
+    assert_eq!(gp[0]["state"], "pending");
+    assert_eq!(gp[0]["segments"], 1);
+    let (_, orgs, _) = run(&dir, &["org", "list"]);
+    assert_eq!(orgs.trim(), "", "a file preview stores nothing");
+}
+
+#[test]
+fn the_plan_preview_of_stored_events_lists_a_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, date) = future_releases(&dir, 20);
+    run(&dir, &["org", "create", "Team"]);
+    let (code, _, _) = run(
+        &dir,
+        &[
+            "import",
+            "releases",
+            file.to_str().unwrap(),
+            "--org",
+            "Team",
+        ],
+    );
+    assert_eq!(code, 0);
+    let day = date.to_string();
+    let (code, out, err) = run(&dir, &["plan", "--from", &day, "--to", &day]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<_> = out.lines().collect();
+    assert_eq!(
+        lines.len(),
+        3,
+        "a header and the two GP texts on the day: {out}"
+    );
+    assert!(
+        lines[1].contains("SPS-1") && lines[1].contains("gp_registration"),
+        "{out}"
+    );
+    let (code, _, err) = run(&dir, &["plan", "--from", &day]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--from DATE --to DATE"), "{err}");
+}
+
+#[test]
+fn the_operator_manages_the_suppression_list_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, _) = run(
+        &dir,
+        &[
+            "optout",
+            "add",
+            "07400 123456",
+            "--reason",
+            "asked by letter",
+        ],
+    );
+    assert_eq!(code, 0);
+    let (_, list, _) = run(&dir, &["optout", "list"]);
+    assert!(
+        list.contains("+44740****456") && !list.contains("+447400123456"),
+        "masked: {list}"
+    );
+    let (_, export, _) = run(&dir, &["optout", "export"]);
+    assert!(
+        export.starts_with("mobile,since,source,reason\n+447400123456,"),
+        "{export}"
+    );
+    let (code, _, err) = run(&dir, &["optout", "remove", "07400 123456", "--reason", " "]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--reason"), "{err}");
+    assert_eq!(
+        run(
+            &dir,
+            &[
+                "optout",
+                "remove",
+                "07400 123456",
+                "--reason",
+                "asked again"
+            ]
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        run(
+            &dir,
+            &["optout", "remove", "07400 123456", "--reason", "again"]
+        )
+        .0,
+        1
+    );
+}

@@ -1,0 +1,96 @@
+//! `homeward optout`: the operator's view of the suppression list, across
+//! every organisation.
+
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use clap::Subcommand;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::domain::PhoneNumber;
+use crate::startup;
+
+#[derive(Debug, Subcommand)]
+pub enum OptOutCommand {
+    /// Stop every text to a number.
+    Add {
+        mobile: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Let texts go to a number again (kept in the audit trail with the reason).
+    Remove {
+        mobile: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// List suppressed numbers, masked.
+    List,
+    /// Print every suppressed number in full as CSV, for a data-protection request or a migration.
+    Export,
+}
+
+pub async fn optout(settings: &Settings, cmd: OptOutCommand) -> anyhow::Result<ExitCode> {
+    let store = startup::open_store(&settings.database).await?;
+    let now = SystemClock.now();
+    match cmd {
+        OptOutCommand::Add { mobile, reason } => {
+            let mobile = number(&mobile)?;
+            store
+                .suppress(&mobile, "operator", required(&reason)?, now)
+                .await?;
+            println!("{mobile} will not be texted.");
+        }
+        OptOutCommand::Remove { mobile, reason } => {
+            let mobile = number(&mobile)?;
+            if store
+                .unsuppress(&mobile, "operator", required(&reason)?, Some("cli"), now)
+                .await?
+            {
+                store.revive_suppressed(&mobile, now).await?;
+                println!("{mobile} may be texted again.");
+            } else {
+                println!("{mobile} was not opted out.");
+                return Ok(ExitCode::from(1));
+            }
+        }
+        OptOutCommand::List => {
+            for s in store.suppressions(None).await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    s.mobile,
+                    s.since.format("%Y-%m-%d"),
+                    s.source,
+                    s.reason
+                );
+            }
+        }
+        OptOutCommand::Export => {
+            let mut out = csv::Writer::from_writer(std::io::stdout());
+            out.write_record(["mobile", "since", "source", "reason"])?;
+            for s in store.suppressions(None).await? {
+                out.write_record([
+                    s.mobile.as_e164(),
+                    &s.since.to_rfc3339(),
+                    &s.source,
+                    &s.reason,
+                ])?;
+            }
+            out.flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn number(mobile: &str) -> anyhow::Result<PhoneNumber> {
+    PhoneNumber::parse(mobile).map_err(|e| anyhow!("the number {e}"))
+}
+
+fn required(reason: &str) -> anyhow::Result<&str> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(anyhow!("--reason must say why"));
+    }
+    Ok(reason)
+}
