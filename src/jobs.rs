@@ -1,4 +1,5 @@
-//! Work that runs on a clock rather than on a request: the re-plan sweep,
+//! Work that runs on a clock rather than on a request: the re-plan sweep
+//! and the check for people whose texts stopped arriving,
 //! on the cron expression in `planner.sweep_cron`, evaluated in the
 //! configured time zone so "every day at 06:00" means local 06:00.
 
@@ -10,12 +11,15 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
+use crate::optout::Replies;
 use crate::planner::Planner;
 
 /// Run the sweep on `cron` until `shutdown` is cancelled. A failed sweep is
 /// logged and tried again at the next tick: the plan is idempotent.
 pub fn spawn_sweeps(
     planner: Planner,
+    replies: Replies,
+    silent_days: u32,
     cron: &str,
     zone: Tz,
     clock: Arc<dyn Clock>,
@@ -40,6 +44,9 @@ pub fn spawn_sweeps(
                 Err(e) => {
                     tracing::error!(error = %e, "re-plan sweep failed; it will run again at the next tick")
                 }
+            }
+            if let Err(e) = replies.flag_silent(silent_days).await {
+                tracing::error!(error = %e, "the silent-number check failed; it will run again at the next tick");
             }
         }
     }))

@@ -75,11 +75,12 @@ impl Application {
             planner.clone(),
             &settings.optout,
         );
+        let silent_check = replies.clone();
         let state = AppState {
             store,
             ingest,
             dispatcher: dispatcher.clone(),
-            replies,
+            replies: replies.clone(),
             metrics: telemetry::metrics(),
             public_base_url: settings.server.public_base_url.clone(),
         };
@@ -93,6 +94,8 @@ impl Application {
         let shutdown = CancellationToken::new();
         let sweeps = jobs::spawn_sweeps(
             planner,
+            silent_check,
+            settings.optout.silent_days,
             &settings.planner.sweep_cron,
             settings.time.zone,
             clock,

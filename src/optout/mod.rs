@@ -175,6 +175,28 @@ impl Replies {
         }
     }
 
+    /// Put people whose texts stopped arriving on the attention list.
+    pub async fn flag_silent(&self, silent_days: u32) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let cutoff = now - Duration::days(silent_days.into());
+        let silent = self.store.silent_people(cutoff).await?;
+        for (org_id, person_id) in &silent {
+            let detail = format!(
+                "no text has been delivered for {silent_days} days or more: the number may have changed"
+            );
+            let item = NewAttention {
+                org_id: *org_id,
+                person_id: *person_id,
+                kind: "no_delivery",
+                detail,
+                inbound_id: None,
+                message_id: None,
+            };
+            self.store.raise_attention(&item, now).await?;
+        }
+        Ok(silent.len())
+    }
+
     async fn flag(
         &self,
         people: &[Person],

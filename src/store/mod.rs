@@ -8,7 +8,12 @@
 //! Every row that belongs to someone carries its organisation id, and every
 //! method that reads or changes such rows takes the caller's `OrgId`, so one
 //! organisation cannot reach another's data even through a guessed id.
+//!
+//! Two implementations: [`SqliteStore`] for one daemon, [`PostgresStore`]
+//! for several sharing one database (see `postgres` for how concurrent
+//! writers are kept apart).
 
+mod postgres;
 mod sqlite;
 
 use std::collections::HashSet;
@@ -23,6 +28,7 @@ use crate::domain::{
     Transition, UpsertOutcome,
 };
 
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// What can go wrong below the use cases.
@@ -77,7 +83,9 @@ pub enum ImportOutcome {
 }
 
 #[async_trait]
-pub trait Store: MessageStore + DispatchStore + InboundStore + Send + Sync + 'static {
+pub trait Store:
+    MessageStore + DispatchStore + InboundStore + LeaderStore + Send + Sync + 'static
+{
     /// Apply any migrations not yet applied.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// The database answers and every migration this build knows is applied.
@@ -396,6 +404,12 @@ pub trait InboundStore: Send + Sync + 'static {
         item: &NewAttention,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// People with a text sent at or before `cutoff` and none delivered
+    /// since: their number may be dead.
+    async fn silent_people(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Vec<(OrgId, PersonId)>, StoreError>;
     async fn attention(
         &self,
         org: OrgId,
@@ -429,4 +443,30 @@ pub trait InboundStore: Send + Sync + 'static {
         template: &str,
         since: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+}
+
+/// Leadership among daemons sharing one database: for a given name, at most
+/// one daemon's store answers `true` at a time. A daemon that dies loses its
+/// leads, and another's next `try_lead` takes over.
+#[async_trait]
+pub trait LeaderStore: Send + Sync + 'static {
+    /// Take, or keep, the lead for `name`: `true` while this store holds it.
+    /// Ask again before each piece of work the lead guards: a lead can be
+    /// lost (the database restarted), and an error means "not leading".
+    async fn try_lead(&self, name: &str) -> Result<bool, StoreError>;
+    /// Give the lead for `name` up (at shutdown), so another daemon can take
+    /// over at once rather than when this one's connection closes.
+    async fn release_lead(&self, name: &str) -> Result<(), StoreError>;
+}
+
+/// SQLite is one daemon's own file: that daemon always leads.
+#[async_trait]
+impl LeaderStore for SqliteStore {
+    async fn try_lead(&self, _name: &str) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    async fn release_lead(&self, _name: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

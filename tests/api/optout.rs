@@ -352,3 +352,31 @@ async fn a_stop_that_arrives_while_a_text_waits_on_the_rate_limit_stops_it() {
     assert_eq!((round.sent, round.suppressed), (1, 1));
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn people_whose_texts_stop_arriving_are_put_on_the_attention_list() {
+    let (app, _server) = app().await;
+    let person = released_today(&app).await;
+    app.dispatch_all_pending().await;
+    let planner =
+        homeward::startup::build_planner(&app.settings, app.store.clone(), app.clock.clone())
+            .unwrap();
+    let replies = homeward::optout::Replies::new(
+        app.store.clone(),
+        app.clock.clone(),
+        planner,
+        &app.settings.optout,
+    );
+    assert_eq!(
+        replies.flag_silent(14).await.unwrap(),
+        0,
+        "too soon to tell"
+    );
+    app.clock.advance(chrono::Duration::days(15));
+    assert_eq!(replies.flag_silent(14).await.unwrap(), 1);
+    replies.flag_silent(14).await.unwrap();
+    let items = json_of(app.get("/v1/attention").await, 200).await["items"].clone();
+    assert_eq!(items.as_array().unwrap().len(), 1, "raised once: {items}");
+    assert_eq!(items[0]["kind"], "no_delivery");
+    assert_eq!(items[0]["person_id"], person.as_str());
+}

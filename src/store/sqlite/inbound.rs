@@ -198,6 +198,24 @@ impl InboundStore for SqliteStore {
         Ok(())
     }
 
+    async fn silent_people(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Vec<(OrgId, PersonId)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT m.org_id, m.person_id FROM messages m \
+             WHERE m.state IN ('sent', 'failed') AND m.sent_at <= ? AND m.reply_to IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM messages d WHERE d.person_id = m.person_id \
+                             AND d.state = 'delivered' AND d.sent_at >= m.sent_at)",
+        )
+        .bind(cutoff)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((parsed(r, "org_id")?, parsed(r, "person_id")?)))
+            .collect()
+    }
+
     async fn attention(
         &self,
         org: OrgId,
