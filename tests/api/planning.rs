@@ -465,3 +465,16 @@ async fn messages_are_filtered_by_state_and_time() {
     assert_eq!(none["messages"], json!([]));
     assert_eq!(app.get("/v1/messages?state=lost").await.status(), 400);
 }
+
+#[tokio::test]
+async fn a_text_that_would_reveal_too_much_is_suppressed_with_the_reason() {
+    let app = app_on("2026-11-20T12:00:00Z").await;
+    let person = app.add_person("SPS-1", MOBILE_A).await;
+    let appointment = json!({ "event_ref": "cpo-1", "kind": "appointment", "starts_at": "2026-12-03T14:30:00Z",
+                              "appointment_type": "other", "place": "Glasgow Sheriff Court" });
+    json_of(app.post_event(&person, &appointment).await, 201).await;
+    let messages = app.messages_of(&person).await;
+    assert!(messages.iter().all(|m| m["state"] == "suppressed"), "{messages:?}");
+    let history = app.history(messages[0]["id"].as_str().unwrap()).await;
+    assert!(history[0]["reason"].as_str().unwrap().contains("\"court\""), "{history:?}");
+}
