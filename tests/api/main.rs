@@ -7,6 +7,7 @@ mod events;
 mod health;
 mod helpers;
 mod imports;
+mod logs;
 mod optout;
 mod people;
 mod planning;

@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 const BIN: &str = env!("CARGO_BIN_EXE_homeward");
 
-fn homeward(dir: &TempDir) -> Command {
+pub(crate) fn homeward(dir: &TempDir) -> Command {
     let mut cmd = Command::new(BIN);
     let db = format!("sqlite://{}", dir.path().join("homeward.db").display());
     cmd.env("HOMEWARD__DATABASE__URL", db)
@@ -20,7 +20,7 @@ fn homeward(dir: &TempDir) -> Command {
     cmd
 }
 
-fn run(dir: &TempDir, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run(dir: &TempDir, args: &[&str]) -> (i32, String, String) {
     let out = homeward(dir).args(args).output().expect("homeward runs");
     let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
     (
