@@ -1,7 +1,7 @@
 //! Work that runs on a clock rather than on a request: the re-plan sweep
-//! and the check for people whose texts stopped arriving,
-//! on the cron expression in `planner.sweep_cron`, evaluated in the
-//! configured time zone so "every day at 06:00" means local 06:00.
+//! and the check for people whose texts stopped arriving, on the cron
+//! expression in `planner.sweep_cron`, evaluated in the configured time zone
+//! so "every day at 06:00" means local 06:00.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -13,41 +13,54 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::optout::Replies;
 use crate::planner::Planner;
+use crate::store::Store;
 
-/// Run the sweep on `cron` until `shutdown` is cancelled. A failed sweep is
-/// logged and tried again at the next tick: the plan is idempotent.
-pub fn spawn_sweeps(
-    planner: Planner,
-    replies: Replies,
-    silent_days: u32,
-    cron: &str,
-    zone: Tz,
-    clock: Arc<dyn Clock>,
-    shutdown: CancellationToken,
-) -> anyhow::Result<JoinHandle<()>> {
-    let schedule = cron::Schedule::from_str(cron)?;
-    Ok(tokio::spawn(async move {
-        loop {
-            let now = clock.now().with_timezone(&zone);
-            let Some(next) = schedule.after(&now).next() else {
-                break;
-            };
-            let wait = (next.with_timezone(&chrono::Utc) - clock.now())
-                .to_std()
-                .unwrap_or_default();
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                () = shutdown.cancelled() => break,
-            }
-            match planner.sweep(None).await {
-                Ok(report) => tracing::info!(?report, "re-plan sweep finished"),
-                Err(e) => {
-                    tracing::error!(error = %e, "re-plan sweep failed; it will run again at the next tick")
+/// What the scheduled sweep needs.
+pub struct Sweeps {
+    pub store: Arc<dyn Store>,
+    pub planner: Planner,
+    pub replies: Replies,
+    pub silent_days: u32,
+    pub clock: Arc<dyn Clock>,
+    pub zone: Tz,
+}
+
+impl Sweeps {
+    /// Run on `cron` until `shutdown` is cancelled. A failed sweep is logged
+    /// and tried again at the next tick: planning is idempotent.
+    pub fn spawn(self, cron: &str, shutdown: CancellationToken) -> anyhow::Result<JoinHandle<()>> {
+        let schedule = cron::Schedule::from_str(cron)?;
+        Ok(tokio::spawn(async move {
+            loop {
+                let now = self.clock.now().with_timezone(&self.zone);
+                let Some(next) = schedule.after(&now).next() else {
+                    break;
+                };
+                let wait = (next.with_timezone(&chrono::Utc) - self.clock.now())
+                    .to_std()
+                    .unwrap_or_default();
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = shutdown.cancelled() => break,
                 }
+                self.tick().await;
             }
-            if let Err(e) = replies.flag_silent(silent_days).await {
-                tracing::error!(error = %e, "the silent-number check failed; it will run again at the next tick");
+        }))
+    }
+
+    async fn tick(&self) {
+        // Daemons sharing a database take turns: one sweeps per tick.
+        if !self.store.try_lead("sweep").await.unwrap_or(false) {
+            return;
+        }
+        match self.planner.sweep(None).await {
+            Ok(report) => tracing::info!(?report, "re-plan sweep finished"),
+            Err(e) => {
+                tracing::error!(error = %e, "re-plan sweep failed; it will run again at the next tick")
             }
         }
-    }))
+        if let Err(e) = self.replies.flag_silent(self.silent_days).await {
+            tracing::error!(error = %e, "the silent-number check failed; it will run again at the next tick");
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The composition root: the only place that names concrete types
-//! (`SqliteStore`, `SystemClock`), wires them together, and owns shutdown.
+//! (`SqliteStore`, `PostgresStore`, `SystemClock`), wires them together, and
+//! owns shutdown.
 //!
 //! Shutdown is one [`CancellationToken`]: SIGINT/SIGTERM cancel it, the HTTP
 //! server stops accepting and lets in-flight requests finish, and a deadline
@@ -15,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{DatabaseSettings, Settings};
+use crate::config::{DatabaseBackend, DatabaseSettings, Settings};
 use crate::dispatch::{ConfiguredProvider, Dispatcher};
 use crate::domain::Language;
 use crate::http::{self, AppState};
@@ -25,7 +26,7 @@ use crate::optout::Replies;
 use crate::planner::Planner;
 use crate::planner::rules::{self, CampaignRule};
 use crate::providers;
-use crate::store::{SqliteStore, Store};
+use crate::store::{PostgresOptions, PostgresStore, SqliteStore, Store};
 use crate::telemetry;
 use crate::templates::{self, TemplateCatalogue};
 
@@ -77,7 +78,7 @@ impl Application {
         );
         let silent_check = replies.clone();
         let state = AppState {
-            store,
+            store: store.clone(),
             ingest,
             dispatcher: dispatcher.clone(),
             replies: replies.clone(),
@@ -92,15 +93,15 @@ impl Application {
             .local_addr()
             .context("Failed to read the bound address")?;
         let shutdown = CancellationToken::new();
-        let sweeps = jobs::spawn_sweeps(
+        let sweeps = jobs::Sweeps {
+            store: store.clone(),
             planner,
-            silent_check,
-            settings.optout.silent_days,
-            &settings.planner.sweep_cron,
-            settings.time.zone,
+            replies: silent_check,
+            silent_days: settings.optout.silent_days,
             clock,
-            shutdown.clone(),
-        )?;
+            zone: settings.time.zone,
+        }
+        .spawn(&settings.planner.sweep_cron, shutdown.clone())?;
         Ok(Self {
             listener,
             address,
@@ -218,17 +219,33 @@ fn build_providers(
     Ok(built)
 }
 
-/// Open the configured database and bring its schema up to date.
+/// Open the configured database, chosen by its URL's scheme, and bring its
+/// schema up to date.
 pub async fn open_store(db: &DatabaseSettings) -> anyhow::Result<Arc<dyn Store>> {
-    let busy = Duration::from_millis(db.busy_timeout_ms);
-    let store = SqliteStore::connect(&db.url, db.max_connections, busy)
-        .await
-        .context("Failed to open the SQLite database (database.url)")?;
+    let store: Arc<dyn Store> = match db.backend() {
+        Some(DatabaseBackend::Sqlite) => Arc::new(
+            SqliteStore::connect(&db.url, db.max_connections, db.busy_timeout())
+                .await
+                .context("Failed to open the SQLite database (database.url)")?,
+        ),
+        Some(DatabaseBackend::Postgres) => {
+            let options = PostgresOptions {
+                max_connections: db.max_connections,
+                statement_timeout: db.statement_timeout(),
+            };
+            Arc::new(
+                PostgresStore::connect(&db.url, options)
+                    .await
+                    .context("Failed to connect to PostgreSQL (database.url)")?,
+            )
+        }
+        None => anyhow::bail!("database.url names no database Homeward supports"),
+    };
     store
         .migrate()
         .await
         .context("Failed to apply database migrations")?;
-    Ok(Arc::new(store))
+    Ok(store)
 }
 
 /// Cancel `token` on SIGINT or SIGTERM.

@@ -132,7 +132,62 @@ impl ServerSettings {
 pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: u32,
+    /// SQLite: how long a write waits for the database lock.
     pub busy_timeout_ms: u64,
+    /// PostgreSQL: how long a statement may run, and how long a query waits
+    /// for a pooled connection.
+    pub statement_timeout_ms: u64,
+}
+
+/// Which database a `database.url` names, read from its scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseBackend {
+    Sqlite,
+    Postgres,
+}
+
+impl DatabaseSettings {
+    /// The backend `url` names, or `None` for a scheme Homeward cannot use.
+    pub fn backend(&self) -> Option<DatabaseBackend> {
+        let url = self.url.as_str();
+        if url.starts_with("sqlite:") {
+            Some(DatabaseBackend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(DatabaseBackend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn busy_timeout(&self) -> Duration {
+        Duration::from_millis(self.busy_timeout_ms)
+    }
+
+    pub fn statement_timeout(&self) -> Duration {
+        Duration::from_millis(self.statement_timeout_ms)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.backend().is_none() {
+            // Only the scheme is shown: the rest may carry a password.
+            let scheme = self.url.split(':').next().unwrap_or_default();
+            return invalid(
+                "database.url",
+                &format!("{scheme}:…"),
+                "a sqlite:// URL (one daemon) or a postgres:// or postgresql:// URL (several daemons)",
+            );
+        }
+        positive("database.max_connections", self.max_connections.into())?;
+        // PostgreSQL keeps the timeout in a 32-bit integer.
+        if !(1..=i32::MAX as u64).contains(&self.statement_timeout_ms) {
+            return invalid(
+                "database.statement_timeout_ms",
+                &self.statement_timeout_ms.to_string(),
+                "milliseconds from 1 to 2147483647",
+            );
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for DatabaseSettings {
@@ -140,7 +195,10 @@ impl std::fmt::Debug for DatabaseSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseSettings")
             .field("url", &"[redacted]")
+            .field("backend", &self.backend())
             .field("max_connections", &self.max_connections)
+            .field("busy_timeout_ms", &self.busy_timeout_ms)
+            .field("statement_timeout_ms", &self.statement_timeout_ms)
             .finish()
     }
 }
@@ -302,14 +360,7 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let url = &self.database.url;
-        if !(url.starts_with("sqlite:")) {
-            return invalid("database.url", url, "a sqlite:// URL");
-        }
-        positive(
-            "database.max_connections",
-            self.database.max_connections as u64,
-        )?;
+        self.database.validate()?;
         positive("server.max_body_bytes", self.server.max_body_bytes as u64)?;
         positive(
             "server.max_import_bytes",
@@ -402,6 +453,36 @@ mod tests {
         );
         let err = Settings::defaults_with(&[("planner.sweep_cron", "\"every day\"")]).unwrap_err();
         assert!(err.to_string().contains("every day"), "{err}");
+    }
+
+    #[test]
+    fn database_urls_choose_the_backend_and_others_are_refused_without_their_secrets() {
+        let backend = |url: &str| {
+            let value = format!("{url:?}");
+            Settings::defaults_with(&[("database.url", value.as_str())])
+                .map(|s| s.database.backend())
+        };
+        assert_eq!(
+            backend("sqlite://h.db").unwrap(),
+            Some(DatabaseBackend::Sqlite)
+        );
+        for url in ["postgres://u:p@db/h", "postgresql://db/h"] {
+            assert_eq!(backend(url).unwrap(), Some(DatabaseBackend::Postgres));
+        }
+        let err = backend("mysql://user:hunter2@db/h")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("database.url"), "{err}");
+        assert!(
+            err.contains("postgres://") && err.contains("sqlite://"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+        for timeout in ["0", "2147483648"] {
+            let err =
+                Settings::defaults_with(&[("database.statement_timeout_ms", timeout)]).unwrap_err();
+            assert!(err.to_string().contains("statement_timeout_ms"), "{err}");
+        }
     }
 
     #[test]

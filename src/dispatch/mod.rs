@@ -16,6 +16,7 @@ pub mod deliveries;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use chrono::Duration;
@@ -57,6 +58,8 @@ pub struct ConfiguredProvider {
 /// A configured provider with its rate limiter and circuit breaker.
 pub struct ProviderSlot {
     pub provider: Arc<dyn Provider>,
+    /// Whether this daemon holds the provider's lead (see `refresh_leads`).
+    leading: AtomicBool,
     limiter: DefaultDirectRateLimiter,
     breaker: Breaker,
 }
@@ -89,6 +92,7 @@ impl Dispatcher {
             .map(|p| ProviderSlot {
                 limiter: RateLimiter::direct(quota(p.rate_per_second, p.burst)),
                 provider: p.provider,
+                leading: AtomicBool::new(false),
                 breaker: Breaker::new(
                     d.breaker_failures,
                     Duration::seconds(d.breaker_cooldown_secs as i64),
@@ -142,6 +146,7 @@ impl Dispatcher {
                 }
             }
         }
+        self.release_leads().await;
         tracing::info!("dispatcher stopped");
     }
 
@@ -151,6 +156,10 @@ impl Dispatcher {
         let now = inner.clock.now();
         if let Ok(depth) = inner.store.due_count(now).await {
             metrics::gauge!("sms_queue_depth").set(depth as f64);
+        }
+        if !self.refresh_leads().await {
+            // Another daemon sends through every provider we could use.
+            return Ok(Round::default());
         }
         let lease = now + Duration::seconds(inner.settings.lease_secs as i64);
         let claimed = inner
@@ -382,7 +391,40 @@ impl Dispatcher {
     /// The first provider whose breaker lets it be tried.
     fn pick(&self) -> Option<&ProviderSlot> {
         let now = self.inner.clock.now();
-        self.inner.slots.iter().find(|s| s.breaker.allows(now))
+        self.inner
+            .slots
+            .iter()
+            .find(|s| s.leading.load(Ordering::Relaxed) && s.breaker.allows(now))
+    }
+
+    /// Take or keep the lead for each provider. Only the daemon leading a
+    /// provider sends through it, so its rate limit holds across every
+    /// daemon sharing the database (on SQLite there is one, always leading).
+    /// `false` when this daemon leads none.
+    async fn refresh_leads(&self) -> bool {
+        let mut any = false;
+        for slot in &self.inner.slots {
+            let name = format!("provider:{}", slot.provider.name());
+            let leading = self.inner.store.try_lead(&name).await.unwrap_or_else(|e| {
+                tracing::warn!(provider = %slot.provider.name(), error = %e, "cannot tell who leads; not sending through it");
+                false
+            });
+            if leading != slot.leading.swap(leading, Ordering::Relaxed) {
+                tracing::info!(provider = %slot.provider.name(), leading, "provider lead changed");
+            }
+            any |= leading;
+        }
+        any
+    }
+
+    /// Give up every lead, so another daemon takes over at once.
+    async fn release_leads(&self) {
+        for slot in &self.inner.slots {
+            let name = format!("provider:{}", slot.provider.name());
+            if let Err(e) = self.inner.store.release_lead(&name).await {
+                tracing::warn!(provider = %slot.provider.name(), error = %e, "could not release a lead");
+            }
+        }
     }
 }
 

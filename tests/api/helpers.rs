@@ -14,6 +14,10 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 
+#[allow(dead_code)] // The API tests leave their databases to be reaped.
+#[path = "../store/throwaway.rs"]
+mod throwaway;
+
 /// Mobiles that libphonenumber accepts. They may belong to real people, so
 /// they are only ever sent to this loopback server.
 pub const MOBILE_A: &str = "07400 123456";
@@ -46,7 +50,7 @@ pub async fn spawn_app_at(
     overrides: &[(&str, &str)],
 ) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("\"sqlite://{}\"", dir.path().join("homeward.db").display());
+    let url = format!("{:?}", database_url(&dir).await);
     let mut all = vec![
         ("server.bind", "\"127.0.0.1:0\""),
         ("database.url", url.as_str()),
@@ -80,6 +84,23 @@ pub async fn spawn_app_at(
     };
     test.token = test.new_org_token("Test Team").await;
     test
+}
+
+/// A SQLite file in `dir`, or with `HOMEWARD_TEST_BACKEND=postgres` a
+/// throwaway PostgreSQL database (left for a later run to drop; see
+/// `throwaway`).
+async fn database_url(dir: &TempDir) -> String {
+    match std::env::var("HOMEWARD_TEST_BACKEND").as_deref() {
+        Ok("postgres") => {
+            let server = std::env::var(throwaway::URL_VAR).unwrap_or_else(|_| {
+                eprintln!("{} is not set; using the local default", throwaway::URL_VAR);
+                "postgres://postgres@127.0.0.1:5432/test".into()
+            });
+            throwaway::Throwaway::create(&server).await.url
+        }
+        Ok("sqlite") | Err(_) => format!("sqlite://{}", dir.path().join("homeward.db").display()),
+        Ok(other) => panic!("HOMEWARD_TEST_BACKEND={other:?}: use sqlite or postgres"),
+    }
 }
 
 impl Drop for TestApp {

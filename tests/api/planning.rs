@@ -474,7 +474,13 @@ async fn a_text_that_would_reveal_too_much_is_suppressed_with_the_reason() {
                               "appointment_type": "other", "place": "Glasgow Sheriff Court" });
     json_of(app.post_event(&person, &appointment).await, 201).await;
     let messages = app.messages_of(&person).await;
-    assert!(messages.iter().all(|m| m["state"] == "suppressed"), "{messages:?}");
+    assert!(
+        messages.iter().all(|m| m["state"] == "suppressed"),
+        "{messages:?}"
+    );
     let history = app.history(messages[0]["id"].as_str().unwrap()).await;
-    assert!(history[0]["reason"].as_str().unwrap().contains("\"court\""), "{history:?}");
+    assert!(
+        history[0]["reason"].as_str().unwrap().contains("\"court\""),
+        "{history:?}"
+    );
 }

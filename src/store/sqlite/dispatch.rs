@@ -222,11 +222,13 @@ impl DispatchStore for SqliteStore {
         person: PersonId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
         sqlx::query("UPDATE people SET mobile_invalid_since = COALESCE(mobile_invalid_since, ?) WHERE id = ?")
             .bind(now)
             .bind(person.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 

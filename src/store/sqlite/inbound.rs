@@ -181,6 +181,7 @@ impl InboundStore for SqliteStore {
         item: &NewAttention,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO attention (id, org_id, person_id, kind, detail, inbound_id, message_id, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -193,8 +194,9 @@ impl InboundStore for SqliteStore {
         .bind(item.inbound_id.as_deref())
         .bind(item.message_id.map(|m| m.to_string()))
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -207,6 +207,7 @@ impl MessageStore for SqliteStore {
         goal: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
         let done = sqlx::query(
             "INSERT INTO outcomes (org_id, person_id, goal, recorded_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
@@ -214,8 +215,9 @@ impl MessageStore for SqliteStore {
         .bind(person.to_string())
         .bind(goal)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 }
@@ -261,10 +263,10 @@ async fn insert_message(
         MessageOrigin::Nudge => (None, None, None),
         MessageOrigin::Reply { inbound_id } => (None, None, Some(inbound_id.as_str())),
     };
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO messages (id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, body, \
          mobile, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at, reply_to) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     )
     .bind(id.to_string())
     .bind(m.org_id.to_string())
@@ -288,6 +290,11 @@ async fn insert_message(
     .bind(reply_to)
     .execute(&mut *conn)
     .await?;
+    // Another daemon may have planned the same key a moment earlier: it is
+    // planned either way, so this one steps aside.
+    if inserted.rows_affected() == 0 {
+        return Ok(());
+    }
     record(conn, id, None, state, reason, now).await
 }
 

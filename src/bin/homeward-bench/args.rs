@@ -1,0 +1,142 @@
+//! The command line. Every figure's options have distinct names, so `all`
+//! takes them all and a single figure takes the same spelling.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "homeward-bench",
+    about = "Measure how fast Homeward plans and sends, and how much memory it needs",
+    long_about = "Measure how fast Homeward plans and sends, and how much memory it needs.\n\n\
+                  Run in release mode: cargo run --release --bin homeward-bench -- all --json"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub figure: Figure,
+    /// Print one JSON object on stdout instead of a summary.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Also measure on PostgreSQL: a server URL whose user may create
+    /// databases (each figure gets a fresh one, dropped afterwards).
+    #[arg(long, global = true, value_name = "URL")]
+    pub postgres_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Figure {
+    /// Every figure below, in one run.
+    All(Options),
+    /// Due texts sent end to end by the dispatcher, against a plain HTTP client.
+    Dispatch(Options),
+    /// Texts planned per second for people released over a year.
+    Plan(Options),
+    /// Rows per second through the releases CSV import.
+    Import(Options),
+    /// STOP replies per second through the inbound webhook.
+    Inbound(Options),
+    /// How closely the provider rate limit is kept.
+    RateLimit(Options),
+    /// Peak resident memory of the daemon with a million pending texts.
+    Memory(Options),
+}
+
+impl Figure {
+    pub fn args(&self) -> &Options {
+        match self {
+            Self::All(o)
+            | Self::Dispatch(o)
+            | Self::Plan(o)
+            | Self::Import(o)
+            | Self::Inbound(o)
+            | Self::RateLimit(o)
+            | Self::Memory(o) => o,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Options {
+    #[command(flatten)]
+    pub dispatch: DispatchArgs,
+    #[command(flatten)]
+    pub ingest: IngestArgs,
+    #[command(flatten)]
+    pub inbound: InboundArgs,
+    #[command(flatten)]
+    pub rate_limit: RateLimitArgs,
+    #[command(flatten)]
+    pub memory: MemoryArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "dispatch")]
+pub struct DispatchArgs {
+    /// Texts already due when the dispatcher starts.
+    #[arg(long, default_value_t = 20_000)]
+    pub messages: u32,
+    /// dispatch.concurrency, shared by the plain-client baseline.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: u32,
+    /// dispatch.batch_size: texts claimed per round.
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: u32,
+    /// Texts per second falling due while the dispatcher polls, for the lag
+    /// of texts that are not stuck behind a backlog.
+    #[arg(long, default_value_t = 200)]
+    pub paced_rate: u32,
+    /// For how many seconds texts fall due at --paced-rate.
+    #[arg(long, default_value_t = 5)]
+    pub paced_secs: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "plan and import")]
+pub struct IngestArgs {
+    /// People (rows of the releases CSV) with liberation dates over a year.
+    #[arg(long, default_value_t = 100_000)]
+    pub people: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "inbound")]
+pub struct InboundArgs {
+    /// STOP replies for the throughput run, one per known number.
+    #[arg(long, default_value_t = 5_000)]
+    pub stops: u32,
+    /// STOP replies for the accepted-to-suppressed timing.
+    #[arg(long, default_value_t = 1_000)]
+    pub timed_stops: u32,
+    /// Webhook requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub clients: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "rate-limit")]
+pub struct RateLimitArgs {
+    /// providers.<name>.rate_per_second.
+    #[arg(long, default_value_t = 50)]
+    pub rate: u32,
+    /// providers.<name>.burst.
+    #[arg(long, default_value_t = 10)]
+    pub burst: u32,
+    /// How long to send at the limit.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "memory")]
+pub struct MemoryArgs {
+    /// Pending texts in the store when the daemon starts.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub pending: u32,
+    /// Of those, how many are due at once (the daemon sends them to a
+    /// loopback fake while it is watched); the rest wait for later dates.
+    #[arg(long, default_value_t = 10_000)]
+    pub due_now: u32,
+    /// The longest the daemon is watched; watching ends sooner once a full
+    /// re-plan sweep has finished and the due texts have gone.
+    #[arg(long, default_value_t = 240)]
+    pub watch_secs: u32,
+}

@@ -1,0 +1,127 @@
+//! A fresh database per test, on either backend, opened the way the daemon
+//! opens it (settings → `startup::open_store`, which migrates).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use homeward::config::Settings;
+use homeward::startup;
+use homeward::store::Store;
+use tempfile::TempDir;
+
+use crate::throwaway::{self, Throwaway};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database a test runs on, and the store the test uses.
+#[derive(Clone)]
+pub struct Db {
+    pub backend: Backend,
+    pub store: Arc<dyn Store>,
+    url: String,
+}
+
+impl Db {
+    /// Another store on the same database, as a second daemon would open.
+    pub async fn another(&self) -> Arc<dyn Store> {
+        open(&self.url, &[]).await
+    }
+
+    /// Another store on the same database, with other `database.*` settings.
+    pub async fn another_with(&self, settings: &[(&str, &str)]) -> Arc<dyn Store> {
+        open(&self.url, settings).await
+    }
+
+    /// A plain session on the test's PostgreSQL database, to do to it what
+    /// an operator or another client might.
+    pub async fn session(&self) -> sqlx::PgConnection {
+        use sqlx::Connection;
+        assert_eq!(self.backend, Backend::Postgres);
+        sqlx::PgConnection::connect(&self.url)
+            .await
+            .expect("a session")
+    }
+
+    /// End every other session on the test's database, as a PostgreSQL
+    /// restart does, and wait until they are gone.
+    pub async fn end_other_sessions(&self) {
+        let mut admin = self.session().await;
+        let others = "FROM pg_stat_activity WHERE datname = current_database() \
+                      AND pid <> pg_backend_pid()";
+        let ended: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) {others}"
+        ))
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        assert!(ended > 0, "the stores had sessions to lose");
+        for _ in 0..200 {
+            let left: i64 = sqlx::query_scalar(&format!("SELECT count(*) {others}"))
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+            if left == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("sessions outlived pg_terminate_backend");
+    }
+}
+
+/// Run `test` on a fresh database of `backend`, then remove the database,
+/// whether the test passed or not.
+pub async fn run<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    // Kept until the test ends: the SQLite file's folder, or the database.
+    let mut _dir: Option<TempDir> = None;
+    let mut throwaway: Option<Throwaway> = None;
+    let url = match backend {
+        Backend::Sqlite => {
+            let dir = _dir.insert(tempfile::tempdir().expect("a temp dir"));
+            format!("sqlite://{}", dir.path().join("store.db").display())
+        }
+        Backend::Postgres => {
+            let Some(server) = throwaway::server_url() else {
+                return;
+            };
+            throwaway
+                .insert(Throwaway::create(&server).await)
+                .url
+                .clone()
+        }
+    };
+    let db = Db {
+        backend,
+        store: open(&url, &[]).await,
+        url,
+    };
+    // On its own task, so that a failing test still reaches the clean-up.
+    let outcome = tokio::spawn(test(db)).await;
+    if let Some(db) = throwaway {
+        db.remove().await;
+    }
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+async fn open(url: &str, overrides: &[(&str, &str)]) -> Arc<dyn Store> {
+    let value = format!("{url:?}");
+    let mut settings = vec![
+        ("database.url", value.as_str()),
+        ("database.max_connections", "4"),
+    ];
+    settings.extend_from_slice(overrides);
+    let settings = Settings::defaults_with(&settings).expect("test settings are valid");
+    startup::open_store(&settings.database)
+        .await
+        .expect("the store opens and migrates")
+}

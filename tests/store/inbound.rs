@@ -1,0 +1,382 @@
+//! Replies, the suppression list and the attention list.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use homeward::domain::{
+    Inbound, MessageId, MessageOrigin, MessageState, NewAttention, NewMessage, Person,
+};
+use homeward::store::{PlanChanges, SendRecord, Store};
+
+use crate::fixtures::{
+    MOBILE_A, MOBILE_B, MOBILE_C, mins, mobile, new_person, nudge, org, person_with_release, plan,
+    state_of, t0,
+};
+
+fn inbound(id: &str, provider_message_id: &str, minutes: i64) -> Inbound {
+    Inbound {
+        id: id.into(),
+        provider: "hook".into(),
+        provider_message_id: provider_message_id.into(),
+        from: MOBILE_A.into(),
+        body: "STOP".into(),
+        intent: "opt_out".into(),
+        received_at: t0() + mins(minutes),
+    }
+}
+
+fn reply_to(person: &Person, key: &str) -> NewMessage {
+    let mut m = nudge(person, key, t0());
+    m.origin = MessageOrigin::Reply {
+        inbound_id: "in-1".into(),
+    };
+    m
+}
+
+pub async fn suppression_is_idempotent_audited_and_scoped_by_organisation(store: Arc<dyn Store>) {
+    let ours = org(store.as_ref(), "Ours").await;
+    let theirs = org(store.as_ref(), "Theirs").await;
+    person_with_release(store.as_ref(), ours, "P-1", MOBILE_A).await;
+    person_with_release(store.as_ref(), theirs, "K-1", MOBILE_B).await;
+    let (a, b, c) = (mobile(MOBILE_A), mobile(MOBILE_B), mobile(MOBILE_C));
+    store.suppress(&a, "reply", "STOP", t0()).await.unwrap();
+    store
+        .suppress(&a, "staff", "asked again", t0() + mins(1))
+        .await
+        .unwrap();
+    let kept = store.suppression(&a).await.unwrap().expect("suppressed");
+    assert_eq!(
+        (kept.source.as_str(), kept.reason.as_str()),
+        ("reply", "STOP")
+    );
+    assert_eq!(
+        (kept.mobile.clone(), kept.since),
+        (a.clone(), t0()),
+        "the first stays"
+    );
+    assert!(store.is_suppressed(&a).await.unwrap());
+    assert!(!store.is_suppressed(&b).await.unwrap());
+    store
+        .suppress(&b, "twilio", "21610", t0() + mins(2))
+        .await
+        .unwrap();
+    let among = store
+        .suppressed_among(&[a.clone(), c.clone()])
+        .await
+        .unwrap();
+    assert_eq!(among, HashSet::from([MOBILE_A.to_owned()]));
+    assert!(store.suppressed_among(&[]).await.unwrap().is_empty());
+    let numbers = |list: Vec<homeward::domain::Suppression>| {
+        list.into_iter().map(|s| s.mobile).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        numbers(store.suppressions(None).await.unwrap()),
+        [a.clone(), b.clone()]
+    );
+    assert_eq!(numbers(store.suppressions(Some(ours)).await.unwrap()), [a]);
+    assert_eq!(
+        numbers(store.suppressions(Some(theirs)).await.unwrap()),
+        [b]
+    );
+    let a = mobile(MOBILE_A);
+    let removed = store.unsuppress(&a, "reply", "START", None, t0() + mins(3));
+    assert!(removed.await.unwrap());
+    let again = store.unsuppress(&a, "staff", "undo", Some("staff-1"), t0() + mins(4));
+    assert!(!again.await.unwrap());
+    assert!(store.suppression(&a).await.unwrap().is_none());
+    assert!(!store.is_suppressed(&a).await.unwrap());
+}
+
+pub async fn an_inbound_text_is_stored_once_and_shown_to_each_matched_person(
+    store: Arc<dyn Store>,
+) {
+    let ours = org(store.as_ref(), "Ours").await;
+    let theirs = org(store.as_ref(), "Theirs").await;
+    let (alex, _) = person_with_release(store.as_ref(), ours, "P-1", MOBILE_A).await;
+    let (kim, _) = person_with_release(store.as_ref(), theirs, "K-1", MOBILE_A).await;
+    let first = inbound("in-1", "pm-1", 0);
+    let both = [alex.clone(), kim.clone()];
+    assert!(store.record_inbound(&first, &both).await.unwrap());
+    let replay = inbound("in-1-again", "pm-1", 1);
+    assert!(
+        !store.record_inbound(&replay, &both).await.unwrap(),
+        "a replay"
+    );
+    let second = inbound("in-2", "pm-2", 5);
+    assert!(
+        store
+            .record_inbound(&second, std::slice::from_ref(&alex))
+            .await
+            .unwrap()
+    );
+    let orphan = inbound("in-3", "pm-3", 6);
+    assert!(store.record_inbound(&orphan, &[]).await.unwrap());
+    let alex_sees = store.inbound_for_person(ours, alex.id).await.unwrap();
+    assert_eq!(alex_sees, [first.clone(), second]);
+    assert_eq!(
+        store.inbound_for_person(theirs, kim.id).await.unwrap(),
+        [first]
+    );
+    assert!(
+        store
+            .inbound_for_person(theirs, alex.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn people_with_a_number_are_found_most_recently_updated_first(store: Arc<dyn Store>) {
+    let ours = org(store.as_ref(), "Ours").await;
+    let theirs = org(store.as_ref(), "Theirs").await;
+    let upsert = |org_id, reference: &'static str, name: &'static str, minutes| {
+        let store = store.clone();
+        async move {
+            let person = new_person(reference, name, MOBILE_A);
+            let at = t0() + mins(minutes);
+            store.upsert_person(org_id, &person, at).await.unwrap().0
+        }
+    };
+    let alex = upsert(ours, "P-1", "Alex", 0).await;
+    let kim = upsert(theirs, "K-1", "Kim", 1).await;
+    let (sam, _) = person_with_release(store.as_ref(), ours, "P-2", MOBILE_B).await;
+    let ids = |people: Vec<Person>| people.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    let found = store.people_by_mobile(&mobile(MOBILE_A)).await.unwrap();
+    assert_eq!(ids(found), [kim.id, alex.id]);
+    upsert(ours, "P-1", "Alexandra", 2).await;
+    let found = store.people_by_mobile(&mobile(MOBILE_A)).await.unwrap();
+    assert_eq!(ids(found), [alex.id, kim.id]);
+    let found = store.people_by_mobile(&mobile(MOBILE_B)).await.unwrap();
+    assert_eq!(ids(found), [sam.id]);
+    assert!(
+        store
+            .people_by_mobile(&mobile(MOBILE_C))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn opting_back_in_revives_only_suppressed_texts_still_worth_sending(
+    store: Arc<dyn Store>,
+) {
+    let org_id = org(store.as_ref(), "Team").await;
+    let (alex, _) = person_with_release(store.as_ref(), org_id, "P-1", MOBILE_A).await;
+    let (sam, _) = person_with_release(store.as_ref(), org_id, "P-2", MOBILE_B).await;
+    let suppressed = [
+        nudge(&alex, "worth-it", t0() + mins(60)),
+        nudge(&alex, "stale", t0() - chrono::Duration::days(3)),
+        reply_to(&alex, "old-reply"),
+        nudge(&sam, "other-number", t0() + mins(60)),
+    ];
+    let changes = PlanChanges {
+        create: suppressed
+            .iter()
+            .map(|m| (m.clone(), MessageState::Suppressed, "opted out".into()))
+            .collect(),
+        ..Default::default()
+    };
+    store.apply_plan(&changes, t0()).await.unwrap();
+    let [waiting] = plan(store.as_ref(), &[nudge(&alex, "pending", t0())]).await[..] else {
+        unreachable!()
+    };
+    let now = t0() + mins(5);
+    assert_eq!(
+        store
+            .revive_suppressed(&mobile(MOBILE_A), now)
+            .await
+            .unwrap(),
+        1
+    );
+    let states: Vec<MessageState> = {
+        let mut out = Vec::new();
+        for m in &suppressed {
+            out.push(state_of(&store, org_id, m.id).await);
+        }
+        out
+    };
+    use MessageState::{Pending, Suppressed};
+    assert_eq!(states, [Pending, Suppressed, Suppressed, Suppressed]);
+    let last = store
+        .transitions(suppressed[0].id)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(
+        (last.from, last.to, last.at),
+        (Some(Suppressed), Pending, now)
+    );
+    assert_eq!(last.reason, "the person opted back in (START)");
+    assert_eq!(store.transitions(waiting).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .revive_suppressed(&mobile(MOBILE_A), now)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+pub async fn an_attention_item_is_raised_once_while_open_and_resolved_once(store: Arc<dyn Store>) {
+    let ours = org(store.as_ref(), "Ours").await;
+    let theirs = org(store.as_ref(), "Theirs").await;
+    let (alex, _) = person_with_release(store.as_ref(), ours, "P-1", MOBILE_A).await;
+    let item = |inbound_id: Option<&str>, message_id: Option<MessageId>| NewAttention {
+        org_id: ours,
+        person_id: alex.id,
+        kind: "wrong_number",
+        detail: "says it is the wrong number".into(),
+        inbound_id: inbound_id.map(Into::into),
+        message_id,
+    };
+    let message = MessageId::new();
+    for _ in 0..2 {
+        store
+            .raise_attention(&item(Some("in-1"), None), t0())
+            .await
+            .unwrap();
+        store
+            .raise_attention(&item(None, Some(message)), t0())
+            .await
+            .unwrap();
+        store
+            .raise_attention(&item(None, None), t0() + mins(1))
+            .await
+            .unwrap();
+    }
+    let open = store.attention(ours, true).await.unwrap();
+    assert_eq!(open.len(), 3, "one open item per cause");
+    assert!(store.attention(theirs, false).await.unwrap().is_empty());
+    let first = &open[0];
+    assert_eq!(
+        (first.person_id, first.kind.as_str()),
+        (alex.id, "wrong_number")
+    );
+    assert_eq!((first.resolved_at, first.created_at), (None, t0()));
+    assert_eq!(
+        open.iter()
+            .filter(|i| i.message_id == Some(message))
+            .count(),
+        1
+    );
+    let id = open[0].id.clone();
+    let resolve = |org_id| store.resolve_attention(org_id, &id, "staff-1", "fixed", t0() + mins(9));
+    assert_eq!(
+        resolve(theirs).await.unwrap(),
+        None,
+        "not theirs to resolve"
+    );
+    assert_eq!(resolve(ours).await.unwrap(), Some(true));
+    assert_eq!(resolve(ours).await.unwrap(), Some(false));
+    let unknown = store
+        .resolve_attention(ours, "no-such-item", "s", "n", t0())
+        .await;
+    assert_eq!(unknown.unwrap(), None);
+    assert_eq!(store.attention(ours, true).await.unwrap().len(), 2);
+    let everything = store.attention(ours, false).await.unwrap();
+    let resolved = everything
+        .iter()
+        .find(|i| i.id == id)
+        .expect("still listed");
+    assert_eq!(resolved.resolved_at, Some(t0() + mins(9)));
+    assert_eq!(resolved.resolution.as_deref(), Some("fixed"));
+    let raised_again = item(open[0].inbound_id.as_deref(), open[0].message_id);
+    store
+        .raise_attention(&raised_again, t0() + mins(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.attention(ours, true).await.unwrap().len(),
+        3,
+        "a resolved item can recur"
+    );
+}
+
+pub async fn a_queued_reply_is_seen_by_replied_since(store: Arc<dyn Store>) {
+    let org_id = org(store.as_ref(), "Team").await;
+    let (alex, _) = person_with_release(store.as_ref(), org_id, "P-1", MOBILE_A).await;
+    let [reply] = plan(store.as_ref(), &[reply_to(&alex, "reply")]).await[..] else {
+        unreachable!()
+    };
+    plan(store.as_ref(), &[nudge(&alex, "not-a-reply", t0())]).await;
+    let (a, b) = (mobile(MOBILE_A), mobile(MOBILE_B));
+    let hour_ago = t0() - mins(60);
+    assert!(
+        store
+            .replied_since(&a, "gp_registration", hour_ago)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .replied_since(&a, "gp_registration", t0() + mins(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .replied_since(&a, "help_reply", hour_ago)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .replied_since(&b, "gp_registration", hour_ago)
+            .await
+            .unwrap()
+    );
+    store
+        .cancel_message(org_id, reply, "staff", t0())
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .replied_since(&a, "gp_registration", hour_ago)
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn people_whose_texts_go_undelivered_are_found_silent(store: Arc<dyn Store>) {
+    let org_id = org(store.as_ref(), "Team").await;
+    let (alex, _) = person_with_release(store.as_ref(), org_id, "P-1", MOBILE_A).await;
+    let (sam, _) = person_with_release(store.as_ref(), org_id, "P-2", MOBILE_B).await;
+    let (kim, _) = person_with_release(store.as_ref(), org_id, "P-3", MOBILE_C).await;
+    let ids = plan(
+        store.as_ref(),
+        &[
+            nudge(&alex, "a", t0()),
+            nudge(&sam, "s", t0()),
+            nudge(&kim, "k", t0() + mins(60)),
+        ],
+    )
+    .await;
+    store
+        .claim_due(t0(), t0() + mins(1), 10, "w")
+        .await
+        .unwrap();
+    for id in &ids[..2] {
+        let sent = SendRecord::Sent {
+            provider: "hook".into(),
+            provider_id: id.to_string(),
+        };
+        store.record_send(*id, "w", &sent, t0()).await.unwrap();
+    }
+    store
+        .record_delivery("hook", &ids[1].to_string(), None, Ok(()), t0())
+        .await
+        .unwrap();
+    let later = t0() + mins(60);
+    store
+        .claim_due(later, later + mins(1), 10, "w")
+        .await
+        .unwrap();
+    let sent = SendRecord::Sent {
+        provider: "hook".into(),
+        provider_id: "k".into(),
+    };
+    store.record_send(ids[2], "w", &sent, later).await.unwrap();
+    let silent = store.silent_people(t0() + mins(30)).await.unwrap();
+    assert_eq!(silent, [(org_id, alex.id)]);
+}
