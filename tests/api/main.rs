@@ -12,3 +12,4 @@ mod optout;
 mod people;
 mod planning;
 mod shutdown;
+mod inbound_providers;

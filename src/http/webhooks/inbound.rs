@@ -1,8 +1,8 @@
 //! `POST /webhooks/{provider}/inbound`: texts people send us. A replayed
 //! webhook (the same provider id again) is processed once.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
 
@@ -13,7 +13,7 @@ use crate::http::error::ApiError;
 pub async fn receive(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Rejection> {

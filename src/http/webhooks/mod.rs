@@ -28,7 +28,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The URL the provider called, as it saw it: signatures cover it, and the
-/// daemon may sit behind a proxy that rewrote the host.
+/// daemon may sit behind a proxy that rewrote the host. `uri` must be the
+/// original one, before routing stripped the `/webhooks` prefix.
 fn public_url(state: &AppState, uri: &Uri, headers: &HeaderMap) -> String {
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     match &state.public_base_url {

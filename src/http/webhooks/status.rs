@@ -1,8 +1,8 @@
 //! `POST /webhooks/{provider}/status`: delivery reports. Idempotent: a
 //! replayed report, or one for a message already final, changes nothing.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
 
@@ -14,7 +14,7 @@ use crate::http::error::ApiError;
 pub async fn receive(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Rejection> {
