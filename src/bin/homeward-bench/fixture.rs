@@ -89,6 +89,10 @@ impl ScratchDir {
 
 impl Drop for ScratchDir {
     fn drop(&mut self) {
+        if std::env::var_os("BENCH_KEEP").is_some() {
+            eprintln!("KEPT {}", self.path.display());
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }

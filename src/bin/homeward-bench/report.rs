@@ -166,6 +166,10 @@ impl Report {
                 &format!(">= {}/s", thousands(crate::import::TARGET_ROWS_PER_SECOND)),
                 f.met,
             );
+            detail(&format!(
+                "of which reading the file {} s, writing {} s, the closing re-plan walk {} s",
+                f.parse_seconds, f.write_seconds, f.replan_walk_seconds
+            ));
             if let Some(w) = &f.with_planning {
                 detail(&format!(
                     "with the shipped rules, import and planning together: {} rows/s ({} texts, {} s)",

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::SqliteStore;
-use super::messages::{MESSAGE_COLUMNS, message_from_row, record};
+use super::messages::{Change, MESSAGE_COLUMNS, message_from_row, record, record_all};
 use crate::domain::{Message, MessageId, MessageState, PersonId, PhoneNumber};
 use crate::store::{ClaimedMessage, DispatchStore, SendRecord, StoreError};
 
@@ -45,37 +45,47 @@ impl DispatchStore for SqliteStore {
             .await?;
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
-            let message = message_from_row(row)?;
-            let reason = match message.state {
-                MessageState::Claimed => {
-                    "the previous claim's lease ran out (its daemon stopped mid-send); claimed again"
-                }
-                _ => "due: claimed for sending",
-            };
-            sqlx::query("UPDATE messages SET state = 'claimed', lease_until = ?, claimed_by = ?, updated_at = ? WHERE id = ?")
-                .bind(lease_until)
-                .bind(worker)
-                .bind(now)
-                .bind(message.id.to_string())
-                .execute(&mut *tx)
-                .await?;
-            record(
-                &mut tx,
-                message.id,
-                Some(message.state),
-                MessageState::Claimed,
-                reason,
-                now,
-            )
-            .await?;
             let attempts: i64 = row.try_get("attempts")?;
             let number_invalid: bool = row.try_get("number_invalid")?;
             claimed.push(ClaimedMessage {
-                message,
+                message: message_from_row(row)?,
                 attempts: attempts as u32,
                 number_invalid,
             });
         }
+        if claimed.is_empty() {
+            tx.commit().await?;
+            return Ok(claimed);
+        }
+        // One statement for the batch: a statement per message would cost
+        // a round trip each while every other writer waits.
+        let mut q =
+            QueryBuilder::<Sqlite>::new("UPDATE messages SET state = 'claimed', lease_until = ");
+        q.push_bind(lease_until)
+            .push(", claimed_by = ")
+            .push_bind(worker)
+            .push(", updated_at = ")
+            .push_bind(now)
+            .push(" WHERE id IN (");
+        let mut ids = q.separated(", ");
+        for c in &claimed {
+            ids.push_bind(c.message.id.to_string());
+        }
+        ids.push_unseparated(")");
+        q.build().execute(&mut *tx).await?;
+        let changes: Vec<Change<'_>> = claimed
+            .iter()
+            .map(|c| {
+                let reason = match c.message.state {
+                    MessageState::Claimed => {
+                        "the previous claim's lease ran out (its daemon stopped mid-send); claimed again"
+                    }
+                    _ => "due: claimed for sending",
+                };
+                (c.message.id, Some(c.message.state), MessageState::Claimed, reason)
+            })
+            .collect();
+        record_all(&mut tx, &changes, now).await?;
         tx.commit().await?;
         Ok(claimed)
     }

@@ -58,8 +58,10 @@ impl MessageStore for SqliteStore {
     ) -> Result<Vec<Message>, StoreError> {
         let mut out = Vec::new();
         for chunk in mobiles.chunks(500) {
+            // Without stats SQLite judges a long IN list dearer than the
+            // state range, and would walk every live message per chunk.
             let mut q = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to IS NULL \
+                "SELECT {MESSAGE_COLUMNS} FROM messages INDEXED BY messages_by_mobile WHERE reply_to IS NULL \
                  AND state IN ('pending', 'retrying', 'claimed', 'sent', 'delivered') AND send_at >= "
             ));
             q.push_bind(since).push(" AND mobile IN (");
@@ -78,9 +80,7 @@ impl MessageStore for SqliteStore {
             return Ok(());
         }
         let mut tx = self.write().await?;
-        for (message, state, reason) in &changes.create {
-            insert_message(&mut tx, message, *state, reason, now).await?;
-        }
+        insert_messages(&mut tx, &changes.create, now).await?;
         for (id, reason) in &changes.cancel {
             move_waiting(&mut tx, *id, MessageState::Cancelled, reason, now).await?;
         }
@@ -248,54 +248,63 @@ async fn fetch_messages(
         .collect()
 }
 
-async fn insert_message(
+/// Insert new messages, each with its first state change, a few hundred
+/// rows per statement: one statement per row would cost a round trip to
+/// the connection's thread each, which is most of planning's time.
+async fn insert_messages(
     conn: &mut SqliteConnection,
-    m: &crate::domain::NewMessage,
-    state: MessageState,
-    reason: &str,
+    created: &[(crate::domain::NewMessage, MessageState, String)],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let id = m.id;
-    let (rule_id, event_id, reply_to) = match &m.origin {
-        MessageOrigin::Rule { rule_id, event_id } => {
-            (Some(rule_id.as_str()), Some(event_id.to_string()), None)
+    // 20 values a row, well inside SQLite's limit of 32766 per statement.
+    let mut inserted = std::collections::HashSet::new();
+    for chunk in created.chunks(500) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO messages (id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, body, \
+             mobile, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at, reply_to) ",
+        );
+        q.push_values(chunk, |mut row, (m, state, _)| {
+            let (rule_id, event_id, reply_to) = match &m.origin {
+                MessageOrigin::Rule { rule_id, event_id } => {
+                    (Some(rule_id.as_str()), Some(event_id.to_string()), None)
+                }
+                MessageOrigin::Nudge => (None, None, None),
+                MessageOrigin::Reply { inbound_id } => (None, None, Some(inbound_id.as_str())),
+            };
+            row.push_bind(m.id.to_string())
+                .push_bind(m.org_id.to_string())
+                .push_bind(m.person_id.to_string())
+                .push_bind(event_id)
+                .push_bind(rule_id)
+                .push_bind(m.dedupe_key.as_str())
+                .push_bind(m.template.as_str())
+                .push_bind(m.language.as_str())
+                .push_bind(m.body.as_str())
+                .push_bind(m.mobile.as_e164())
+                .push_bind(state.as_str())
+                .push_bind(m.due_at)
+                .push_bind(m.send_at)
+                .push_bind(m.expires_at)
+                .push_bind(m.earliest.map(|t| t.format("%H:%M").to_string()))
+                .push_bind(m.priority)
+                .push_bind(m.goal.as_deref())
+                .push_bind(now)
+                .push_bind(now)
+                .push_bind(reply_to);
+        });
+        // Another daemon may have planned the same key a moment earlier: it
+        // is planned either way, so this one steps aside.
+        q.push(" ON CONFLICT DO NOTHING RETURNING id");
+        for row in q.build().fetch_all(&mut *conn).await? {
+            inserted.insert(row.try_get::<String, _>("id")?);
         }
-        MessageOrigin::Nudge => (None, None, None),
-        MessageOrigin::Reply { inbound_id } => (None, None, Some(inbound_id.as_str())),
-    };
-    let inserted = sqlx::query(
-        "INSERT INTO messages (id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, body, \
-         mobile, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at, reply_to) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-    )
-    .bind(id.to_string())
-    .bind(m.org_id.to_string())
-    .bind(m.person_id.to_string())
-    .bind(event_id)
-    .bind(rule_id)
-    .bind(&m.dedupe_key)
-    .bind(m.template.as_str())
-    .bind(m.language.as_str())
-    .bind(m.body.as_str())
-    .bind(m.mobile.as_e164())
-    .bind(state.as_str())
-    .bind(m.due_at)
-    .bind(m.send_at)
-    .bind(m.expires_at)
-    .bind(m.earliest.map(|t| t.format("%H:%M").to_string()))
-    .bind(m.priority)
-    .bind(m.goal.as_deref())
-    .bind(now)
-    .bind(now)
-    .bind(reply_to)
-    .execute(&mut *conn)
-    .await?;
-    // Another daemon may have planned the same key a moment earlier: it is
-    // planned either way, so this one steps aside.
-    if inserted.rows_affected() == 0 {
-        return Ok(());
     }
-    record(conn, id, None, state, reason, now).await
+    let firsts: Vec<_> = created
+        .iter()
+        .filter(|(m, _, _)| inserted.contains(&m.id.to_string()))
+        .map(|(m, state, reason)| (m.id, None, *state, reason.as_str()))
+        .collect();
+    record_all(conn, &firsts, now).await
 }
 
 /// Move a waiting message to `to`; a message no longer waiting (claimed,
@@ -364,6 +373,31 @@ pub(super) async fn record(
         .bind(at)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// One state change, as [`record`] takes it.
+pub(super) type Change<'a> = (MessageId, Option<MessageState>, MessageState, &'a str);
+
+/// Record many state changes at `at`, in order, a few hundred per statement.
+pub(super) async fn record_all(
+    conn: &mut SqliteConnection,
+    changes: &[Change<'_>],
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for chunk in changes.chunks(1000) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO message_transitions (message_id, from_state, to_state, reason, at) ",
+        );
+        q.push_values(chunk, |mut row, (id, from, to, reason)| {
+            row.push_bind(id.to_string())
+                .push_bind(from.map(MessageState::as_str))
+                .push_bind(to.as_str())
+                .push_bind(*reason)
+                .push_bind(at);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

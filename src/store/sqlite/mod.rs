@@ -14,7 +14,6 @@
 //! The busy timeout still covers writers in other processes (a CLI import
 //! while the daemon runs).
 
-use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -38,6 +37,7 @@ use crate::domain::{
 };
 
 mod dispatch;
+mod import;
 mod inbound;
 mod messages;
 mod rows;
@@ -395,129 +395,9 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<ImportOutcome>, StoreError> {
         let mut tx = self.write().await?;
-        let mut known = Known::load(&mut tx, org, records).await?;
-        let mut outcomes = Vec::with_capacity(records.len());
-        for record in records {
-            outcomes.push(import_one(&mut tx, org, record, &mut known, now).await?);
-        }
+        let outcomes = import::import(&mut tx, org, records, now).await?;
         tx.commit().await?;
         Ok(outcomes)
-    }
-}
-
-/// The batch's people and their events, read with two queries up front so
-/// that an unchanged row costs no query at all.
-struct Known {
-    people: HashMap<String, Person>,
-    events: HashMap<(PersonId, String), Event>,
-}
-
-impl Known {
-    async fn load(
-        conn: &mut SqliteConnection,
-        org: OrgId,
-        records: &[ImportRecord],
-    ) -> Result<Self, StoreError> {
-        let refs = records.iter().map(|r| match r {
-            ImportRecord::Release { person, .. } => person.external_ref.as_str(),
-            ImportRecord::Appointment { person, .. } => person.as_str(),
-        });
-        let rows = select_in(conn, PERSON_COLUMNS, "people", org, "external_ref", refs).await?;
-        let people: Vec<Person> = rows.iter().map(person_from_row).collect::<Result<_, _>>()?;
-        let ids: Vec<String> = people.iter().map(|p| p.id.to_string()).collect();
-        let rows = select_in(
-            conn,
-            EVENT_COLUMNS,
-            "events",
-            org,
-            "person_id",
-            ids.iter().map(String::as_str),
-        )
-        .await?;
-        let mut events = HashMap::new();
-        for row in &rows {
-            let event = event_from_row(row)?;
-            events.insert(
-                (event.person_id, event.event_ref.as_str().to_owned()),
-                event,
-            );
-        }
-        let people = people
-            .into_iter()
-            .map(|p| (p.external_ref.as_str().to_owned(), p))
-            .collect();
-        Ok(Self { people, events })
-    }
-
-    fn event(&self, person: PersonId, event_ref: &EventRef) -> Option<Event> {
-        self.events
-            .get(&(person, event_ref.as_str().to_owned()))
-            .cloned()
-    }
-}
-
-async fn select_in<'v>(
-    conn: &mut SqliteConnection,
-    columns: &str,
-    table: &str,
-    org: OrgId,
-    key: &str,
-    values: impl Iterator<Item = &'v str>,
-) -> Result<Vec<SqliteRow>, StoreError> {
-    let mut query =
-        QueryBuilder::<Sqlite>::new(format!("SELECT {columns} FROM {table} WHERE org_id = "));
-    query.push_bind(org.to_string());
-    query.push(format!(" AND {key} IN ("));
-    let mut list = query.separated(", ");
-    for value in values {
-        list.push_bind(value);
-    }
-    list.push_unseparated(")");
-    Ok(query.build().fetch_all(&mut *conn).await?)
-}
-
-async fn import_one(
-    conn: &mut SqliteConnection,
-    org: OrgId,
-    record: &ImportRecord,
-    known: &mut Known,
-    now: DateTime<Utc>,
-) -> Result<ImportOutcome, StoreError> {
-    let outcome = match record {
-        ImportRecord::Release { person, liberation } => {
-            let existing = known.people.get(person.external_ref.as_str()).cloned();
-            let (stored, person_outcome) = upsert_person(conn, org, person, existing, now).await?;
-            let existing = known.event(stored.id, &liberation.event_ref);
-            let (_, event_outcome) =
-                upsert_event(conn, org, stored.id, liberation, existing, now).await?;
-            known
-                .people
-                .insert(stored.external_ref.as_str().to_owned(), stored);
-            combine(person_outcome, event_outcome)
-        }
-        ImportRecord::Appointment {
-            person,
-            appointment,
-        } => {
-            let Some(stored) = known.people.get(person.as_str()) else {
-                return Ok(ImportOutcome::UnknownPerson);
-            };
-            let existing = known.event(stored.id, &appointment.event_ref);
-            upsert_event(conn, org, stored.id, appointment, existing, now)
-                .await?
-                .1
-        }
-    };
-    Ok(ImportOutcome::Done(outcome))
-}
-
-/// A release row created something if either half was new.
-fn combine(person: UpsertOutcome, event: UpsertOutcome) -> UpsertOutcome {
-    use UpsertOutcome::*;
-    match (person, event) {
-        (Created, _) | (_, Created) => Created,
-        (Unchanged, Unchanged) => Unchanged,
-        _ => Updated,
     }
 }
 
@@ -544,29 +424,26 @@ async fn upsert_person(
     existing: Option<Person>,
     now: DateTime<Utc>,
 ) -> Result<(Person, UpsertOutcome), StoreError> {
+    let (person, outcome) = person_change(org, new, existing, now);
+    if outcome != UpsertOutcome::Unchanged {
+        write_people(conn, std::slice::from_ref(&person)).await?;
+    }
+    Ok((person, outcome))
+}
+
+/// What upserting `new` over `existing` makes of the person, decided
+/// without touching the database.
+fn person_change(
+    org: OrgId,
+    new: &NewPerson,
+    existing: Option<Person>,
+    now: DateTime<Utc>,
+) -> (Person, UpsertOutcome) {
     let (id, created_at, outcome) = match existing {
-        Some(old) if old.as_new() == *new => return Ok((old, UpsertOutcome::Unchanged)),
+        Some(old) if old.as_new() == *new => return (old, UpsertOutcome::Unchanged),
         Some(old) => (old.id, old.created_at, UpsertOutcome::Updated),
         None => (PersonId::new(), now, UpsertOutcome::Created),
     };
-    sqlx::query(
-        "INSERT INTO people (id, org_id, external_ref, first_name, mobile, language, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, mobile = excluded.mobile, \
-         language = excluded.language, updated_at = excluded.updated_at, \
-         mobile_invalid_since = CASE WHEN people.mobile = excluded.mobile \
-         THEN people.mobile_invalid_since ELSE NULL END",
-    )
-    .bind(id.to_string())
-    .bind(org.to_string())
-    .bind(new.external_ref.as_str())
-    .bind(new.first_name.as_str())
-    .bind(new.mobile.as_e164())
-    .bind(new.language.as_str())
-    .bind(created_at)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
     let person = Person {
         id,
         org_id: org,
@@ -577,7 +454,36 @@ async fn upsert_person(
         created_at,
         updated_at: now,
     };
-    Ok((person, outcome))
+    (person, outcome)
+}
+
+/// Insert or update people by id, in as few statements as SQLite's limit
+/// on bound values allows. Rows are applied in order, so a person listed
+/// twice ends as the later row says.
+async fn write_people(conn: &mut SqliteConnection, people: &[Person]) -> Result<(), StoreError> {
+    for chunk in people.chunks(1000) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO people (id, org_id, external_ref, first_name, mobile, language, created_at, updated_at) ",
+        );
+        q.push_values(chunk, |mut row, p| {
+            row.push_bind(p.id.to_string())
+                .push_bind(p.org_id.to_string())
+                .push_bind(p.external_ref.as_str())
+                .push_bind(p.first_name.as_str())
+                .push_bind(p.mobile.as_e164())
+                .push_bind(p.language.as_str())
+                .push_bind(p.created_at)
+                .push_bind(p.updated_at);
+        });
+        q.push(
+            " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, mobile = excluded.mobile, \
+             language = excluded.language, updated_at = excluded.updated_at, \
+             mobile_invalid_since = CASE WHEN people.mobile = excluded.mobile \
+             THEN people.mobile_invalid_since ELSE NULL END",
+        );
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 async fn find_event(
@@ -607,36 +513,27 @@ async fn upsert_event(
     existing: Option<Event>,
     now: DateTime<Utc>,
 ) -> Result<(Event, UpsertOutcome), StoreError> {
+    let (event, outcome) = event_change(org, person, new, existing, now);
+    if outcome != UpsertOutcome::Unchanged {
+        write_events(conn, std::slice::from_ref(&event)).await?;
+    }
+    Ok((event, outcome))
+}
+
+/// What upserting `new` over `existing` makes of the event, decided
+/// without touching the database.
+fn event_change(
+    org: OrgId,
+    person: PersonId,
+    new: &NewEvent,
+    existing: Option<Event>,
+    now: DateTime<Utc>,
+) -> (Event, UpsertOutcome) {
     let (id, created_at, outcome) = match existing {
-        Some(old) if old.detail == new.detail => return Ok((old, UpsertOutcome::Unchanged)),
+        Some(old) if old.detail == new.detail => return (old, UpsertOutcome::Unchanged),
         Some(old) => (old.id, old.created_at, UpsertOutcome::Updated),
         None => (EventId::new(), now, UpsertOutcome::Created),
     };
-    let c = EventColumns::of(&new.detail);
-    sqlx::query(
-        "INSERT INTO events (id, org_id, person_id, event_ref, kind, status, local_date, starts_at, \
-         establishment, place, appointment_type, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, status = excluded.status, \
-         local_date = excluded.local_date, starts_at = excluded.starts_at, \
-         establishment = excluded.establishment, place = excluded.place, \
-         appointment_type = excluded.appointment_type, updated_at = excluded.updated_at",
-    )
-    .bind(id.to_string())
-    .bind(org.to_string())
-    .bind(person.to_string())
-    .bind(new.event_ref.as_str())
-    .bind(c.kind)
-    .bind(c.status)
-    .bind(c.local_date)
-    .bind(c.starts_at)
-    .bind(c.establishment)
-    .bind(c.place)
-    .bind(c.appointment_type)
-    .bind(created_at)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
     let event = Event {
         id,
         org_id: org,
@@ -646,7 +543,42 @@ async fn upsert_event(
         created_at,
         updated_at: now,
     };
-    Ok((event, outcome))
+    (event, outcome)
+}
+
+/// Insert or update events by id, in as few statements as SQLite's limit
+/// on bound values allows, in order.
+async fn write_events(conn: &mut SqliteConnection, events: &[Event]) -> Result<(), StoreError> {
+    for chunk in events.chunks(1000) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO events (id, org_id, person_id, event_ref, kind, status, local_date, starts_at, \
+             establishment, place, appointment_type, created_at, updated_at) ",
+        );
+        q.push_values(chunk, |mut row, e| {
+            let c = EventColumns::of(&e.detail);
+            row.push_bind(e.id.to_string())
+                .push_bind(e.org_id.to_string())
+                .push_bind(e.person_id.to_string())
+                .push_bind(e.event_ref.as_str())
+                .push_bind(c.kind)
+                .push_bind(c.status)
+                .push_bind(c.local_date)
+                .push_bind(c.starts_at)
+                .push_bind(c.establishment)
+                .push_bind(c.place)
+                .push_bind(c.appointment_type)
+                .push_bind(e.created_at)
+                .push_bind(e.updated_at);
+        });
+        q.push(
+            " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, status = excluded.status, \
+             local_date = excluded.local_date, starts_at = excluded.starts_at, \
+             establishment = excluded.establishment, place = excluded.place, \
+             appointment_type = excluded.appointment_type, updated_at = excluded.updated_at",
+        );
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// An event's detail spread over its nullable columns.
