@@ -1,5 +1,6 @@
-//! Work that runs on a clock rather than on a request: the re-plan sweep
-//! and the check for people whose texts stopped arriving, on the cron
+//! Work that runs on a clock rather than on a request: the re-plan sweep,
+//! the check for people whose texts stopped arriving, and the deletion of
+//! personal data past its retention period (`retention.keep_days`), on the cron
 //! expression in `planner.sweep_cron`, evaluated in the configured time zone
 //! so "every day at 06:00" means local 06:00.
 
@@ -13,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::optout::Replies;
 use crate::planner::Planner;
+use crate::privacy::Privacy;
 use crate::store::Store;
 
 /// What the scheduled sweep needs.
@@ -21,6 +23,7 @@ pub struct Sweeps {
     pub planner: Planner,
     pub replies: Replies,
     pub silent_days: u32,
+    pub privacy: Privacy,
     pub clock: Arc<dyn Clock>,
     pub zone: Tz,
 }
@@ -61,6 +64,15 @@ impl Sweeps {
         }
         if let Err(e) = self.replies.flag_silent(self.silent_days).await {
             tracing::error!(error = %e, "the silent-number check failed; it will run again at the next tick");
+        }
+        match self.privacy.retire_expired().await {
+            Ok(report) if report != Default::default() => {
+                tracing::info!(?report, "deleted personal data past its retention period")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "the retention sweep failed; it will run again at the next tick")
+            }
         }
     }
 }

@@ -7,13 +7,14 @@
 //! ```text
 //! cli, http            edges: parse input, call the use cases, format output
 //! startup              composition root: builds concrete types, owns shutdown
-//! ingest               use cases: people, events, CSV imports
+//! ingest, audit        use cases: people, events, CSV imports; the audit trail
 //! store, clock         persistence behind a trait; injected time
 //! templates            SMS texts: rendering, encoding, plain-language checks
 //! config, telemetry    settings; logs and metrics
 //! domain               value types valid by construction; no I/O
 //! ```
 
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -24,8 +25,10 @@ pub mod ingest;
 pub mod jobs;
 pub mod optout;
 pub mod planner;
+pub mod privacy;
 pub mod providers;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
+pub mod vault;

@@ -15,20 +15,24 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::audit::AuditLog;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DatabaseBackend, DatabaseSettings, Settings};
 use crate::dispatch::{ConfiguredProvider, Dispatcher};
 use crate::domain::Language;
-use crate::http::{self, AppState};
+use crate::http::{self, ApiRateLimit, AppState};
 use crate::ingest::Ingest;
 use crate::jobs;
 use crate::optout::Replies;
 use crate::planner::Planner;
 use crate::planner::rules::{self, CampaignRule};
+use crate::privacy::Privacy;
 use crate::providers;
-use crate::store::{PostgresOptions, PostgresStore, SqliteStore, Store};
+use crate::store::{PostgresOptions, PostgresStore, Reseal, SqliteStore, Store};
 use crate::telemetry;
 use crate::templates::{self, TemplateCatalogue};
+use crate::vault::{Loaded, Vault};
+use secrecy::ExposeSecret;
 
 /// A built, bound, not yet running daemon.
 pub struct Application {
@@ -55,7 +59,7 @@ impl Application {
     ) -> anyhow::Result<Self> {
         // Templates and rules are checked before the database is touched.
         let (catalogue, rules) = load_plan_inputs(settings)?;
-        let store = open_store(&settings.database).await?;
+        let (store, vault) = open_store_and_vault(&settings.database).await?;
         let planner = Planner::new(store.clone(), clock.clone(), catalogue, rules, settings);
         let templates = planner.catalogue().clone();
         let ingest = Ingest::new(
@@ -77,13 +81,23 @@ impl Application {
             &settings.optout,
         );
         let silent_check = replies.clone();
+        let privacy = Privacy::new(store.clone(), clock.clone(), settings.retention.keep_for());
         let state = AppState {
             store: store.clone(),
             ingest,
             dispatcher: dispatcher.clone(),
             replies: replies.clone(),
+            privacy: privacy.clone(),
             metrics: telemetry::metrics(),
             public_base_url: settings.server.public_base_url.clone(),
+            clock: clock.clone(),
+            audit: AuditLog::new(store.clone(), clock.clone()),
+            api_limit: Arc::new(ApiRateLimit::new(
+                settings.server.api_rate_per_second,
+                settings.server.api_burst,
+                clock.clone(),
+            )),
+            token_use: Arc::default(),
         };
         let router = http::router(state, &settings.server);
         let listener = TcpListener::bind(settings.server.bind)
@@ -93,11 +107,13 @@ impl Application {
             .local_addr()
             .context("Failed to read the bound address")?;
         let shutdown = CancellationToken::new();
+        watch_keys(vault, shutdown.clone());
         let sweeps = jobs::Sweeps {
             store: store.clone(),
             planner,
             replies: silent_check,
             silent_days: settings.optout.silent_days,
+            privacy,
             clock,
             zone: settings.time.zone,
         }
@@ -222,9 +238,98 @@ fn build_providers(
 /// Open the configured database, chosen by its URL's scheme, and bring its
 /// schema up to date.
 pub async fn open_store(db: &DatabaseSettings) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(open_store_and_vault(db).await?.0)
+}
+
+/// Open the database and the keys that seal its personal data. Fresh keys
+/// are written to their file only once the database is known to hold
+/// nothing sealed under other keys, and before anything is sealed with them.
+pub async fn open_store_and_vault(
+    db: &DatabaseSettings,
+) -> anyhow::Result<(Arc<dyn Store>, Vault)> {
+    let inline = db.keys.as_ref().map(|k| k.expose_secret().to_owned());
+    let key_path = db.key_path();
+    let Loaded { vault, fresh } = Vault::load(inline.as_deref(), key_path.as_deref())
+        .context("Failed to load the data keys (database.key_file, HOMEWARD__DATABASE__KEYS)")?;
+    let store = connect(db, vault.clone()).await?;
+    let sealed_before = store.sealing_applied().await?;
+    store
+        .migrate()
+        .await
+        .context("Failed to apply database migrations")?;
+    check_keys(store.as_ref(), &vault, fresh).await?;
+    if fresh {
+        vault
+            .persist()
+            .context("Failed to write the new key file")?;
+        tracing::warn!(
+            keys = %vault.source(),
+            "made new data keys: back the file up apart from the database; without it no stored number, name or text can be read"
+        );
+    }
+    if !sealed_before {
+        let sealed = store.reseal(Reseal::Clear).await?;
+        if sealed > 0 {
+            tracing::info!(
+                values = sealed,
+                "sealed personal data stored before sealing existed"
+            );
+        }
+    }
+    Ok((store, vault))
+}
+
+/// Re-read the key file now and then, so that a `homeward keys rotate` run
+/// beside the daemon takes effect without a restart.
+fn watch_keys(vault: Vault, shutdown: CancellationToken) {
+    if vault.path().is_none() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            match vault.reload() {
+                Ok(true) => {
+                    tracing::info!(active = %vault.active_key(), "the data keys changed; sealing under the new active key")
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not re-read the key file; the keys in use stay")
+                }
+            }
+        }
+    });
+}
+
+/// Refuse to start when the database holds values these keys cannot open:
+/// a lost or wrong key file would otherwise look like an empty one.
+async fn check_keys(store: &dyn Store, vault: &Vault, fresh: bool) -> anyhow::Result<()> {
+    for (field, value) in store.sealed_sample().await? {
+        if let Err(e) = vault.open(field, &value) {
+            if fresh {
+                anyhow::bail!(
+                    "The database holds sealed data but {} does not exist: restore it from your backup \
+                     (or set database.key_file / HOMEWARD__DATABASE__KEYS). ({e})",
+                    vault.source()
+                );
+            }
+            anyhow::bail!(
+                "The keys in {} cannot open the data in this database: {e}",
+                vault.source()
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn connect(db: &DatabaseSettings, vault: Vault) -> anyhow::Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = match db.backend() {
         Some(DatabaseBackend::Sqlite) => Arc::new(
-            SqliteStore::connect(&db.url, db.max_connections, db.busy_timeout())
+            SqliteStore::connect(&db.url, db.max_connections, db.busy_timeout(), vault)
                 .await
                 .context("Failed to open the SQLite database (database.url)")?,
         ),
@@ -234,17 +339,13 @@ pub async fn open_store(db: &DatabaseSettings) -> anyhow::Result<Arc<dyn Store>>
                 statement_timeout: db.statement_timeout(),
             };
             Arc::new(
-                PostgresStore::connect(&db.url, options)
+                PostgresStore::connect(&db.url, options, vault)
                     .await
                     .context("Failed to connect to PostgreSQL (database.url)")?,
             )
         }
         None => anyhow::bail!("database.url names no database Homeward supports"),
     };
-    store
-        .migrate()
-        .await
-        .context("Failed to apply database migrations")?;
     Ok(store)
 }
 

@@ -37,7 +37,6 @@ fn homeward(dir: &TempDir, hook: &str) -> Command {
         .env("HOMEWARD__DISPATCH__PROVIDERS", "[\"hook\"]")
         .env("HOMEWARD__DISPATCH__CONCURRENCY", CONCURRENCY.to_string())
         .env("HOMEWARD__DISPATCH__BATCH_SIZE", "50")
-        .env("HOMEWARD__DISPATCH__POLL_INTERVAL_MS", "50")
         .env("HOMEWARD__DISPATCH__LEASE_SECS", "2");
     cmd
 }

@@ -92,6 +92,10 @@ fn homeward(dir: &TempDir, database: &str, hook: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_homeward"));
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("HOMEWARD__DATABASE__URL", database)
+        .env(
+            "HOMEWARD__DATABASE__KEY_FILE",
+            dir.path().join("homeward.keys"),
+        )
         .env("HOMEWARD__SERVER__BIND", "127.0.0.1:0")
         .env("HOMEWARD__LOG__LEVEL", "warn,homeward::startup=info")
         .env(
@@ -111,7 +115,6 @@ fn homeward(dir: &TempDir, database: &str, hook: &str) -> Command {
         .env("HOMEWARD__DISPATCH__PROVIDERS", "[\"hook\"]")
         .env("HOMEWARD__DISPATCH__CONCURRENCY", CONCURRENCY.to_string())
         .env("HOMEWARD__DISPATCH__BATCH_SIZE", "50")
-        .env("HOMEWARD__DISPATCH__POLL_INTERVAL_MS", "50")
         .env("HOMEWARD__DISPATCH__LEASE_SECS", "3");
     cmd
 }
@@ -190,8 +193,12 @@ async fn two_daemons_send_each_text_once_within_one_rate_limit_and_survive_one_d
     let mut first = serve(&dir, &db.url, &hook).await;
     let second = serve(&dir, &db.url, &hook).await;
     fake.wait_for(PEOPLE / 3, Duration::from_secs(60)).await;
+    // The limiter admits a send before it crosses loopback, so an arrival
+    // window also holds sends admitted just before it that were still in
+    // flight: at most CONCURRENCY of them. Two leaders at once would show
+    // about twice RATE.
     assert!(
-        fake.busiest_second() <= RATE + BURST,
+        fake.busiest_second() <= RATE + BURST + CONCURRENCY,
         "one limit across both: {}",
         fake.busiest_second()
     );
@@ -203,7 +210,7 @@ async fn two_daemons_send_each_text_once_within_one_rate_limit_and_survive_one_d
     // Across the handover the new leader starts with a full burst while the
     // dead one's last sends still count in the same second.
     assert!(
-        fake.busiest_second() <= RATE + 2 * BURST,
+        fake.busiest_second() <= RATE + 2 * BURST + CONCURRENCY,
         "one limit across both: {}",
         fake.busiest_second()
     );

@@ -1,8 +1,10 @@
 //! The `homeward` command line: the daemon and the operator's tools.
 
+mod keys;
 mod optout;
 mod plan;
 mod templates;
+mod token;
 
 use std::io::{BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -13,15 +15,17 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::audit::AuditLog;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
-use crate::domain::{OrgName, Organisation, Role, TokenSecret};
+use crate::domain::{Actor, AuditAction, AuditTarget, OrgName, Organisation};
 use crate::ingest::csv_file::ImportKind;
 use crate::ingest::{ImportProgress, ImportSummary, Ingest};
 use crate::startup::{self, Application};
-use crate::store::{NewToken, Store};
+use crate::store::Store;
 use crate::telemetry;
 pub use templates::{PreviewArgs, SmsCommand, TemplatesCommand};
+pub use token::TokenCommand;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,6 +56,9 @@ pub enum Command {
     /// Import a CSV file of releases or appointments.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Manage the keys that seal personal data at rest.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Manage the suppression list (numbers that opted out).
     #[command(subcommand)]
     Optout(optout::OptOutCommand),
@@ -74,20 +81,6 @@ pub enum OrgCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Create an API token and print it once; only its hash is kept.
-    Create {
-        #[arg(long)]
-        org: String,
-        #[arg(long, default_value = "staff", value_parser = parse_role)]
-        role: Role,
-        /// A note saying who or what uses the token.
-        #[arg(long)]
-        label: Option<String>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// People and their liberation dates (see README for the columns).
     Releases(ImportArgs),
@@ -102,10 +95,6 @@ pub struct ImportArgs {
     pub org: String,
 }
 
-fn parse_role(value: &str) -> Result<Role, String> {
-    value.parse().map_err(|e| format!("role {e}"))
-}
-
 /// Run a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(cli.config.as_deref())?;
@@ -118,9 +107,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Org(cmd) => org(&settings, cmd).await,
-        Command::Token(TokenCommand::Create { org, role, label }) => {
-            token(&settings, &org, role, label).await
-        }
+        Command::Token(cmd) => token::token(&settings, cmd).await,
         Command::Import(ImportCommand::Releases(args)) => {
             import(&settings, ImportKind::Releases, args).await
         }
@@ -129,6 +116,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Plan(args) => plan::plan(&settings, args).await,
         Command::Optout(cmd) => optout::optout(&settings, cmd).await,
+        Command::Keys(cmd) => keys::keys(&settings, cmd).await,
         Command::Templates(cmd) => templates::templates(&settings, cmd),
         Command::Sms(cmd) => templates::sms(cmd),
     }
@@ -148,6 +136,10 @@ async fn org(settings: &Settings, cmd: OrgCommand) -> anyhow::Result<ExitCode> {
             let name =
                 OrgName::parse(&name).map_err(|e| anyhow::anyhow!("organisation name {e}"))?;
             let org = store.create_org(&name, SystemClock.now()).await?;
+            let target = AuditTarget::organisation(org.id);
+            AuditLog::new(store, Arc::new(SystemClock))
+                .record_as(Actor::Cli, org.id, AuditAction::Created, target, None)
+                .await?;
             println!("Created organisation {} ({})", org.name, org.id);
         }
         OrgCommand::List => {
@@ -169,30 +161,6 @@ async fn find_org(store: &dyn Store, name: &str) -> anyhow::Result<Organisation>
     }
 }
 
-async fn token(
-    settings: &Settings,
-    org: &str,
-    role: Role,
-    label: Option<String>,
-) -> anyhow::Result<ExitCode> {
-    let store = startup::open_store(&settings.database).await?;
-    let org = find_org(store.as_ref(), org).await?;
-    let secret = TokenSecret::generate();
-    let token = NewToken {
-        org_id: org.id,
-        hash: secret.hash(),
-        role,
-        label,
-    };
-    store.create_token(&token, SystemClock.now()).await?;
-    eprintln!(
-        "New {role} token for {}. It is shown only this once: keep it safe.",
-        org.name
-    );
-    println!("{}", secret.expose());
-    Ok(ExitCode::SUCCESS)
-}
-
 async fn import(
     settings: &Settings,
     kind: ImportKind,
@@ -202,8 +170,9 @@ async fn import(
     let org = find_org(store.as_ref(), &args.org).await?;
     let file = std::fs::File::open(&args.file)
         .with_context(|| format!("Cannot open {}", args.file.display()))?;
-    let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let planner = startup::build_planner(settings, store.clone(), clock.clone())?;
+    let audit = AuditLog::new(store.clone(), clock.clone());
     let ingest = Ingest::new(store, clock, settings.time.zone, planner);
     let bar = Bar::new();
     let summary = ingest
@@ -211,6 +180,11 @@ async fn import(
         .await
         .with_context(|| format!("{}", args.file.display()))?;
     bar.0.finish_and_clear();
+    let target = AuditTarget::import(kind.noun());
+    let note = Some(summary.counts());
+    audit
+        .record_as(Actor::Cli, org.id, AuditAction::Imported, target, note)
+        .await?;
     print_summary(&args.file, kind, &summary);
     Ok(if summary.rejected == 0 {
         ExitCode::SUCCESS

@@ -1,15 +1,19 @@
 //! `homeward optout`: the operator's view of the suppression list, across
-//! every organisation.
+//! every organisation. An addition or removal is recorded in the audit trail
+//! of each organisation with a person on that number.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::anyhow;
 use clap::Subcommand;
 
+use crate::audit::AuditLog;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
-use crate::domain::PhoneNumber;
+use crate::domain::{Actor, AuditAction, AuditTarget, PhoneNumber};
 use crate::startup;
+use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
 pub enum OptOutCommand {
@@ -40,6 +44,7 @@ pub async fn optout(settings: &Settings, cmd: OptOutCommand) -> anyhow::Result<E
             store
                 .suppress(&mobile, "operator", required(&reason)?, now)
                 .await?;
+            record(&store, &mobile, AuditAction::Created).await?;
             println!("{mobile} will not be texted.");
         }
         OptOutCommand::Remove { mobile, reason } => {
@@ -49,6 +54,7 @@ pub async fn optout(settings: &Settings, cmd: OptOutCommand) -> anyhow::Result<E
                 .await?
             {
                 store.revive_suppressed(&mobile, now).await?;
+                record(&store, &mobile, AuditAction::Deleted).await?;
                 println!("{mobile} may be texted again.");
             } else {
                 println!("{mobile} was not opted out.");
@@ -59,7 +65,7 @@ pub async fn optout(settings: &Settings, cmd: OptOutCommand) -> anyhow::Result<E
             for s in store.suppressions(None).await? {
                 println!(
                     "{}\t{}\t{}\t{}",
-                    s.mobile,
+                    s.mobile_hash.as_str(),
                     s.since.format("%Y-%m-%d"),
                     s.source,
                     s.reason
@@ -68,10 +74,10 @@ pub async fn optout(settings: &Settings, cmd: OptOutCommand) -> anyhow::Result<E
         }
         OptOutCommand::Export => {
             let mut out = csv::Writer::from_writer(std::io::stdout());
-            out.write_record(["mobile", "since", "source", "reason"])?;
+            out.write_record(["mobile_hash", "since", "source", "reason"])?;
             for s in store.suppressions(None).await? {
                 out.write_record([
-                    s.mobile.as_e164(),
+                    s.mobile_hash.as_str(),
                     &s.since.to_rfc3339(),
                     &s.source,
                     &s.reason,
@@ -81,6 +87,21 @@ pub async fn optout(settings: &Settings, cmd: OptOutCommand) -> anyhow::Result<E
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn record(
+    store: &Arc<dyn Store>,
+    mobile: &PhoneNumber,
+    action: AuditAction,
+) -> anyhow::Result<()> {
+    let audit = AuditLog::new(store.clone(), Arc::new(SystemClock));
+    for person in store.people_by_mobile(mobile).await? {
+        let target = AuditTarget::opt_out(person.id);
+        audit
+            .record_as(Actor::Cli, person.org_id, action, target, None)
+            .await?;
+    }
+    Ok(())
 }
 
 fn number(mobile: &str) -> anyhow::Result<PhoneNumber> {

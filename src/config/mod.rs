@@ -11,6 +11,7 @@ mod providers;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -37,7 +38,23 @@ pub struct Settings {
     pub planner: PlannerSettings,
     pub dispatch: DispatchSettings,
     pub optout: OptOutSettings,
+    pub retention: RetentionSettings,
     pub providers: BTreeMap<String, ProviderSettings>,
+}
+
+/// How long personal data is kept (see README, "Data protection").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Days after a person's last event (and last change) before their data
+    /// is deleted, once no text waits for them.
+    pub keep_days: u32,
+}
+
+impl RetentionSettings {
+    pub fn keep_for(&self) -> chrono::Duration {
+        chrono::Duration::days(self.keep_days.into())
+    }
 }
 
 /// How replies are read (see `optout::keywords`).
@@ -111,6 +128,10 @@ pub struct ServerSettings {
     pub max_import_bytes: usize,
     pub request_timeout_secs: u64,
     pub shutdown_grace_secs: u64,
+    /// Requests per second each API token may make, after its burst.
+    pub api_rate_per_second: NonZeroU32,
+    /// Requests each API token may make at once.
+    pub api_burst: NonZeroU32,
     /// The URL providers reach this daemon at (behind any proxy), e.g.
     /// `https://sms.example.org`; webhook signatures cover the full URL.
     #[serde(default)]
@@ -137,6 +158,14 @@ pub struct DatabaseSettings {
     /// PostgreSQL: how long a statement may run, and how long a query waits
     /// for a pooled connection.
     pub statement_timeout_ms: u64,
+    /// The file holding the keys that seal personal data (see `vault`).
+    /// Empty: beside an SQLite database (`homeward.db.keys`), or
+    /// `homeward.keys` in the working directory for PostgreSQL.
+    pub key_file: String,
+    /// The keys themselves, as the key file would hold them, for operators
+    /// who supply secrets through the environment
+    /// (`HOMEWARD__DATABASE__KEYS`). Takes precedence over `key_file`.
+    pub keys: Option<secrecy::SecretString>,
 }
 
 /// Which database a `database.url` names, read from its scheme.
@@ -156,6 +185,28 @@ impl DatabaseSettings {
             Some(DatabaseBackend::Postgres)
         } else {
             None
+        }
+    }
+
+    /// Where the keys live when they are not given inline; `None` for an
+    /// in-memory database, whose keys need not outlive it.
+    pub fn key_path(&self) -> Option<std::path::PathBuf> {
+        if !self.key_file.is_empty() {
+            return Some(self.key_file.clone().into());
+        }
+        match self.backend() {
+            Some(DatabaseBackend::Sqlite) => {
+                let path = self
+                    .url
+                    .trim_start_matches("sqlite:")
+                    .trim_start_matches("//");
+                let path = path.split('?').next().unwrap_or_default();
+                (!path.is_empty()
+                    && !path.contains(":memory:")
+                    && !self.url.contains("mode=memory"))
+                .then(|| format!("{path}.keys").into())
+            }
+            _ => Some("homeward.keys".into()),
         }
     }
 
@@ -199,6 +250,8 @@ impl std::fmt::Debug for DatabaseSettings {
             .field("max_connections", &self.max_connections)
             .field("busy_timeout_ms", &self.busy_timeout_ms)
             .field("statement_timeout_ms", &self.statement_timeout_ms)
+            .field("key_file", &self.key_file)
+            .field("keys", &self.keys.as_ref().map(|_| "[redacted]"))
             .finish()
     }
 }
@@ -388,7 +441,15 @@ impl Settings {
                 return invalid(key, "[]", "at least one word");
             }
         }
-        positive("optout.silent_days", self.optout.silent_days.into())
+        positive("optout.silent_days", self.optout.silent_days.into())?;
+        if !(1..=3650).contains(&self.retention.keep_days) {
+            return invalid(
+                "retention.keep_days",
+                &self.retention.keep_days.to_string(),
+                "days from 1 to 3650",
+            );
+        }
+        Ok(())
     }
 }
 
@@ -453,6 +514,14 @@ mod tests {
         );
         let err = Settings::defaults_with(&[("planner.sweep_cron", "\"every day\"")]).unwrap_err();
         assert!(err.to_string().contains("every day"), "{err}");
+        let err = Settings::defaults_with(&[("dispatch.due_check_cron", "\"often\"")]).unwrap_err();
+        assert!(
+            err.to_string().contains("dispatch.due_check_cron")
+                && err.to_string().contains("often"),
+            "{err}"
+        );
+        let err = Settings::defaults_with(&[("retention.keep_days", "0")]).unwrap_err();
+        assert!(err.to_string().contains("retention.keep_days"), "{err}");
     }
 
     #[test]

@@ -88,8 +88,10 @@ pub struct DispatchSettings {
     pub enabled: bool,
     /// Provider names in failover order: the first healthy one sends.
     pub providers: Vec<String>,
-    /// How often to look for texts that are due, in milliseconds.
-    pub poll_interval_ms: u64,
+    /// When to look for texts that are due while none are (a cron
+    /// expression with seconds, in `time.zone`); while texts are due, rounds
+    /// follow each other at once.
+    pub due_check_cron: String,
     /// Texts claimed per round.
     pub batch_size: u32,
     /// Sends in flight at once.
@@ -117,6 +119,13 @@ pub(super) fn validate(
     dispatch: &DispatchSettings,
     providers: &BTreeMap<String, ProviderSettings>,
 ) -> Result<(), ConfigError> {
+    if dispatch.due_check_cron.parse::<cron::Schedule>().is_err() {
+        return invalid(
+            "dispatch.due_check_cron",
+            &dispatch.due_check_cron,
+            "a cron expression with seconds, e.g. \"* * * * * *\" (every second)",
+        );
+    }
     if dispatch.providers.is_empty() {
         return invalid(
             "dispatch.providers",

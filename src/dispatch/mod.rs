@@ -75,6 +75,8 @@ struct Inner {
     slots: Vec<ProviderSlot>,
     policy: CapPolicy,
     settings: DispatchSettings,
+    due_check: cron::Schedule,
+    zone: chrono_tz::Tz,
     worker: String,
 }
 
@@ -114,6 +116,11 @@ impl Dispatcher {
                 slots,
                 policy,
                 settings: d.clone(),
+                due_check: d
+                    .due_check_cron
+                    .parse()
+                    .expect("validated with the settings"),
+                zone: settings.time.zone,
                 worker,
             }),
         }
@@ -128,9 +135,9 @@ impl Dispatcher {
             .map(|s| s.provider.clone())
     }
 
-    /// Send until `shutdown`: a round, then a pause when nothing was due.
+    /// Send until `shutdown`: rounds while texts are due, and when none
+    /// are, a wait for the next tick of `dispatch.due_check_cron`.
     pub async fn run(self, shutdown: CancellationToken) {
-        let pause = std::time::Duration::from_millis(self.inner.settings.poll_interval_ms);
         while !shutdown.is_cancelled() {
             let idle = match self.run_once(&shutdown).await {
                 Ok(round) => round.claimed == 0,
@@ -141,13 +148,24 @@ impl Dispatcher {
             };
             if idle {
                 tokio::select! {
-                    () = tokio::time::sleep(pause) => {}
+                    () = tokio::time::sleep(self.until_next_check()) => {}
                     () = shutdown.cancelled() => break,
                 }
             }
         }
         self.release_leads().await;
         tracing::info!("dispatcher stopped");
+    }
+
+    fn until_next_check(&self) -> std::time::Duration {
+        let now = self.inner.clock.now();
+        let next = self
+            .inner
+            .due_check
+            .after(&now.with_timezone(&self.inner.zone))
+            .next();
+        next.and_then(|next| (next.with_timezone(&chrono::Utc) - now).to_std().ok())
+            .unwrap_or(std::time::Duration::from_secs(1))
     }
 
     /// Claim one batch of due texts and see each to an outcome.

@@ -6,16 +6,25 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{Establishment, EventId, EventRef, OrgId, PersonId, Place};
 
-/// Declares a closed set of snake_case words with `as_str`, `FromStr` and
-/// serde, so a stored or typed value is checked against the same list.
+/// Declares a closed set of snake_case words with `as_str`, `FromStr`,
+/// serde and an API schema, so a stored, typed or described value is checked
+/// against the same list. (The schema is written out rather than derived:
+/// utoipa's derive does not see serde renames made inside a macro.)
 macro_rules! word_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $word:literal),+ $(,)? }) => {
-        $(#[$doc])*
+    ($(#[doc = $doc:literal])* $name:ident { $($variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name { $(#[serde(rename = $word)] $variant),+ }
+
+        $crate::domain::schema::describe!(
+            $name,
+            $crate::domain::schema::string(&$crate::domain::schema::paragraph(&[$($doc),*]))
+                .enum_values(Some([$($word),+]))
+        );
 
         impl $name {
             pub const ALL: &'static [Self] = &[$(Self::$variant),+];
@@ -99,7 +108,7 @@ word_enum!(
 );
 
 /// What happens, and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventDetail {
     Liberation {
@@ -139,7 +148,7 @@ pub struct NewEvent {
 }
 
 /// A stored event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Event {
     pub id: EventId,
     #[serde(skip)]

@@ -2,8 +2,8 @@
 //! never be passed where an organisation id is expected.
 
 macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
+    ($(#[doc = $doc:literal])* $name:ident) => {
+        $(#[doc = $doc])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(transparent)]
         pub struct $name(::uuid::Uuid);
@@ -37,6 +37,11 @@ macro_rules! id_type {
             }
         }
 
+        $crate::domain::schema::describe!(
+            $name,
+            $crate::domain::schema::uuid(&$crate::domain::schema::paragraph(&[$($doc),*]))
+        );
+
         impl ::std::str::FromStr for $name {
             type Err = ::uuid::Error;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -62,4 +67,8 @@ id_type!(
 id_type!(
     /// An API token (not the secret itself).
     TokenId
+);
+id_type!(
+    /// An entry in the audit trail.
+    AuditId
 );

@@ -4,11 +4,12 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{MessageId, OrgId, PersonId, PhoneNumber};
+use super::{MessageId, MobileHash, OrgId, PersonId};
 
 /// A stored inbound text.
-#[derive(Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Inbound {
     pub id: String,
     pub provider: String,
@@ -35,7 +36,11 @@ impl fmt::Debug for Inbound {
 /// A number that must not be texted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Suppression {
-    pub mobile: PhoneNumber,
+    /// Only the keyed hash of the number is kept, indefinitely.
+    pub mobile_hash: MobileHash,
+    /// The people of the asking organisation with this number, where the
+    /// list was asked for by one.
+    pub people: Vec<PersonId>,
     /// Who put it there: `reply` (the person), `staff`, or a provider's name.
     pub source: String,
     pub reason: String,
@@ -43,7 +48,7 @@ pub struct Suppression {
 }
 
 /// Something a person on staff should look at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct AttentionItem {
     pub id: String,
     #[serde(skip)]

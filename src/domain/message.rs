@@ -11,6 +11,7 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::event::word_enum;
 use super::{EventId, Language, OrgId, PersonId, PhoneNumber, TemplateName};
@@ -66,6 +67,11 @@ impl MessageBody {
     }
 }
 
+super::schema::describe!(
+    MessageBody,
+    super::schema::string("The text as the person reads it (one SMS segment by design).")
+);
+
 impl fmt::Debug for MessageBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "MessageBody({} chars)", self.0.chars().count())
@@ -73,7 +79,7 @@ impl fmt::Debug for MessageBody {
 }
 
 /// Why a message was planned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(tag = "source", rename_all = "snake_case")]
 pub enum MessageOrigin {
     /// A campaign rule applied to an event.
@@ -110,7 +116,7 @@ pub struct NewMessage {
 }
 
 /// A stored message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Message {
     pub id: MessageId,
     #[serde(skip)]
@@ -138,7 +144,7 @@ pub struct Message {
 }
 
 /// One recorded change of state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Transition {
     pub from: Option<MessageState>,
     pub to: MessageState,

@@ -2,29 +2,32 @@
 //! records built from them. Nothing here does I/O; every other module depends
 //! on this one and it depends on none of them.
 
+mod audit;
 mod event;
 mod ids;
 mod inbound;
 mod message;
 mod person;
 mod phone;
+pub(crate) mod schema;
 mod template;
 mod text;
 mod token;
 
+pub use audit::{Actor, AuditAction, AuditEntry, AuditTarget, NewAuditEntry, TargetKind};
 pub use event::{
     AppointmentKind, AppointmentStatus, Event, EventDetail, EventKind, LiberationStatus, NewEvent,
     UnknownWord,
 };
-pub use ids::{EventId, OrgId, PersonId, TokenId};
+pub use ids::{AuditId, EventId, OrgId, PersonId, TokenId};
 pub use inbound::{AttentionItem, Inbound, NewAttention, Suppression};
 pub use message::{
     Message, MessageBody, MessageId, MessageOrigin, MessageState, NewMessage, Transition,
 };
 pub use person::{Caller, NewPerson, Organisation, Person, Role, UpsertOutcome};
-pub use phone::{PhoneError, PhoneNumber, mask};
+pub use phone::{MobileHash, PhoneError, PhoneNumber, mask};
 pub use template::TemplateName;
 pub use text::{
     Establishment, EventRef, ExternalRef, FirstName, Language, OrgName, Place, TextError,
 };
-pub use token::{TokenHash, TokenSecret};
+pub use token::{ApiToken, TokenHash, TokenSecret};

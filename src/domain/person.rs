@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::event::word_enum;
 use super::{ExternalRef, FirstName, Language, OrgId, OrgName, PersonId, PhoneNumber, TokenId};
@@ -16,7 +17,7 @@ pub struct NewPerson {
 }
 
 /// A stored person.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Person {
     pub id: PersonId,
     #[serde(skip)]
@@ -50,8 +51,11 @@ pub struct Organisation {
 }
 
 word_enum!(
-    /// What a token may do. Staff manage people and events; admins also see
-    /// the audit trail and manage tokens.
+    /// What a token may do. Staff manage people, events, texts, opt-outs and
+    /// the attention list. Admins may do all that, and also what cannot be
+    /// undone or reaches beyond one person's texts: erase or export a
+    /// person, take a number off the opt-out list, read the audit trail, and
+    /// list and revoke tokens.
     Role { Staff = "staff", Admin = "admin" }
 );
 
@@ -64,7 +68,7 @@ pub struct Caller {
 }
 
 /// Whether an upsert changed anything: a re-sent record must change nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UpsertOutcome {
     Created,

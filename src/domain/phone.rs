@@ -47,10 +47,19 @@ impl PhoneNumber {
         let cleaned = clean(input)?;
         let parsed = phonenumber::parse(Some(DEFAULT_REGION), &cleaned)
             .map_err(|e| PhoneError::Unparseable(e.to_string()))?;
-        if !parsed.is_valid() {
+        let kind = parsed.number_type(&DATABASE);
+        // Without leading zeros `is_valid()` reads the same digits the same
+        // way as `number_type()` and is exactly `kind != Unknown`; each costs
+        // as much as the parse itself, so it is asked only when they differ.
+        let valid = if parsed.national().zeros() == 0 {
+            kind != Type::Unknown
+        } else {
+            parsed.is_valid()
+        };
+        if !valid {
             return Err(PhoneError::Invalid);
         }
-        match parsed.number_type(&DATABASE) {
+        match kind {
             Type::Mobile | Type::FixedLineOrMobile => {}
             other => return Err(PhoneError::NotMobile(type_label(other))),
         }
@@ -83,6 +92,12 @@ pub fn mask(number: &str) -> String {
     let tail: String = chars[chars.len() - 3..].iter().collect();
     format!("{head}****{tail}")
 }
+
+super::schema::describe!(
+    PhoneNumber,
+    super::schema::string("A mobile number in E.164 form, e.g. +447400123456.")
+        .pattern(Some(r"^\+[1-9][0-9]{6,14}$"))
+);
 
 impl fmt::Display for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -204,5 +219,33 @@ mod tests {
         let phone = PhoneNumber::parse("07400 123456").unwrap();
         assert_eq!(phone.to_string(), "+44740****456");
         assert_eq!(format!("{phone:?}"), "PhoneNumber(+44740****456)");
+    }
+}
+
+/// A keyed hash of a number (see `vault`): finds a person, a suppression or
+/// the texts to a number without the number itself being stored.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MobileHash(String);
+
+impl MobileHash {
+    /// Rebuild a hash that the vault computed, or read back from storage.
+    pub fn from_trusted(hex: String) -> Self {
+        Self(hex)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for MobileHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MobileHash({}…)", &self.0[..self.0.len().min(8)])
+    }
+}
+
+impl serde::Serialize for MobileHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
     }
 }

@@ -69,6 +69,15 @@ fn first_bad_char(input: &str) -> Option<char> {
     (previous == Some('_')).then_some('_')
 }
 
+super::schema::describe!(
+    TemplateName,
+    super::schema::text(
+        "A template or goal name: lowercase snake_case (a-z and 0-9 in words joined by single underscores, starting with a letter).",
+        TemplateName::MAX,
+        Some("^[a-z][a-z0-9]*(_[a-z0-9]+)*$"),
+    )
+);
+
 impl FromStr for TemplateName {
     type Err = TextError;
 

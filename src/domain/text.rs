@@ -62,6 +62,15 @@ impl FirstName {
     }
 }
 
+super::schema::describe!(
+    FirstName,
+    super::schema::text(
+        "A first name as the person wants to be addressed, kept exactly as given: letters (accents included), spaces, hyphens, apostrophes and full stops.",
+        FirstName::MAX,
+        None,
+    )
+);
+
 impl fmt::Debug for FirstName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("FirstName(…)")
@@ -69,8 +78,8 @@ impl fmt::Debug for FirstName {
 }
 
 macro_rules! code_type {
-    ($(#[$doc:meta])* $name:ident, $max:expr) => {
-        $(#[$doc])*
+    ($(#[doc = $doc:literal])* $name:ident, $max:expr) => {
+        $(#[doc = $doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
         #[serde(transparent)]
         pub struct $name(String);
@@ -92,6 +101,15 @@ macro_rules! code_type {
                 &self.0
             }
         }
+
+        super::schema::describe!(
+            $name,
+            super::schema::text(
+                &super::schema::paragraph(&[$($doc),*, "Letters A-Z, digits and - _ . : /"]),
+                $max,
+                Some("^[A-Za-z0-9._:/-]+$"),
+            )
+        );
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -157,8 +175,8 @@ impl fmt::Debug for OrgName {
 /// Free text shown to staff, never to the person: an establishment's name or
 /// an appointment's place. Control characters are refused.
 macro_rules! label_type {
-    ($(#[$doc:meta])* $name:ident, $max:expr) => {
-        $(#[$doc])*
+    ($(#[doc = $doc:literal])* $name:ident, $max:expr) => {
+        $(#[doc = $doc])*
         #[derive(Clone, PartialEq, Eq, Serialize)]
         #[serde(transparent)]
         pub struct $name(String);
@@ -176,6 +194,15 @@ macro_rules! label_type {
                 &self.0
             }
         }
+
+        super::schema::describe!(
+            $name,
+            super::schema::text(
+                &super::schema::paragraph(&[$($doc),*]),
+                $max,
+                Some(r"^[^\u0000-\u001f\u007f-\u009f]+$"),
+            )
+        );
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -247,6 +274,14 @@ impl Default for Language {
         Self::english()
     }
 }
+
+super::schema::describe!(
+    Language,
+    super::schema::string(
+        "A language tag such as en, pl or pt-BR; it picks the templates' language."
+    )
+    .pattern(Some("^[a-z]{2,3}(-[A-Z]{2})?$"))
+);
 
 impl fmt::Display for Language {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

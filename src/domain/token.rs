@@ -7,8 +7,12 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use rand::RngCore;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
+
+use super::{OrgId, Role, TokenId};
 
 const PREFIX: &str = "hw_";
 
@@ -54,6 +58,20 @@ impl TokenHash {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A token as an admin sees it listed: never its secret or its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ApiToken {
+    pub id: TokenId,
+    #[serde(skip)]
+    pub org_id: OrgId,
+    pub role: Role,
+    pub label: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// When it last authenticated a request, to within a few minutes.
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ mod api;
 mod auth;
 pub mod error;
 mod health;
+mod openapi;
+mod rate_limit;
 mod webhooks;
 
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -23,12 +25,16 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::audit::AuditLog;
+use crate::clock::Clock;
 use crate::config::ServerSettings;
 use crate::dispatch::Dispatcher;
 use crate::ingest::Ingest;
 use crate::optout::Replies;
 use crate::store::Store;
+pub use auth::{Admin, TokenUse};
 use error::ApiError;
+pub use rate_limit::ApiRateLimit;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -37,21 +43,24 @@ pub struct AppState {
     pub ingest: Ingest,
     pub dispatcher: Dispatcher,
     pub replies: Replies,
+    pub privacy: crate::privacy::Privacy,
     pub metrics: PrometheusHandle,
     /// `server.public_base_url`, for rebuilding signed webhook URLs.
     pub public_base_url: Option<String>,
+    pub clock: Arc<dyn Clock>,
+    /// Where every change made through the API is recorded.
+    pub audit: AuditLog,
+    /// Each token's request budget.
+    pub api_limit: Arc<ApiRateLimit>,
+    pub token_use: Arc<TokenUse>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState, server: &ServerSettings) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .nest("/v1", api::router(server))
-        .nest("/webhooks", webhooks::router())
+    routes(server)
         .layer(DefaultBodyLimit::max(server.max_body_bytes))
+        .route_layer(middleware::from_fn(undecodable_path))
         .route_layer(middleware::from_fn(record_metrics))
         .fallback(not_found)
         .with_state(state)
@@ -69,8 +78,35 @@ pub fn router(state: AppState, server: &ServerSettings) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
+/// Every route, before state and middleware: exactly what `/openapi.json`
+/// must describe (the `openapi` integration test compares the two).
+pub fn routes(server: &ServerSettings) -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(openapi::serve))
+        .nest("/v1", api::router(server))
+        .nest("/webhooks", webhooks::router())
+}
+
 async fn not_found() -> ApiError {
     ApiError::NotFound("endpoint")
+}
+
+/// A path whose percent-escapes are not UTF-8 (`/v1/people/%FF`) names
+/// nothing Homeward has: answer 404 in the usual JSON shape, as for any id
+/// that cannot exist, rather than let the path extractor answer 400 in
+/// plain text.
+async fn undecodable_path(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .is_err()
+    {
+        return ApiError::NotFound("resource").into_response();
+    }
+    next.run(req).await
 }
 
 async fn record_metrics(req: Request, next: Next) -> Response {

@@ -59,26 +59,25 @@ impl ImportKind {
 pub const DEFAULT_LIBERATION_REF: &str = "liberation";
 
 /// A row that was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RowProblem {
     pub line: u64,
     #[serde(flatten)]
     pub error: FieldError,
 }
 
-/// A file that cannot be imported at all.
+/// A file that cannot be imported at all. The first line is quoted back only
+/// where it is surely a header: a file without one starts with a person's
+/// details, which an error must not repeat.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     #[error("the file is empty; expected a header line with the columns: {expected}")]
     Empty { expected: String },
     #[error(
-        "the header has a single column {header:?}: the file looks {delimiter}-separated; save it as comma-separated values (CSV)"
+        "the header is a single column: the file looks {delimiter}-separated; save it as comma-separated values (CSV)"
     )]
-    WrongDelimiter {
-        header: String,
-        delimiter: &'static str,
-    },
-    #[error("the header lacks the required column(s) {missing}; it has: {found}")]
+    WrongDelimiter { delimiter: &'static str },
+    #[error("the header lacks the required column(s) {missing}; it has {found}")]
     MissingColumns { missing: String, found: String },
     #[error("the header has unknown column(s) {unknown}; the columns are: {allowed}")]
     UnknownColumns { unknown: String, allowed: String },
@@ -177,10 +176,7 @@ impl Columns {
                 .find(|(c, _)| names[0].contains(*c))
                 .map(|(_, name)| *name)
             {
-                return Err(FileError::WrongDelimiter {
-                    header: names[0].clone(),
-                    delimiter,
-                });
+                return Err(FileError::WrongDelimiter { delimiter });
             }
         }
         let mut index = HashMap::new();
@@ -203,7 +199,7 @@ impl Columns {
         if !missing.is_empty() {
             return Err(FileError::MissingColumns {
                 missing: missing.join(", "),
-                found: names.join(", "),
+                found: known_columns_found(&names, &known),
             });
         }
         if !unknown.is_empty() {
@@ -246,6 +242,23 @@ impl Columns {
         } else {
             Err(errors)
         }
+    }
+}
+
+/// The known columns a faulty header has. Other names are only counted: with
+/// required columns missing, the first line may be a row of data.
+fn known_columns_found(names: &[String], known: &[&str]) -> String {
+    let found: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| known.contains(n))
+        .collect();
+    let others = names.len() - found.len();
+    let unnamed = "not repeated here, as the first line may be data rather than a header";
+    match (found.is_empty(), others) {
+        (true, _) => format!("no known column ({others} others, {unnamed})"),
+        (false, 0) => found.join(", "),
+        (false, _) => format!("{} and {others} other(s) ({unnamed})", found.join(", ")),
     }
 }
 
@@ -399,4 +412,46 @@ fn rename(errors: Vec<FieldError>, from: &str, to: &str) -> Vec<FieldError> {
             e
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_error(csv: &str) -> String {
+        match parse(
+            ImportKind::Releases,
+            csv.as_bytes(),
+            chrono_tz::Europe::London,
+        ) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{csv:?} was read"),
+        }
+    }
+
+    #[test]
+    fn a_file_without_a_header_is_refused_without_repeating_its_first_row() {
+        for csv in [
+            "SPS-1,Siobhan,07911 123456,2026-12-01\n",
+            "SPS-1;Siobhan;07911 123456;2026-12-01\n",
+            "external_ref,Siobhan,07911 123456,2026-12-01\n",
+        ] {
+            let message = file_error(csv);
+            for personal in ["siobhan", "07911", "sps"] {
+                assert!(!message.to_lowercase().contains(personal), "{message}");
+            }
+        }
+        assert!(file_error("a;b\n").contains("semicolon"));
+        let message = file_error("external_ref,siobhan,07911 123456,2026-12-01\n");
+        assert!(
+            message.contains("it has external_ref and 3 other(s)"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn unknown_columns_of_a_real_header_are_named() {
+        let message = file_error("external_ref,first_name,mobile,release_date,nickname\n");
+        assert!(message.contains("nickname"), "{message}");
+    }
 }

@@ -2,35 +2,70 @@
 //!
 //! The JSON API and the CSV importer share these shapes, so a field is
 //! checked the same way whichever door it came through. Every problem is
-//! collected (not just the first), each naming its field, the value given and
-//! the reason.
+//! collected (not just the first), each naming its field and the reason, and
+//! the value given where that value is not personal (see [`FieldError::new`]).
 
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::domain::{
     AppointmentKind, AppointmentStatus, Establishment, EventDetail, EventKind, EventRef,
     ExternalRef, FirstName, Language, LiberationStatus, NewEvent, NewPerson, PhoneNumber, Place,
+    mask,
 };
 
 /// One field that could not be used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
+    /// The field (or CSV column) at fault.
     pub field: String,
+    /// The value given, where it is not personal: a mobile is masked, and
+    /// names, references and free text are left out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// What is wrong, completing a sentence that starts with the field.
     pub reason: String,
 }
 
 impl FieldError {
+    /// `value` is kept only as far as [`shown`] allows: errors reach staff
+    /// systems, their logs and terminals, where a person's number or name
+    /// has no business being.
     pub fn new(field: &str, value: Option<&str>, reason: impl fmt::Display) -> Self {
         Self {
             field: field.to_owned(),
-            value: value.map(str::to_owned),
+            value: value.and_then(|v| shown(field, v)),
             reason: reason.to_string(),
         }
+    }
+}
+
+/// What an error may say back about a refused value: dates, times, codes
+/// and words from a fixed list help the caller find the mistake and say
+/// nothing about a person; a mobile is masked as logs show it; anything
+/// else (names, references such as prison numbers, free text, fields added
+/// later) is left out.
+fn shown(field: &str, value: &str) -> Option<String> {
+    match field {
+        "mobile" => Some(mask(value.trim())),
+        "date"
+        | "release_date"
+        | "starts_at"
+        | "time"
+        | "send_at"
+        | "status"
+        | "kind"
+        | "appointment_type"
+        | "language"
+        | "event_ref"
+        | "template"
+        | "goal"
+        | "expires_after_hours"
+        | "priority" => Some(value.to_owned()),
+        _ => None,
     }
 }
 
@@ -95,13 +130,22 @@ impl Checker {
 }
 
 /// A person as `POST /v1/people` and the releases CSV describe them.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"external_ref": "SPS-2001", "first_name": "Sam", "mobile": "07400 123460"}))]
 pub struct PersonInput {
+    #[schema(value_type = ExternalRef)]
     pub external_ref: String,
+    #[schema(value_type = FirstName)]
     pub first_name: String,
+    /// A mobile number as typed: digits, spaces and `+ ( ) - .`, with or
+    /// without the country code (GB is assumed). It must be a number
+    /// libphonenumber knows as a mobile; it is stored in E.164.
+    #[schema(example = "07400 123456", pattern = r"^[0-9 +().-]+$")]
     pub mobile: String,
+    /// Default `en`.
     #[serde(default)]
+    #[schema(value_type = Option<Language>)]
     pub language: Option<String>,
 }
 
@@ -135,11 +179,18 @@ impl PersonInput {
 
 /// Changes to a person (`PATCH /v1/people/{id}`). The external reference is
 /// the person's identity for upserts, so it cannot be changed here.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"first_name": "Sam", "language": "pl"}))]
 pub struct PersonPatch {
+    #[schema(value_type = Option<FirstName>)]
     pub first_name: Option<String>,
+    /// A mobile number as typed: digits, spaces and `+ ( ) - .`, with or
+    /// without the country code (GB is assumed). It must be a number
+    /// libphonenumber knows as a mobile; it is stored in E.164.
+    #[schema(example = "07400 123456", pattern = r"^[0-9 +().-]+$")]
     pub mobile: Option<String>,
+    #[schema(value_type = Option<Language>)]
     pub language: Option<String>,
 }
 
@@ -167,16 +218,31 @@ impl PersonPatch {
 /// An event as `POST /v1/people/{id}/events` and the CSV files describe it.
 /// Liberations take `date` (and optionally `establishment`); appointments
 /// take `starts_at`, `appointment_type` (and optionally `place`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"event_ref": "liberation", "kind": "liberation", "date": "2026-12-01", "status": "confirmed"}))]
 pub struct EventInput {
+    #[schema(value_type = EventRef)]
     pub event_ref: String,
+    #[schema(value_type = EventKind)]
     pub kind: String,
+    /// A liberation's status (`expected`, `confirmed`, `released`,
+    /// `cancelled`; default `expected`) or an appointment's (`scheduled`,
+    /// `attended`, `missed`, `cancelled`; default `scheduled`).
     pub status: Option<String>,
+    /// A liberation's local date: `YYYY-MM-DD` (or `DD/MM/YYYY`).
+    #[schema(value_type = Option<NaiveDate>)]
     pub date: Option<String>,
+    /// A liberation's establishment (staff-facing only).
+    #[schema(value_type = Option<Establishment>)]
     pub establishment: Option<String>,
+    /// An appointment's start: RFC 3339 with an offset.
+    #[schema(value_type = Option<DateTime<Utc>>)]
     pub starts_at: Option<String>,
+    /// Where an appointment is.
+    #[schema(value_type = Option<Place>)]
     pub place: Option<String>,
+    #[schema(value_type = Option<AppointmentKind>)]
     pub appointment_type: Option<String>,
 }
 
@@ -215,14 +281,24 @@ impl EventInput {
 
 /// Changes to an event (`PATCH /v1/people/{id}/events/{event_id}`); a
 /// status of `cancelled` cancels it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "released"}))]
 pub struct EventPatch {
+    /// The new status, from the event's own kind's list; `cancelled`
+    /// cancels it.
     pub status: Option<String>,
+    /// A liberation's local date: `YYYY-MM-DD` (or `DD/MM/YYYY`).
+    #[schema(value_type = Option<NaiveDate>)]
     pub date: Option<String>,
+    #[schema(value_type = Option<Establishment>)]
     pub establishment: Option<String>,
+    /// An appointment's start: RFC 3339 with an offset.
+    #[schema(value_type = Option<DateTime<Utc>>)]
     pub starts_at: Option<String>,
+    #[schema(value_type = Option<Place>)]
     pub place: Option<String>,
+    #[schema(value_type = Option<AppointmentKind>)]
     pub appointment_type: Option<String>,
 }
 
@@ -407,14 +483,37 @@ mod tests {
     }
 
     #[test]
-    fn every_bad_field_is_reported_with_its_value() {
+    fn every_bad_field_is_reported_naming_only_values_that_are_not_personal() {
         let mut input = person("0141 496 0000");
-        input.first_name = "".into();
+        input.external_ref = "SPS 1001".into();
+        input.first_name = "J0hn".into();
         input.language = Some("klingon".into());
         let errors = input.parse().unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["first_name", "mobile", "language"]);
-        assert_eq!(errors[1].value.as_deref(), Some("0141 496 0000"));
+        assert_eq!(fields, ["external_ref", "first_name", "mobile", "language"]);
+        let values: Vec<_> = errors.iter().map(|e| e.value.as_deref()).collect();
+        assert_eq!(values, [None, None, Some("0141 4****000"), Some("klingon")]);
+        let shown = errors.iter().map(ToString::to_string).collect::<String>();
+        assert!(
+            !shown.contains("SPS 1001") && !shown.contains("J0hn"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn free_text_refused_for_the_wrong_kind_of_event_is_not_echoed() {
+        let input = EventInput {
+            event_ref: "lib".into(),
+            kind: "liberation".into(),
+            date: Some("2026-12-01".into()),
+            place: Some("14 Elm Row".into()),
+            ..Default::default()
+        };
+        let errors = input.parse().unwrap_err();
+        assert_eq!(
+            (errors[0].field.as_str(), errors[0].value.as_deref()),
+            ("place", None)
+        );
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub enum ImportError {
 }
 
 /// What an import did, row by row.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
 pub struct ImportSummary {
     pub created: usize,
     pub updated: usize,
@@ -61,6 +61,14 @@ pub struct ImportSummary {
 }
 
 impl ImportSummary {
+    /// The counts, for the audit trail and the command line.
+    pub fn counts(&self) -> String {
+        format!(
+            "{} created, {} updated, {} unchanged, {} rejected",
+            self.created, self.updated, self.unchanged, self.rejected
+        )
+    }
+
     fn count(&mut self, outcome: UpsertOutcome) {
         match outcome {
             UpsertOutcome::Created => self.created += 1,

@@ -9,6 +9,7 @@
 
 mod caps;
 mod context;
+mod fitting;
 mod plan;
 pub mod preview;
 pub mod rules;
@@ -36,8 +37,12 @@ use plan::Wanted;
 use rules::CampaignRule;
 use timing::SendingWindow;
 
-/// Events planned per store round trip in a sweep.
-const SWEEP_BATCH: u32 = 2000;
+/// Events planned per store round trip in a sweep. Each batch reads its
+/// events' texts and every text to their numbers in one go; SQLite hands
+/// those rows over as copies made on its connection's thread, so a larger
+/// batch saves little time and raises the daemon's peak memory on every
+/// connection (README, "Performance").
+const SWEEP_BATCH: u32 = 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -52,7 +57,7 @@ pub enum PlanError {
 }
 
 /// What a planning run changed.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PlanReport {
     pub created: usize,
     pub updated: usize,
@@ -168,8 +173,8 @@ impl Planner {
         Ok(report)
     }
 
-    /// Plan these events: create, re-render, cancel, then fit each number's
-    /// texts into sending hours and caps.
+    /// Plan these events: create, re-render, cancel, and fit each number's
+    /// texts into sending hours and caps, written in one transaction.
     pub async fn plan(&self, items: &[(Person, Event)]) -> Result<PlanReport, PlanError> {
         if items.is_empty() {
             return Ok(PlanReport::default());
@@ -196,12 +201,8 @@ impl Planner {
             let stored = by_event.get(&event.id).map_or(&[][..], Vec::as_slice);
             self.plan_event(person, event, goals, stored, now, &mut changes)?;
         }
-        let mobiles: Vec<_> = items
-            .iter()
-            .map(|(p, _)| p.mobile.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
+        let numbers: HashSet<&PhoneNumber> = items.iter().map(|(p, _)| &p.mobile).collect();
+        let mobiles: Vec<PhoneNumber> = numbers.iter().map(|m| (*m).clone()).collect();
         let suppressed = store.suppressed_among(&mobiles).await?;
         for (message, state, reason) in &mut changes.create {
             if *state == MessageState::Pending && suppressed.contains(message.mobile.as_e164()) {
@@ -219,8 +220,18 @@ impl Planner {
                 .filter(|(_, s, _)| *s == MessageState::Expired)
                 .count(),
         };
+        let others = store
+            .messages_to_numbers(&mobiles, fitting::cap_since(now))
+            .await?;
+        report.expired += fitting::fit_planned(
+            &self.inner.policy,
+            &mut changes,
+            &stored,
+            &others,
+            &numbers,
+            now,
+        );
         store.apply_plan(&changes, now).await?;
-        report.add(self.fit_numbers(&mobiles).await?);
         Ok(report)
     }
 
@@ -356,15 +367,19 @@ impl Planner {
     /// daily cap and the minimum gap.
     pub async fn fit_numbers(&self, mobiles: &[PhoneNumber]) -> Result<PlanReport, PlanError> {
         let now = self.inner.clock.now();
-        let since = now - Duration::days(1);
-        let messages = self.inner.store.messages_to_numbers(mobiles, since).await?;
-        let mut by_number: HashMap<&PhoneNumber, Vec<&Message>> = HashMap::new();
-        for m in &messages {
-            by_number.entry(&m.mobile).or_default().push(m);
-        }
+        let messages = self
+            .inner
+            .store
+            .messages_to_numbers(mobiles, fitting::cap_since(now))
+            .await?;
+        let slots: Vec<_> = messages.iter().map(fitting::Slot::stored).collect();
+        let by_id: HashMap<_, _> = messages.iter().map(|m| (m.id, m)).collect();
         let mut changes = PlanChanges::default();
-        for texts in by_number.values() {
-            self.fit_number(texts, now, &mut changes);
+        for (id, placement) in fitting::moves(&self.inner.policy, &slots, now) {
+            match placement {
+                Placement::At(at) => changes.update.push(fitting::rescheduled(by_id[&id], at)),
+                Placement::Expired(why) => changes.expire.push((id, why.describe().to_owned())),
+            }
         }
         let report = PlanReport {
             expired: changes.expire.len(),
@@ -372,41 +387,6 @@ impl Planner {
         };
         self.inner.store.apply_plan(&changes, now).await?;
         Ok(report)
-    }
-
-    fn fit_number(&self, texts: &[&Message], now: DateTime<Utc>, changes: &mut PlanChanges) {
-        let (waiting, fixed): (Vec<&&Message>, Vec<&&Message>) =
-            texts.iter().partition(|m| m.state == MessageState::Pending);
-        let already: Vec<_> = fixed.iter().map(|m| m.send_at).collect();
-        let candidates: Vec<_> = waiting
-            .iter()
-            .map(|m| Candidate {
-                id: m.id,
-                due: m.due_at,
-                expires: m.expires_at,
-                priority: m.priority,
-                earliest: m.earliest,
-            })
-            .collect();
-        for (id, placement) in fit(&self.inner.policy, &already, &candidates, now) {
-            let m = waiting
-                .iter()
-                .find(|m| m.id == id)
-                .expect("placed texts are waiting");
-            match placement {
-                Placement::At(at) if at == m.send_at => {}
-                Placement::At(at) => changes.update.push(MessageUpdate {
-                    id,
-                    body: m.body.clone(),
-                    language: m.language.clone(),
-                    mobile: m.mobile.clone(),
-                    due_at: m.due_at,
-                    send_at: at,
-                    expires_at: m.expires_at,
-                }),
-                Placement::Expired(why) => changes.expire.push((id, why.describe().to_owned())),
-            }
-        }
     }
 
     /// Schedule a one-off text from staff, with the same checks as planned ones.

@@ -13,6 +13,8 @@
 //! for several sharing one database (see `postgres` for how concurrent
 //! writers are kept apart).
 
+mod access;
+mod import_batch;
 mod postgres;
 mod sqlite;
 
@@ -28,6 +30,7 @@ use crate::domain::{
     Transition, UpsertOutcome,
 };
 
+pub use access::{AccessStore, AuditFilter};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 
@@ -84,7 +87,15 @@ pub enum ImportOutcome {
 
 #[async_trait]
 pub trait Store:
-    MessageStore + DispatchStore + InboundStore + LeaderStore + Send + Sync + 'static
+    MessageStore
+    + DispatchStore
+    + InboundStore
+    + LeaderStore
+    + PrivacyStore
+    + AccessStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Apply any migrations not yet applied.
     async fn migrate(&self) -> Result<(), StoreError>;
@@ -123,8 +134,7 @@ pub trait Store:
         person: &NewPerson,
         now: DateTime<Utc>,
     ) -> Result<Option<Person>, StoreError>;
-    /// Remove a person and their events; `false` if there was none.
-    async fn delete_person(&self, org: OrgId, id: PersonId) -> Result<bool, StoreError>;
+    // Removing a person is `PrivacyStore::erase_person`.
 
     async fn upsert_event(
         &self,
@@ -158,7 +168,8 @@ pub trait Store:
     ) -> Result<Vec<ImportOutcome>, StoreError>;
 }
 
-/// What planning decided, applied in one transaction.
+/// What planning decided, applied in one transaction: creations, then
+/// cancellations, updates and expiries, in that order.
 #[derive(Debug, Default, Clone)]
 pub struct PlanChanges {
     /// New messages with their first state (pending, or expired when
@@ -410,9 +421,11 @@ pub trait InboundStore: Send + Sync + 'static {
         &self,
         cutoff: DateTime<Utc>,
     ) -> Result<Vec<(OrgId, PersonId)>, StoreError>;
+    /// The organisation's attention items, or one person's.
     async fn attention(
         &self,
         org: OrgId,
+        person: Option<PersonId>,
         open_only: bool,
     ) -> Result<Vec<AttentionItem>, StoreError>;
     /// Resolve an open item; `None` if there is no such item, `Some(false)`
@@ -469,4 +482,130 @@ impl LeaderStore for SqliteStore {
     async fn release_lead(&self, _name: &str) -> Result<(), StoreError> {
         Ok(())
     }
+}
+
+/// Which sealed values a re-sealing pass rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reseal {
+    /// Values still in clear (written before sealing existed).
+    Clear,
+    /// Every value not sealed under the active key (after a rotation).
+    NotActive,
+}
+
+/// The columns that hold sealed personal data: table, column, the field
+/// it is sealed as, and the column holding its keyed hash, if any.
+pub(crate) const SEALED_COLUMNS: &[(&str, &str, crate::vault::Field, Option<&str>)] = {
+    use crate::vault::Field;
+    &[
+        ("people", "first_name", Field::FirstName, None),
+        ("people", "mobile", Field::Mobile, Some("mobile_hash")),
+        ("messages", "body", Field::Body, None),
+        ("messages", "mobile", Field::Mobile, Some("mobile_hash")),
+        (
+            "inbound_messages",
+            "from_number",
+            Field::Mobile,
+            Some("from_hash"),
+        ),
+        ("inbound_messages", "body", Field::Body, None),
+    ]
+};
+
+/// Keeping personal data sealed, for as long as it is needed and no longer.
+#[async_trait]
+pub trait PrivacyStore {
+    /// Whether the schema already seals personal data; if not, migrating
+    /// adds sealing and what is stored must then be sealed with
+    /// [`Reseal::Clear`].
+    async fn sealing_applied(&self) -> Result<bool, StoreError>;
+    /// A few sealed values, one per sealed column that has any, to check
+    /// the keyring can open what the database holds.
+    async fn sealed_sample(&self) -> Result<Vec<(crate::vault::Field, String)>, StoreError>;
+    /// How many values each key id sealed (`clear` for unsealed ones).
+    async fn key_usage(&self) -> Result<std::collections::BTreeMap<String, u64>, StoreError>;
+    /// Re-seal values under the active key, a batch per transaction; how
+    /// many were rewritten.
+    async fn reseal(&self, scope: Reseal) -> Result<u64, StoreError>;
+
+    /// Erase a person and everything about them in one transaction: their
+    /// texts are first folded into `message_stats`, their replies go unless
+    /// they also concern someone else, and the opt-out list (hashes only)
+    /// is untouched. `None` if the organisation has no such person.
+    async fn erase_person(&self, org: OrgId, id: PersonId) -> Result<Option<Erased>, StoreError>;
+    /// People with no text waiting whose last change, and every event's
+    /// date and change, are before `cutoff`.
+    async fn people_past_retention(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(OrgId, PersonId)>, StoreError>;
+    /// Delete replies received before `cutoff` that concern nobody stored.
+    async fn purge_unmatched_inbound(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// What erasing a person removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Erased {
+    pub events: u64,
+    pub messages: u64,
+    pub replies: u64,
+    pub attention_items: u64,
+}
+
+/// The prefix a value that needs no re-sealing starts with.
+pub(crate) fn keep_prefix(vault: &crate::vault::Vault, scope: Reseal) -> String {
+    match scope {
+        Reseal::Clear => "hw1:".to_owned(),
+        Reseal::NotActive => format!("hw1:{}:", vault.active_key()),
+    }
+}
+
+/// A stored value in clear: opened if sealed, as it is if written before
+/// sealing existed.
+pub(crate) fn clear_value(
+    vault: &crate::vault::Vault,
+    field: crate::vault::Field,
+    stored: &str,
+    table: &str,
+    column: &str,
+) -> Result<String, StoreError> {
+    if crate::vault::Vault::key_of(stored).is_none() {
+        return Ok(stored.to_owned());
+    }
+    vault
+        .open(field, stored)
+        .map_err(|e| StoreError::Corrupt(format!("{table}.{column}: {e}")))
+}
+
+/// Open a sealed column of a row from either backend (see `vault`).
+pub(crate) fn unsealed<R>(
+    row: &R,
+    column: &str,
+    vault: &crate::vault::Vault,
+    field: crate::vault::Field,
+) -> Result<String, StoreError>
+where
+    R: sqlx::Row,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+{
+    let raw: String = row.try_get(column)?;
+    vault
+        .open(field, &raw)
+        .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+/// Open a sealed phone number column of a row from either backend.
+pub(crate) fn unsealed_mobile<R>(
+    row: &R,
+    column: &str,
+    vault: &crate::vault::Vault,
+) -> Result<PhoneNumber, StoreError>
+where
+    R: sqlx::Row,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+{
+    unsealed(row, column, vault, crate::vault::Field::Mobile).map(PhoneNumber::from_trusted_e164)
 }

@@ -12,6 +12,8 @@
 //! breaks in awkward places. Matching works on the original text, so reported
 //! offsets are byte offsets into exactly what the caller passed in.
 
+use std::collections::HashMap;
+
 /// Words and phrases that could reveal a recipient's contact with the
 /// justice system. Plurals are listed explicitly because matching is
 /// whole-word.
@@ -75,6 +77,10 @@ pub const DEFAULT_JARGON: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct PhraseList {
     phrases: Vec<Phrase>,
+    /// The phrases (their indices, in configured order) by first lowercase
+    /// character: every planned text is checked, and at each word only the
+    /// phrases starting with its first letter can match.
+    by_first: HashMap<char, Vec<usize>>,
 }
 
 /// One configured phrase and its lowercased words, prepared for matching.
@@ -115,7 +121,14 @@ impl PhraseList {
                 });
             }
         }
-        PhraseList { phrases: list }
+        let mut by_first: HashMap<char, Vec<usize>> = HashMap::new();
+        for (i, phrase) in list.iter().enumerate() {
+            by_first.entry(phrase.words[0][0]).or_default().push(i);
+        }
+        PhraseList {
+            phrases: list,
+            by_first,
+        }
     }
 
     /// Each match: the phrase as configured, plus byte offset in text, in
@@ -127,7 +140,9 @@ impl PhraseList {
         let mut previous: Option<char> = None;
         for (offset, c) in text.char_indices() {
             if previous.is_none_or(|p| !p.is_alphanumeric()) {
-                for phrase in &self.phrases {
+                let first = c.to_lowercase().next().unwrap_or(c);
+                let starting = self.by_first.get(&first).map_or(&[][..], Vec::as_slice);
+                for phrase in starting.iter().map(|i| &self.phrases[*i]) {
                     if phrase.matches_at(text, offset) {
                         matches.push(PhraseMatch {
                             phrase: &phrase.original,

@@ -59,8 +59,37 @@ const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆ�
 /// The GSM 03.38 extension table; each needs an escape septet first.
 const GSM7_EXTENSION: &str = "\x0C^{}\\[~]|€";
 
+/// Septets each ASCII character costs in GSM-7 (0: not representable),
+/// built from the two tables above. Every planned text is measured, and
+/// searching the tables character by character was most of that cost.
+const GSM7_ASCII: [u8; 128] = {
+    let mut table = [0u8; 128];
+    // In UTF-8 every byte below 0x80 is an ASCII character of its own.
+    let extension = GSM7_EXTENSION.as_bytes();
+    let mut i = 0;
+    while i < extension.len() {
+        if extension[i] < 0x80 {
+            table[extension[i] as usize] = 2;
+        }
+        i += 1;
+    }
+    let basic = GSM7_BASIC.as_bytes();
+    let mut i = 0;
+    while i < basic.len() {
+        if basic[i] < 0x80 {
+            table[basic[i] as usize] = 1;
+        }
+        i += 1;
+    }
+    table
+};
+
 /// Septets `c` costs in GSM-7, or `None` if it cannot be represented.
 fn gsm7_septets(c: char) -> Option<usize> {
+    if c.is_ascii() {
+        let septets = GSM7_ASCII[c as usize];
+        return (septets > 0).then_some(usize::from(septets));
+    }
     if GSM7_BASIC.contains(c) {
         Some(1)
     } else if GSM7_EXTENSION.contains(c) {
@@ -73,38 +102,55 @@ fn gsm7_septets(c: char) -> Option<usize> {
 /// Measures `text` as an SMS: encoding, length in units and segment count.
 #[must_use]
 pub fn analyse(text: &str) -> SmsAnalysis {
-    let non_gsm = non_gsm_chars(text);
-    let characters = text.chars().count();
-    if non_gsm.is_empty() {
-        let costs: Vec<usize> = text.chars().filter_map(gsm7_septets).collect();
-        SmsAnalysis {
-            encoding: Encoding::Gsm7,
-            characters,
-            units: costs.iter().sum(),
-            segments: count_segments(&costs, GSM7_SINGLE, GSM7_MULTI),
-            non_gsm,
+    // One pass for what every text needs; the per-character costs are only
+    // listed when the text is too long for one segment (planning measures
+    // every text it renders).
+    let mut non_gsm = Vec::new();
+    let mut characters = 0;
+    let mut septets = 0;
+    let mut utf16 = 0;
+    for c in text.chars() {
+        characters += 1;
+        utf16 += c.len_utf16();
+        match gsm7_septets(c) {
+            Some(n) => septets += n,
+            None if !non_gsm.contains(&c) => non_gsm.push(c),
+            None => {}
         }
+    }
+    let (encoding, units, segments) = if non_gsm.is_empty() {
+        let segments = segments_for(septets, GSM7_SINGLE, GSM7_MULTI, || {
+            text.chars().filter_map(gsm7_septets).collect()
+        });
+        (Encoding::Gsm7, septets, segments)
     } else {
-        let costs: Vec<usize> = text.chars().map(char::len_utf16).collect();
-        SmsAnalysis {
-            encoding: Encoding::Ucs2,
-            characters,
-            units: costs.iter().sum(),
-            segments: count_segments(&costs, UCS2_SINGLE, UCS2_MULTI),
-            non_gsm,
-        }
+        let segments = segments_for(utf16, UCS2_SINGLE, UCS2_MULTI, || {
+            text.chars().map(char::len_utf16).collect()
+        });
+        (Encoding::Ucs2, utf16, segments)
+    };
+    SmsAnalysis {
+        encoding,
+        characters,
+        units,
+        segments,
+        non_gsm,
     }
 }
 
-/// Distinct characters outside GSM-7, in order of first appearance.
-fn non_gsm_chars(text: &str) -> Vec<char> {
-    let mut found = Vec::new();
-    for c in text.chars() {
-        if gsm7_septets(c).is_none() && !found.contains(&c) {
-            found.push(c);
-        }
+/// Segments for `units` in all; `costs` lists each character's units and
+/// is only needed when the text spans several segments.
+fn segments_for(
+    units: usize,
+    single: usize,
+    multi: usize,
+    costs: impl FnOnce() -> Vec<usize>,
+) -> usize {
+    match units {
+        0 => 0,
+        u if u <= single => 1,
+        _ => count_segments(&costs(), single, multi),
     }
-    found
 }
 
 /// Segments needed for characters costing `costs` units each.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use homeward::clock::Clock;
 use homeward::clock::{ManualClock, SystemClock};
 use homeward::config::Settings;
-use homeward::domain::{OrgName, Role, TokenSecret};
+use homeward::domain::{OrgId, OrgName, Role, TokenSecret};
 use homeward::startup::{self, Application};
 use homeward::store::{NewToken, Store};
 use reqwest::{Method, Response};
@@ -29,7 +29,11 @@ pub struct TestApp {
     pub dispatcher: homeward::dispatch::Dispatcher,
     pub clock: Arc<ManualClock>,
     pub settings: Settings,
+    /// A staff token of the test's organisation.
     pub token: String,
+    /// An admin token of the same organisation.
+    pub admin_token: String,
+    pub org_id: OrgId,
     pub store: Arc<dyn Store>,
     client: reqwest::Client,
     shutdown: CancellationToken,
@@ -49,11 +53,17 @@ pub async fn spawn_app_at(
     now: chrono::DateTime<chrono::Utc>,
     overrides: &[(&str, &str)],
 ) -> TestApp {
+    show_logs_if_asked();
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("{:?}", database_url(&dir).await);
+    let key_file = format!(
+        "{:?}",
+        dir.path().join("homeward.keys").display().to_string()
+    );
     let mut all = vec![
         ("server.bind", "\"127.0.0.1:0\""),
         ("database.url", url.as_str()),
+        ("database.key_file", key_file.as_str()),
         ("log.level", "\"warn\""),
         // Tests send a round at a time with `dispatch_all_pending`.
         ("dispatch.enabled", "false"),
@@ -77,13 +87,28 @@ pub async fn spawn_app_at(
         clock,
         settings,
         token: String::new(),
+        admin_token: String::new(),
+        org_id: OrgId::new(),
         store,
         client: reqwest::Client::new(),
         shutdown,
         _dir: dir,
     };
-    test.token = test.new_org_token("Test Team").await;
+    test.org_id = test.new_org("Test Team").await;
+    test.token = test.new_token(test.org_id, Role::Staff).await;
+    test.admin_token = test.new_token(test.org_id, Role::Admin).await;
     test
+}
+
+/// `HOMEWARD_TEST_LOG=debug` (a filter) shows the app's log beside a
+/// failing test's output.
+fn show_logs_if_asked() {
+    if let Ok(filter) = std::env::var("HOMEWARD_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
 }
 
 /// A SQLite file in `dir`, or with `HOMEWARD_TEST_BACKEND=postgres` a
@@ -110,18 +135,25 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
-    /// A token for a newly created organisation.
+    /// A staff token for a newly created organisation.
     pub async fn new_org_token(&self, name: &str) -> String {
-        let org = self
-            .store
-            .create_org(&OrgName::parse(name).unwrap(), SystemClock.now())
-            .await
-            .unwrap();
+        let org = self.new_org(name).await;
+        self.new_token(org, Role::Staff).await
+    }
+
+    pub async fn new_org(&self, name: &str) -> OrgId {
+        let name = OrgName::parse(name).unwrap();
+        let org = self.store.create_org(&name, SystemClock.now()).await;
+        org.unwrap().id
+    }
+
+    /// A new token of `org` with `role`.
+    pub async fn new_token(&self, org: OrgId, role: Role) -> String {
         let secret = TokenSecret::generate();
         let token = NewToken {
-            org_id: org.id,
+            org_id: org,
             hash: secret.hash(),
-            role: Role::Staff,
+            role,
             label: None,
         };
         self.store
@@ -155,9 +187,29 @@ impl TestApp {
     }
 
     pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Response {
-        self.request(method, path, Some(&self.token))
+        self.send_json_as(&self.token, method, path, body).await
+    }
+
+    /// Send `body` as JSON with `token`.
+    pub async fn send_json_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: &Value,
+    ) -> Response {
+        self.request(method, path, Some(token))
             .await
             .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GET `path` with `token`.
+    pub async fn get_as(&self, token: &str, path: &str) -> Response {
+        self.request(Method::GET, path, Some(token))
+            .await
             .send()
             .await
             .unwrap()
@@ -168,6 +220,11 @@ impl TestApp {
     }
 
     /// Add a person and return their id.
+    /// The folder holding the test's SQLite files and key file.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub async fn add_person(&self, external_ref: &str, mobile: &str) -> String {
         let body = json!({ "external_ref": external_ref, "first_name": "Alex", "mobile": mobile });
         let response = self.post_person(&body).await;
@@ -310,5 +367,28 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+}
+
+/// An app at `now` sending through the generic webhook to a loopback fake
+/// that accepts every text.
+pub async fn spawn_app_with_fake_provider(now: &str) -> (TestApp, wiremock::MockServer) {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let app = spawn_app_with_hook(now, &format!("{}/sms", server.uri()), &[]).await;
+    (app, server)
+}
+
+impl TestApp {
+    /// A text from `MOBILE_A` arriving through the signed inbound webhook.
+    pub async fn text_in(&self, id: &str, text: &str) -> Response {
+        let inbound =
+            json!({ "id": id, "from": MOBILE_A_E164, "to": "+447400000001", "text": text });
+        self.hook_webhook("inbound", &inbound, HOOK_SECRET).await
     }
 }

@@ -106,7 +106,7 @@ async fn bad_rows_are_named_by_line_and_column_and_good_rows_still_import() {
             (6, "row")
         ]
     );
-    assert_eq!(problems[0]["value"], "0131 226 7777");
+    assert_eq!(problems[0]["value"], "0131 2****777", "masked");
     assert!(problems[2]["reason"].as_str().unwrap().contains("line 2"));
     assert_eq!(people_count(&app).await, 1);
 }
@@ -251,4 +251,28 @@ async fn appointment_times_are_local_and_a_time_the_clocks_skip_is_refused() {
         .find(|e| e["event_ref"] == "summer")
         .unwrap();
     assert_eq!(summer["starts_at"], "2026-07-01T13:30:00Z", "14:30 BST");
+}
+
+#[tokio::test]
+async fn refused_rows_name_the_column_but_not_the_personal_value() {
+    let app = spawn_app().await;
+    let csv = "external_ref,first_name,mobile,release_date,establishment\n\
+               SPS 9,Siobh4n,07911 12345,2026-12-01,HMP\u{7}Barlinnie\n";
+    let response = app.import("releases", csv).await;
+    let text = response.text().await.unwrap();
+    for personal in ["SPS 9", "Siobh4n", "07911 12345", "Barlinnie"] {
+        assert!(!text.contains(personal), "{personal} echoed in {text}");
+    }
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let fields: Vec<_> = summary["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["external_ref", "first_name", "mobile", "establishment"]
+    );
+    assert_eq!(summary["problems"][2]["value"], "07911 ****345");
 }

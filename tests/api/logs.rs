@@ -23,8 +23,7 @@ async fn an_info_log_holds_no_number_name_or_text() {
     let env = |cmd: &mut std::process::Command| {
         cmd.env("HOMEWARD__PLANNER__CAMPAIGNS_FILE", &rules)
             .env("HOMEWARD__PLANNER__SEND_WINDOW_START", "00:00")
-            .env("HOMEWARD__PLANNER__SEND_WINDOW_END", "23:59")
-            .env("HOMEWARD__DISPATCH__POLL_INTERVAL_MS", "50");
+            .env("HOMEWARD__PLANNER__SEND_WINDOW_END", "23:59");
     };
     run(&dir, &["org", "create", "Team"]);
     let (_, token, _) = run(&dir, &["token", "create", "--org", "Team"]);

@@ -1,15 +1,21 @@
 //! End-to-end tests: the real app over HTTP, on a random port with a fresh
 //! SQLite file per test.
 
+mod audit;
 mod auth;
 mod dispatch;
 mod events;
+mod hardening;
 mod health;
 mod helpers;
 mod imports;
 mod inbound_providers;
+mod isolation;
 mod logs;
+mod openapi;
 mod optout;
 mod people;
 mod planning;
+mod privacy;
 mod shutdown;
+mod tokens;

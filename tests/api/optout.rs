@@ -1,23 +1,21 @@
 //! STOP, START, HELP and other replies, end to end through the real HTTP
 //! server, the inbound webhook and the dispatcher.
 
+use homeward::domain::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{HOOK_SECRET, MOBILE_A, MOBILE_A_E164, TestApp, json_of, spawn_app_with_hook};
+use crate::helpers::{
+    HOOK_SECRET, MOBILE_A, MOBILE_A_E164, TestApp, json_of, spawn_app_with_fake_provider,
+    spawn_app_with_hook,
+};
 
 const NOW: &str = "2026-12-01T10:00:00Z";
 
 async fn app() -> (TestApp, MockServer) {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&server)
-        .await;
-    let app = spawn_app_with_hook(NOW, &format!("{}/sms", server.uri()), &[]).await;
-    (app, server)
+    spawn_app_with_fake_provider(NOW).await
 }
 
 async fn released_today(app: &TestApp) -> String {
@@ -25,11 +23,6 @@ async fn released_today(app: &TestApp) -> String {
     let event = json!({ "event_ref": "liberation", "kind": "liberation", "date": "2026-12-01" });
     json_of(app.post_event(&person, &event).await, 201).await;
     person
-}
-
-async fn text_in(app: &TestApp, id: &str, text: &str) -> reqwest::Response {
-    let inbound = json!({ "id": id, "from": MOBILE_A_E164, "to": "+447400000001", "text": text });
-    app.hook_webhook("inbound", &inbound, HOOK_SECRET).await
 }
 
 async fn sent_texts(server: &MockServer) -> Vec<String> {
@@ -53,7 +46,7 @@ async fn person_json(app: &TestApp, person: &str) -> Value {
 async fn stop_reply_suppresses_every_pending_reminder_and_is_confirmed_once() {
     let (app, server) = app().await;
     let person = released_today(&app).await;
-    assert_eq!(text_in(&app, "in-1", "Stop.").await.status(), 200);
+    assert_eq!(app.text_in("in-1", "Stop.").await.status(), 200);
     assert_eq!(person_json(&app, &person).await["opted_out"], true);
 
     let round = app.dispatch_all_pending().await;
@@ -70,7 +63,7 @@ async fn stop_reply_suppresses_every_pending_reminder_and_is_confirmed_once() {
         texts[0]
     );
 
-    text_in(&app, "in-2", "STOP").await;
+    app.text_in("in-2", "STOP").await;
     app.dispatch_all_pending().await;
     assert_eq!(
         sent_texts(&server).await.len(),
@@ -91,9 +84,9 @@ async fn stop_reply_suppresses_every_pending_reminder_and_is_confirmed_once() {
 async fn start_resubscribes_and_later_texts_go_again() {
     let (app, server) = app().await;
     let person = released_today(&app).await;
-    text_in(&app, "in-1", "STOP").await;
+    app.text_in("in-1", "STOP").await;
     app.dispatch_all_pending().await;
-    text_in(&app, "in-2", "start").await;
+    app.text_in("in-2", "start").await;
     assert_eq!(person_json(&app, &person).await["opted_out"], false);
     app.dispatch_all_pending().await;
     app.clock
@@ -116,12 +109,12 @@ async fn start_resubscribes_and_later_texts_go_again() {
 async fn only_an_opt_in_word_resubscribes() {
     let (app, _server) = app().await;
     let person = released_today(&app).await;
-    text_in(&app, "in-1", "STOP").await;
+    app.text_in("in-1", "STOP").await;
     for (i, text) in ["ok", "thanks", "START please", "\u{0405}TART"]
         .iter()
         .enumerate()
     {
-        text_in(&app, &format!("in-x{i}"), text).await;
+        app.text_in(&format!("in-x{i}"), text).await;
     }
     assert_eq!(person_json(&app, &person).await["opted_out"], true);
 }
@@ -130,7 +123,7 @@ async fn only_an_opt_in_word_resubscribes() {
 async fn help_gets_a_helpful_answer() {
     let (app, server) = app().await;
     released_today(&app).await;
-    text_in(&app, "in-1", "HELP").await;
+    app.text_in("in-1", "HELP").await;
     app.dispatch_all_pending().await;
     let texts = sent_texts(&server).await;
     assert!(
@@ -143,8 +136,8 @@ async fn help_gets_a_helpful_answer() {
 async fn a_replayed_webhook_is_processed_once() {
     let (app, _server) = app().await;
     let person = released_today(&app).await;
-    text_in(&app, "in-1", "who is this?").await;
-    text_in(&app, "in-1", "who is this?").await;
+    app.text_in("in-1", "who is this?").await;
+    app.text_in("in-1", "who is this?").await;
     let log = json_of(app.get(&format!("/v1/people/{person}/inbound")).await, 200).await;
     assert_eq!(log["inbound"].as_array().unwrap().len(), 1);
     assert_eq!(log["inbound"][0]["intent"], "other");
@@ -188,7 +181,7 @@ async fn a_forged_webhook_is_refused_and_changes_nothing() {
 async fn wrong_number_pauses_the_person_and_asks_staff_to_look() {
     let (app, server) = app().await;
     let person = released_today(&app).await;
-    text_in(&app, "in-1", "sorry, wrong number").await;
+    app.text_in("in-1", "sorry, wrong number").await;
     assert!(person_json(&app, &person).await["number_paused_since"].is_string());
     app.dispatch_all_pending().await;
     assert_eq!(
@@ -226,7 +219,7 @@ async fn wrong_number_pauses_the_person_and_asks_staff_to_look() {
 async fn stop_like_text_goes_to_staff_without_opting_out() {
     let (app, _server) = app().await;
     let person = released_today(&app).await;
-    text_in(&app, "in-1", "please stop texting me").await;
+    app.text_in("in-1", "please stop texting me").await;
     assert_eq!(person_json(&app, &person).await["opted_out"], false);
     let items = json_of(app.get("/v1/attention").await, 200).await["items"].clone();
     assert_eq!(items[0]["kind"], "stop_like");
@@ -236,7 +229,7 @@ async fn stop_like_text_goes_to_staff_without_opting_out() {
 async fn an_opt_out_survives_a_reimport() {
     let (app, _server) = app().await;
     let person = released_today(&app).await;
-    text_in(&app, "in-1", "STOP").await;
+    app.text_in("in-1", "STOP").await;
     let csv = "external_ref,first_name,mobile,release_date\nSPS-1,Alex,07400 123456,2026-12-01\n";
     json_of(app.import("releases", csv).await, 200).await;
     let moved = "external_ref,first_name,mobile,release_date\nSPS-1,Alex,07400 123456,2026-12-05\n";
@@ -260,9 +253,14 @@ async fn staff_see_and_manage_only_their_own_peoples_opt_outs() {
     let body = json!({ "person_id": person, "reason": "asked at the front desk" });
     json_of(app.send_json(Method::POST, "/v1/optouts", &body).await, 201).await;
     let listed = json_of(app.get("/v1/optouts").await, 200).await;
-    assert_eq!(listed["optouts"][0]["mobile"], MOBILE_A_E164);
+    assert_eq!(listed["optouts"][0]["people"], json!([person]));
+    assert!(
+        !listed.to_string().contains(&MOBILE_A_E164[3..]),
+        "only the keyed hash of a number is kept: {listed}"
+    );
 
-    let other = app.new_org_token("Other").await;
+    let other_org = app.new_org("Other").await;
+    let other = app.new_token(other_org, Role::Admin).await;
     let theirs = json_of(
         app.request(Method::GET, "/v1/optouts", Some(&other))
             .await
@@ -290,19 +288,23 @@ async fn staff_see_and_manage_only_their_own_peoples_opt_outs() {
     );
 
     let path = format!("/v1/optouts/{person}");
+    let reason = json!({ "reason": "confirmed by phone" });
+    let as_staff = app.send_json(Method::DELETE, &path, &reason).await;
     assert_eq!(
-        app.send_json(Method::DELETE, &path, &json!({ "reason": " " }))
+        as_staff.status(),
+        403,
+        "only an admin may remove an opt-out"
+    );
+    let admin = &app.admin_token;
+    assert_eq!(
+        app.send_json_as(admin, Method::DELETE, &path, &json!({ "reason": " " }))
             .await
             .status(),
         422
     );
     json_of(
-        app.send_json(
-            Method::DELETE,
-            &path,
-            &json!({ "reason": "confirmed by phone" }),
-        )
-        .await,
+        app.send_json_as(admin, Method::DELETE, &path, &reason)
+            .await,
         200,
     )
     .await;

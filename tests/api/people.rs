@@ -51,13 +51,53 @@ async fn a_landline_is_refused_naming_the_field_and_the_reason() {
     let app = spawn_app().await;
     let body = json_of(app.post_person(&alex("0131 226 7777")).await, 422).await;
     assert_eq!(body["fields"][0]["field"], "mobile");
-    assert_eq!(body["fields"][0]["value"], "0131 226 7777");
+    assert_eq!(body["fields"][0]["value"], "0131 2****777", "masked");
     let reason = body["fields"][0]["reason"].as_str().unwrap();
     assert!(reason.contains("landline"), "{reason}");
     assert_eq!(
         json_of(app.get("/v1/people").await, 200).await["people"],
         json!([])
     );
+}
+
+#[tokio::test]
+async fn a_refused_person_is_not_echoed_in_the_error_body() {
+    let app = spawn_app().await;
+    let cases = [
+        json!({ "external_ref": "SPS 4417", "first_name": "Siobh4n", "mobile": "07911 12345" }),
+        json!({ "external_ref": "SPS-4417", "first_name": "Siobhan", "mobile": 7911123456_u64 }),
+        json!({ "external_ref": "SPS-4417", "first_name": 7, "mobile": "07911 123456" }),
+    ];
+    for input in cases {
+        let response = app.post_person(&input).await;
+        assert_eq!(response.status(), 422);
+        let text = response.text().await.unwrap();
+        for personal in ["07911 12345", "7911123456", "SPS 4417", "Siobh4n"] {
+            assert!(!text.contains(personal), "{personal} echoed in {text}");
+        }
+        assert!(
+            text.contains("mobile") || text.contains("first_name"),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_id_that_is_not_even_utf8_is_not_found_in_the_usual_error_shape() {
+    let app = spawn_app().await;
+    for path in [
+        "/v1/people/%FF",
+        "/v1/people/%FF/events",
+        "/webhooks/%FF/status",
+    ] {
+        let response = app.get(path).await;
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(content_type, "application/json", "{path}");
+        assert_eq!(json_of(response, 404).await["error"], "not_found", "{path}");
+    }
 }
 
 #[tokio::test]
@@ -227,13 +267,15 @@ async fn deleting_a_person_removes_them_and_their_events() {
         .request(
             Method::DELETE,
             &format!("/v1/people/{id}"),
-            Some(&app.token),
+            Some(&app.admin_token),
         )
         .await
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 204);
+    assert_eq!(response.status(), 200);
+    let erasure: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(erasure["erased"]["events"], 1, "{erasure}");
     assert_eq!(app.get(&format!("/v1/people/{id}")).await.status(), 404);
     assert_eq!(
         app.get(&format!("/v1/people/{id}/events")).await.status(),

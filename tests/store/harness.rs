@@ -23,17 +23,23 @@ pub struct Db {
     pub backend: Backend,
     pub store: Arc<dyn Store>,
     url: String,
+    /// The keys sealing the test's personal data, shared by every store
+    /// opened on its database.
+    key_file: String,
 }
 
 impl Db {
     /// Another store on the same database, as a second daemon would open.
     pub async fn another(&self) -> Arc<dyn Store> {
-        open(&self.url, &[]).await
+        self.another_with(&[]).await
     }
 
     /// Another store on the same database, with other `database.*` settings.
     pub async fn another_with(&self, settings: &[(&str, &str)]) -> Arc<dyn Store> {
-        open(&self.url, settings).await
+        let key_file = format!("{:?}", self.key_file);
+        let mut all = vec![("database.key_file", key_file.as_str())];
+        all.extend_from_slice(settings);
+        open(&self.url, &all).await
     }
 
     /// A plain session on the test's PostgreSQL database, to do to it what
@@ -80,14 +86,12 @@ where
     F: FnOnce(Db) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    // Kept until the test ends: the SQLite file's folder, or the database.
-    let mut _dir: Option<TempDir> = None;
+    // Kept until the test ends: the folder of the keys and any SQLite file,
+    // and any PostgreSQL database.
+    let dir: TempDir = tempfile::tempdir().expect("a temp dir");
     let mut throwaway: Option<Throwaway> = None;
     let url = match backend {
-        Backend::Sqlite => {
-            let dir = _dir.insert(tempfile::tempdir().expect("a temp dir"));
-            format!("sqlite://{}", dir.path().join("store.db").display())
-        }
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("store.db").display()),
         Backend::Postgres => {
             let Some(server) = throwaway::server_url() else {
                 return;
@@ -98,10 +102,13 @@ where
                 .clone()
         }
     };
+    let key_file = dir.path().join("test.keys").display().to_string();
+    let quoted = format!("{key_file:?}");
     let db = Db {
         backend,
-        store: open(&url, &[]).await,
+        store: open(&url, &[("database.key_file", quoted.as_str())]).await,
         url,
+        key_file,
     };
     // On its own task, so that a failing test still reaches the clean-up.
     let outcome = tokio::spawn(test(db)).await;

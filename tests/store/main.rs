@@ -7,6 +7,7 @@
 //! `cargo nextest run --test store postgres::` runs one backend. PostgreSQL
 //! tests need `HOMEWARD_TEST_POSTGRES_URL` (see `throwaway`).
 
+mod access;
 mod connections;
 mod dispatch;
 mod fixtures;
@@ -81,6 +82,10 @@ conformance! {
         inbound::an_attention_item_is_raised_once_while_open_and_resolved_once,
         inbound::a_queued_reply_is_seen_by_replied_since,
         inbound::people_whose_texts_go_undelivered_are_found_silent,
+        access::tokens_are_listed_per_organisation_and_a_revoked_one_is_refused_at_once,
+        access::a_tokens_last_use_only_moves_forward,
+        access::an_audit_entry_reads_back_as_it_was_recorded,
+        access::audit_entries_are_one_organisations_filtered_and_paged_in_recorded_order,
     ],
     db: [
         dispatch::two_daemons_claiming_at_once_never_share_a_message,

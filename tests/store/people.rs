@@ -144,7 +144,13 @@ pub async fn one_organisation_cannot_reach_another_organisations_people_or_event
         .update_event(theirs, person.id, event.id, &event.detail, t0())
         .await;
     assert!(moved.unwrap().is_none());
-    assert!(!store.delete_person(theirs, person.id).await.unwrap());
+    assert!(
+        store
+            .erase_person(theirs, person.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The same external reference is a different person in another organisation.
     let (other, outcome) = store.upsert_person(theirs, &alex, t0()).await.unwrap();
     assert_eq!(outcome, UpsertOutcome::Created);
@@ -219,10 +225,17 @@ pub async fn deleting_a_person_deletes_their_events(store: Arc<dyn Store>) {
         .upsert_event(org_id, person.id, &liberation("rel", "2026-03-05"), t0())
         .await
         .unwrap();
-    assert!(store.delete_person(org_id, person.id).await.unwrap());
+    let erased = store.erase_person(org_id, person.id).await.unwrap();
+    assert_eq!(erased.map(|e| e.events), Some(1));
     assert!(store.person(org_id, person.id).await.unwrap().is_none());
     assert!(store.events(org_id, person.id).await.unwrap().is_empty());
-    assert!(!store.delete_person(org_id, person.id).await.unwrap());
+    assert!(
+        store
+            .erase_person(org_id, person.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 pub async fn upserting_an_event_reports_created_then_unchanged_then_updated(store: Arc<dyn Store>) {

@@ -133,10 +133,22 @@ pub struct MemoryArgs {
     pub pending: u32,
     /// Of those, how many are due at once (the daemon sends them to a
     /// loopback fake while it is watched); the rest wait for later dates.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 5_000)]
     pub due_now: u32,
     /// The longest the daemon is watched; watching ends sooner once a full
     /// re-plan sweep has finished and the due texts have gone.
-    #[arg(long, default_value_t = 240)]
+    #[arg(long, default_value_t = 180)]
     pub watch_secs: u32,
+    /// An extra environment variable for the daemon, e.g.
+    /// `MALLOC_ARENA_MAX=2` or `HOMEWARD__DATABASE__MAX_CONNECTIONS=4`, to
+    /// see what a setting does to its memory. Repeatable.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = key_value)]
+    pub daemon_env: Vec<(String, String)>,
+}
+
+fn key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
 }

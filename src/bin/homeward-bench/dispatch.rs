@@ -11,8 +11,8 @@
 //!   lag is its arrival minus the later of its send time and the start —
 //!   how long it queued behind the others (about half the run at the p50);
 //! * paced: texts fall due one by one at `--paced-rate` while the
-//!   dispatcher runs its own loop (`Dispatcher::run`, polling every
-//!   `dispatch.poll_interval_ms` when idle); the lag is arrival minus the
+//!   dispatcher runs its own loop (`Dispatcher::run`, checking on
+//!   `dispatch.due_check_cron` when idle); the lag is arrival minus the
 //!   text's send time — the delay a text meets in a queue that keeps up.
 
 use std::collections::HashMap;
@@ -57,7 +57,7 @@ pub struct DispatchFigure {
     pub lag_paced: Option<Percentiles>,
     pub paced_rate: u32,
     pub paced_messages: u32,
-    pub poll_interval_ms: u64,
+    pub due_check_cron: String,
     pub target: String,
     pub met: bool,
 }
@@ -77,7 +77,7 @@ pub async fn run(
 ) -> anyhow::Result<DispatchFigure> {
     let fake = FakeProvider::start().await?;
     let fixture = prepare(backend, args, &fake, progress).await?;
-    let poll_interval_ms = fixture.settings.dispatch.poll_interval_ms;
+    let due_check_cron = fixture.settings.dispatch.due_check_cron.clone();
     let raw = fixture.raw().await?;
     let pending = raw.pending().await?;
     let paced_n = (args.paced_rate * args.paced_secs) as usize;
@@ -128,7 +128,7 @@ pub async fn run(
         lag_paced,
         paced_rate: args.paced_rate,
         paced_messages: paced_n as u32,
-        poll_interval_ms,
+        due_check_cron,
         target: format!("dispatch_ratio >= {TARGET_RATIO}"),
         met: dispatch_ratio >= TARGET_RATIO && received == args.messages as usize,
     })

@@ -135,6 +135,10 @@ impl Database {
         let Some((server, name)) = &self.postgres else {
             return;
         };
+        if std::env::var_os("BENCH_KEEP").is_some() {
+            eprintln!("KEPT the database {name}");
+            return;
+        }
         if let Ok(mut admin) = sqlx::PgConnection::connect(server).await {
             let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
             if let Err(e) = admin.execute(sql.as_str()).await {

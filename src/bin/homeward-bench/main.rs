@@ -118,9 +118,17 @@ async fn measure(
             .push(rate_limit::run(backend, &a.rate_limit, progress).await?);
     }
     if all || matches!(figure, Figure::Memory(_)) {
-        report
-            .memory
-            .push(memory::run(backend, &a.memory, progress).await?);
+        match backend {
+            Backend::Sqlite => {
+                let figure = memory::run(backend, &a.memory, progress).await?;
+                report.memory.push(figure);
+            }
+            Backend::Postgres(_) => report.notes.push(
+                "memory is measured on SQLite only: its million-text store is built with \
+                 SQLite-specific bulk SQL"
+                    .into(),
+            ),
+        }
     }
     Ok(())
 }

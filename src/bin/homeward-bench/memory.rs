@@ -45,8 +45,12 @@ pub struct MemoryFigure {
     pub database_mb: f64,
     pub build_seconds: f64,
     pub dispatch_enabled: bool,
+    /// Environment given to the daemon beyond the harness's own settings.
+    pub daemon_env: Vec<String>,
     pub due_now: u32,
     pub sent_while_watched: u64,
+    /// What the daemon's dispatcher did while watched, by its own count.
+    pub daemon_dispatch_outcomes: std::collections::BTreeMap<String, u64>,
     pub sweeps_finished: u32,
     pub watched_seconds: f64,
     pub peak_rss_mb: f64,
@@ -84,6 +88,7 @@ pub async fn run(
         provider_url: fake.url(),
         due: u64::from(args.due_now),
         limit: Duration::from_secs(u64::from(args.watch_secs)),
+        extra_env: args.daemon_env.clone(),
     };
     let seen = daemon::watch(&watch, &fake, progress).await?;
     fake.stop().await;
@@ -96,8 +101,14 @@ pub async fn run(
         database_mb: round(counts.database_mb, 1),
         build_seconds,
         dispatch_enabled: true,
+        daemon_env: args
+            .daemon_env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
         due_now: args.due_now,
         sent_while_watched: seen.sent,
+        daemon_dispatch_outcomes: seen.outcomes.clone(),
         sweeps_finished: seen.sweeps,
         watched_seconds: round(seen.watched.as_secs_f64(), 1),
         peak_rss_mb: round(seen.peak_kb as f64 / 1024.0, 1),

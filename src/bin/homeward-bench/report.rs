@@ -33,6 +33,8 @@ pub struct Report {
     pub rate_limit: Vec<RateLimitFigure>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub memory: Vec<MemoryFigure>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub all_targets_met: bool,
 }
 
@@ -42,6 +44,10 @@ pub struct Machine {
     pub cpu_model: String,
     pub memory_mb: u64,
     pub kernel: String,
+    /// `/proc/loadavg` (1, 5 and 15 minutes) when the run started and when
+    /// it ended: other work on the machine moves every figure.
+    pub load_average_start: [f64; 3],
+    pub load_average_end: [f64; 3],
 }
 
 impl Machine {
@@ -63,8 +69,16 @@ impl Machine {
             cpu_model,
             memory_mb: memory_kb / 1024,
             kernel: read("/proc/sys/kernel/osrelease").trim().to_owned(),
+            load_average_start: load_average(),
+            load_average_end: [0.0; 3],
         }
     }
+}
+
+fn load_average() -> [f64; 3] {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let mut fields = text.split_whitespace().map(|f| f.parse().unwrap_or(0.0));
+    [(); 3].map(|()| fields.next().unwrap_or(0.0))
 }
 
 impl Report {
@@ -81,12 +95,14 @@ impl Report {
             inbound: Vec::new(),
             rate_limit: Vec::new(),
             memory: Vec::new(),
+            notes: Vec::new(),
             all_targets_met: false,
         }
     }
 
     pub fn finish(&mut self, took: Duration) {
         self.total_seconds = round(took.as_secs_f64(), 1);
+        self.machine.load_average_end = load_average();
         self.all_targets_met = self.all_met();
     }
 
@@ -102,13 +118,15 @@ impl Report {
     pub fn print_summary(&self) {
         let m = &self.machine;
         println!(
-            "Homeward {} on {} CPUs ({}), {} MB RAM, Linux {}; {} s in all\n",
+            "Homeward {} on {} CPUs ({}), {} MB RAM, Linux {}; {} s in all; load average {} at the start, {} at the end\n",
             self.homeward_version,
             m.cpus,
             m.cpu_model,
             thousands(m.memory_mb as f64),
             m.kernel,
-            self.total_seconds
+            self.total_seconds,
+            m.load_average_start[0],
+            m.load_average_end[0]
         );
         for f in &self.dispatch {
             line(
@@ -124,14 +142,14 @@ impl Report {
                 f.met,
             );
             detail(&format!(
-                "{} texts in {} s ({} concurrent, batches of {}); lag backlog {}; paced ({}/s, poll {} ms) {}",
+                "{} texts in {} s ({} concurrent, batches of {}); lag backlog {}; paced ({}/s, due check {:?}) {}",
                 thousands(f64::from(f.messages)),
                 f.seconds,
                 f.concurrency,
                 f.batch_size,
                 lag(f.lag_backlog),
                 f.paced_rate,
-                f.poll_interval_ms,
+                f.due_check_cron,
                 lag(f.lag_paced)
             ));
         }
@@ -236,6 +254,9 @@ impl Report {
                 thousands(f.sent_while_watched as f64),
                 thousands(f64::from(f.due_now))
             ));
+        }
+        for note in &self.notes {
+            println!("\nnote: {note}");
         }
         let verdict = if self.all_targets_met {
             "every target met"

@@ -3,38 +3,84 @@
 //! texts stopped arriving — until someone resolves it.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::IntoResponse;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::Caller;
+use crate::domain::{AttentionItem, AuditAction, AuditTarget, Caller};
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson};
+use crate::http::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Include items already resolved.
     #[serde(default)]
     all: bool,
 }
 
+/// What needs a person on staff.
+#[derive(Serialize, ToSchema)]
+pub struct AttentionList {
+    items: Vec<AttentionItem>,
+}
+
+/// Items that need a person on staff, oldest first; unresolved only unless `all`.
+#[utoipa::path(
+    get,
+    path = "/attention",
+    operation_id = "list_attention",
+    tag = "attention",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The items", body = AttentionList),
+        (status = 400, description = "A query parameter is invalid", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let items = state.store.attention(caller.org_id, !query.all).await?;
-    Ok(Json(json!({ "items": items })))
+    let items = state
+        .store
+        .attention(caller.org_id, None, !query.all)
+        .await?;
+    Ok(Json(AttentionList { items }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// How an item was dealt with.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveInput {
+    /// What was done (the first 500 characters are kept).
     #[serde(default)]
     note: String,
 }
 
+/// An item marked resolved.
+#[derive(Serialize, ToSchema)]
+pub struct Resolved {
+    id: String,
+    resolved: bool,
+}
+
+/// Mark an item resolved, with a note.
+#[utoipa::path(
+    post,
+    path = "/attention/{id}/resolve",
+    operation_id = "resolve_attention",
+    tag = "attention",
+    params(("id" = String, Path, description = "The item's id")),
+    request_body = ResolveInput,
+    responses(
+        (status = 200, description = "Resolved", body = Resolved),
+        (status = 404, description = "No such item in this organisation", body = ErrorBody),
+        (status = 409, description = "The item was resolved already", body = ErrorBody),
+    )
+)]
 pub async fn resolve(
     State(state): State<AppState>,
     caller: Caller,
@@ -51,6 +97,13 @@ pub async fn resolve(
     {
         None => Err(ApiError::NotFound("attention item")),
         Some(false) => Err(ApiError::Conflict("this item was resolved already".into())),
-        Some(true) => Ok(Json(json!({ "id": id, "resolved": true }))),
+        Some(true) => {
+            let target = AuditTarget::attention(&id);
+            state
+                .audit
+                .record(&caller, AuditAction::Resolved, target)
+                .await?;
+            Ok(Json(Resolved { id, resolved: true }))
+        }
     }
 }

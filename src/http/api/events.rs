@@ -4,15 +4,37 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::path_id;
-use crate::domain::{Caller, UpsertOutcome};
+use crate::domain::{AuditAction, AuditTarget, Caller, Event, EventId, PersonId, UpsertOutcome};
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson};
+use crate::http::error::{ApiError, ApiJson, ErrorBody};
 use crate::ingest::input::{EventInput, EventPatch};
 
+/// An event added or updated, and which of the two happened.
+#[derive(Serialize, ToSchema)]
+pub struct EventUpserted {
+    outcome: UpsertOutcome,
+    event: Event,
+}
+
 /// Add an event, or update it if its `event_ref` is known for this person.
+#[utoipa::path(
+    post,
+    path = "/people/{id}/events",
+    operation_id = "upsert_event",
+    tag = "events",
+    params(("id" = PersonId, Path, description = "The person's id")),
+    request_body = EventInput,
+    responses(
+        (status = 201, description = "The event was added", body = EventUpserted),
+        (status = 200, description = "The reference was known: updated, or unchanged", body = EventUpserted),
+        (status = 404, description = "No such person in this organisation", body = ErrorBody),
+        (status = 422, description = "A field is invalid (the body names each one)", body = ErrorBody),
+    )
+)]
 pub async fn upsert(
     State(state): State<AppState>,
     caller: Caller,
@@ -25,13 +47,33 @@ pub async fn upsert(
         .ingest
         .upsert_event(caller.org_id, person, &event)
         .await?;
+    let target = AuditTarget::event(person, event.id);
+    state.audit.record_upsert(&caller, outcome, target).await?;
     let status = match outcome {
         UpsertOutcome::Created => StatusCode::CREATED,
         _ => StatusCode::OK,
     };
-    Ok((status, Json(json!({ "outcome": outcome, "event": event }))))
+    Ok((status, Json(EventUpserted { outcome, event })))
 }
 
+/// A person's events.
+#[derive(Serialize, ToSchema)]
+pub struct EventList {
+    events: Vec<Event>,
+}
+
+/// A person's liberations and appointments.
+#[utoipa::path(
+    get,
+    path = "/people/{id}/events",
+    operation_id = "list_events",
+    tag = "events",
+    params(("id" = PersonId, Path, description = "The person's id")),
+    responses(
+        (status = 200, description = "The person's events", body = EventList),
+        (status = 404, description = "No such person in this organisation", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -42,9 +84,24 @@ pub async fn list(
         .person(caller.org_id, path_id(&id, "person")?)
         .await?;
     let events = state.store.events(caller.org_id, person.id).await?;
-    Ok(Json(json!({ "events": events })))
+    Ok(Json(EventList { events }))
 }
 
+/// One event.
+#[utoipa::path(
+    get,
+    path = "/people/{id}/events/{event_id}",
+    operation_id = "show_event",
+    tag = "events",
+    params(
+        ("id" = PersonId, Path, description = "The person's id"),
+        ("event_id" = EventId, Path, description = "The event's id"),
+    ),
+    responses(
+        (status = 200, description = "The event", body = Event),
+        (status = 404, description = "No such person or event in this organisation", body = ErrorBody),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -56,6 +113,22 @@ pub async fn show(
 }
 
 /// Change an event; `{"status": "cancelled"}` cancels it.
+#[utoipa::path(
+    patch,
+    path = "/people/{id}/events/{event_id}",
+    operation_id = "update_event",
+    tag = "events",
+    params(
+        ("id" = PersonId, Path, description = "The person's id"),
+        ("event_id" = EventId, Path, description = "The event's id"),
+    ),
+    request_body = EventPatch,
+    responses(
+        (status = 200, description = "The event as it is now", body = Event),
+        (status = 404, description = "No such person or event in this organisation", body = ErrorBody),
+        (status = 422, description = "A field is invalid (the body names each one)", body = ErrorBody),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -67,5 +140,12 @@ pub async fn update(
         .ingest
         .update_event(caller.org_id, person, event, &patch)
         .await?;
+    let action = if event.detail.is_cancelled() {
+        AuditAction::Cancelled
+    } else {
+        AuditAction::Updated
+    };
+    let target = AuditTarget::event(person, event.id);
+    state.audit.record(&caller, action, target).await?;
     Ok(Json(event))
 }

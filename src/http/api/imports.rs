@@ -11,12 +11,32 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 
-use crate::domain::Caller;
+use crate::domain::{AuditAction, AuditTarget, Caller};
 use crate::http::AppState;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorBody};
 use crate::ingest::csv_file::ImportKind;
-use crate::ingest::{ImportError, Quiet};
+use crate::ingest::{ImportError, ImportSummary, Quiet};
 
+/// Import a releases CSV: people and their liberation dates.
+#[utoipa::path(
+    post,
+    path = "/imports/releases",
+    operation_id = "import_releases",
+    tag = "imports",
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "Comma-separated, UTF-8, with a header line. Required columns: external_ref, first_name, mobile, release_date; optional: language, establishment, status, event_ref.",
+        example = json!("external_ref,first_name,mobile,release_date\nSPS-1001,Alex,07400 123456,2026-12-01\n")
+    ),
+    responses(
+        (status = 200, description = "Imported: the good rows are in, every refused row is listed", body = ImportSummary),
+        (status = 400, description = "The body could not be read", body = ErrorBody),
+        (status = 413, description = "The file is larger than `server.max_import_bytes`", body = ErrorBody),
+        (status = 415, description = "The body is not sent as text/csv", body = ErrorBody),
+        (status = 422, description = "The file cannot be read at all (header, delimiter, encoding): nothing was imported", body = ErrorBody),
+    )
+)]
 pub async fn releases(
     state: State<AppState>,
     caller: Caller,
@@ -26,6 +46,26 @@ pub async fn releases(
     import(state, caller, headers, body, ImportKind::Releases).await
 }
 
+/// Import an appointments CSV, for people already imported.
+#[utoipa::path(
+    post,
+    path = "/imports/appointments",
+    operation_id = "import_appointments",
+    tag = "imports",
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "Comma-separated, UTF-8, with a header line. Required columns: external_ref, event_ref, date, time (local HH:MM), appointment_type; optional: place, status.",
+        example = json!("external_ref,event_ref,date,time,appointment_type\nSPS-1001,gp-1,2026-12-03,14:30,gp\n")
+    ),
+    responses(
+        (status = 200, description = "Imported: the good rows are in, every refused row is listed", body = ImportSummary),
+        (status = 400, description = "The body could not be read", body = ErrorBody),
+        (status = 413, description = "The file is larger than `server.max_import_bytes`", body = ErrorBody),
+        (status = 415, description = "The body is not sent as text/csv", body = ErrorBody),
+        (status = 422, description = "The file cannot be read at all (header, delimiter, encoding): nothing was imported", body = ErrorBody),
+    )
+)]
 pub async fn appointments(
     state: State<AppState>,
     caller: Caller,
@@ -62,6 +102,12 @@ async fn import(
         rejected = summary.rejected,
         "import finished"
     );
+    let target = AuditTarget::import(kind.noun());
+    let counts = summary.counts();
+    state
+        .audit
+        .record_noted(&caller, AuditAction::Imported, target, counts)
+        .await?;
     Ok(Json(summary))
 }
 

@@ -1,16 +1,22 @@
-//! The `/v1` API for staff systems. Every handler takes a [`Caller`], so no
-//! route can be reached without a valid token, and passes `caller.org_id` to
-//! the use case, so no route can reach another organisation's data.
+//! The `/v1` API for staff systems. Every handler takes a [`Caller`] (or an
+//! [`Admin`], a caller with the admin role), so no route can be reached
+//! without a valid token, and passes `caller.org_id` to the use case, so no
+//! route can reach another organisation's data. Every handler that changes
+//! something records it with [`AuditLog::record`] once the change is made.
 //!
 //! [`Caller`]: crate::domain::Caller
+//! [`Admin`]: crate::http::Admin
+//! [`AuditLog::record`]: crate::audit::AuditLog::record
 
 mod attention;
+mod audit;
 mod events;
 mod imports;
 mod messages;
 mod optouts;
 mod people;
 mod plans;
+mod tokens;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -31,8 +37,9 @@ pub fn router(server: &ServerSettings) -> Router<AppState> {
             "/people/{id}",
             get(people::show)
                 .patch(people::update)
-                .delete(people::delete),
+                .delete(people::erase),
         )
+        .route("/people/{id}/export", get(people::export))
         .route(
             "/people/{id}/events",
             get(events::list).post(events::upsert),
@@ -51,8 +58,45 @@ pub fn router(server: &ServerSettings) -> Router<AppState> {
         .route("/optouts/{person_id}", delete(optouts::remove))
         .route("/attention", get(attention::list))
         .route("/attention/{id}/resolve", post(attention::resolve))
+        .route("/tokens", get(tokens::list))
+        .route("/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/audit", get(audit::list))
         .merge(imports)
 }
+
+/// The `/v1` part of the API description: every handler above, by its
+/// `#[utoipa::path]`. A route added to the router but not here fails the
+/// `openapi` integration test.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    people::upsert,
+    people::list,
+    people::show,
+    people::update,
+    people::erase,
+    people::export,
+    people::inbound,
+    events::upsert,
+    events::list,
+    events::show,
+    events::update,
+    plans::record_outcome,
+    plans::nudge,
+    messages::list,
+    messages::show,
+    messages::cancel,
+    optouts::list,
+    optouts::add,
+    optouts::remove,
+    attention::list,
+    attention::resolve,
+    imports::releases,
+    imports::appointments,
+    tokens::list,
+    tokens::revoke,
+    audit::list,
+))]
+pub struct Description;
 
 /// Parse an id from the path; an id that cannot exist is simply not found.
 fn path_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiError> {

@@ -6,23 +6,48 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::Duration;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::path_id;
-use crate::domain::{Caller, TemplateName};
+use crate::domain::{AuditAction, AuditTarget, Caller, Message, PersonId, TemplateName};
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson};
+use crate::http::error::{ApiError, ApiJson, ErrorBody};
 use crate::ingest::input::{FieldError, parse_instant};
 use crate::planner::NudgeRequest;
 use crate::templates::Variables;
 
-#[derive(Debug, Deserialize)]
+/// A goal the person reached.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutcomeInput {
+    /// The goal, as campaign rules name it (e.g. `gp_registered`).
+    #[schema(value_type = TemplateName, example = "gp_registered")]
     goal: String,
 }
 
+/// A recorded goal and the texts it stopped.
+#[derive(Serialize, ToSchema)]
+pub struct OutcomeRecorded {
+    goal: TemplateName,
+    /// Waiting texts serving this goal that were cancelled.
+    cancelled: usize,
+}
+
+/// Record a goal a person reached: waiting texts serving it are cancelled.
+#[utoipa::path(
+    post,
+    path = "/people/{id}/outcomes",
+    operation_id = "record_outcome",
+    tag = "planning",
+    params(("id" = PersonId, Path, description = "The person's id")),
+    request_body = OutcomeInput,
+    responses(
+        (status = 200, description = "Recorded", body = OutcomeRecorded),
+        (status = 404, description = "No such person in this organisation", body = ErrorBody),
+        (status = 422, description = "The goal is not a valid name", body = ErrorBody),
+    )
+)]
 pub async fn record_outcome(
     State(state): State<AppState>,
     caller: Caller,
@@ -37,19 +62,39 @@ pub async fn record_outcome(
         .planner()
         .record_outcome(caller.org_id, person, goal.as_str())
         .await?;
-    Ok(Json(
-        json!({ "goal": goal.as_str(), "cancelled": report.cancelled }),
-    ))
+    let target = AuditTarget::outcome(person, goal.as_str());
+    let note = format!("{} texts cancelled", report.cancelled);
+    state
+        .audit
+        .record_noted(&caller, AuditAction::Created, target, note)
+        .await?;
+    Ok(Json(OutcomeRecorded {
+        goal,
+        cancelled: report.cancelled,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// A one-off text from staff.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"template": "week_checkin", "send_at": "2026-12-03T10:00:00Z"}))]
 pub struct NudgeInput {
+    /// The template to send (one in the person's language, or English).
+    #[schema(value_type = TemplateName, example = "week_checkin")]
     template: String,
+    /// When to send it: RFC 3339 with an offset. It still waits for the
+    /// sending window, caps and gaps.
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
     send_at: String,
+    /// Values for the template's own variables.
     #[serde(default)]
+    #[schema(inline)]
     variables: Variables,
+    /// How long after `send_at` it is still worth sending (default 24).
+    #[schema(minimum = 1, maximum = 168)]
     expires_after_hours: Option<i64>,
+    /// 1 (most important) to 9 (default 5), when a daily cap forces a choice.
+    #[schema(minimum = 1, maximum = 9)]
     priority: Option<u8>,
 }
 
@@ -92,6 +137,20 @@ impl NudgeInput {
     }
 }
 
+/// Plan a one-off text to a person.
+#[utoipa::path(
+    post,
+    path = "/people/{id}/nudges",
+    operation_id = "nudge",
+    tag = "planning",
+    params(("id" = PersonId, Path, description = "The person's id")),
+    request_body = NudgeInput,
+    responses(
+        (status = 201, description = "The text, planned and rendered", body = Message),
+        (status = 404, description = "No such person in this organisation", body = ErrorBody),
+        (status = 422, description = "A field is invalid, or the template cannot be rendered for this person", body = ErrorBody),
+    )
+)]
 pub async fn nudge(
     State(state): State<AppState>,
     caller: Caller,
@@ -100,5 +159,11 @@ pub async fn nudge(
 ) -> Result<impl IntoResponse, ApiError> {
     let request = input.parse(path_id(&id, "person")?)?;
     let message = state.ingest.planner().nudge(caller.org_id, request).await?;
+    let target = AuditTarget::message(message.person_id, message.id);
+    let note = format!("nudge {}", message.template.as_str());
+    state
+        .audit
+        .record_noted(&caller, AuditAction::Created, target, note)
+        .await?;
     Ok((StatusCode::CREATED, Json(message)))
 }

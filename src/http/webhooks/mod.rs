@@ -10,10 +10,15 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::Bytes;
-use serde_json::json;
 
 use super::AppState;
+use super::error::ErrorBody;
 use crate::providers::{Provider, WebhookError, WebhookReply, WebhookRequest};
+
+/// The webhooks' part of the API description.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(status::receive, inbound::receive))]
+pub struct Description;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -78,11 +83,12 @@ pub struct Rejection(StatusCode, &'static str, String);
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        (
-            self.0,
-            axum::Json(json!({ "error": self.1, "message": self.2 })),
-        )
-            .into_response()
+        let body = ErrorBody {
+            error: self.1,
+            message: self.2,
+            fields: None,
+        };
+        (self.0, axum::Json(body)).into_response()
     }
 }
 

@@ -9,8 +9,30 @@ use bytes::Bytes;
 use super::{Rejection, authenticate, refusal, reply};
 use crate::dispatch::deliveries;
 use crate::http::AppState;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorBody};
 
+/// A provider's delivery report, verified as that provider documents.
+#[utoipa::path(
+    method(get, post),
+    path = "/{provider}/status",
+    operation_id = "webhook_status",
+    tag = "webhooks",
+    params(("provider" = String, Path, description = "A provider's name from `dispatch.providers` (its `[providers.NAME]` table)")),
+    request_body(
+        content(
+            (String = "application/x-www-form-urlencoded"),
+            (String = "application/json"),
+        ),
+        description = "The provider's own delivery-report format, signed as it documents"
+    ),
+    responses(
+        (status = 200, description = "Accepted; the body is what the provider expects back (often empty)",
+            content((String = "text/plain"), (String = "application/xml"))),
+        (status = 400, description = "Verified, but not a request this provider sends", body = ErrorBody),
+        (status = 403, description = "The signature or token is missing or wrong: nothing was changed", body = ErrorBody),
+        (status = 404, description = "No provider of this name is configured, or it sends no such webhook", body = ErrorBody),
+    )
+)]
 pub async fn receive(
     State(state): State<AppState>,
     Path(name): Path<String>,

@@ -51,7 +51,7 @@ impl DispatchStore for PostgresStore {
         for row in &rows {
             let attempts: i32 = row.try_get("attempts")?;
             claimed.push(ClaimedMessage {
-                message: message_from_row(row)?,
+                message: message_from_row(row, &self.vault)?,
                 attempts: u32::try_from(attempts)
                     .map_err(|e| StoreError::Corrupt(format!("attempts: {e}")))?,
                 number_invalid: row.try_get("number_invalid")?,
@@ -130,8 +130,8 @@ impl DispatchStore for PostgresStore {
 
     async fn is_suppressed(&self, mobile: &PhoneNumber) -> Result<bool, StoreError> {
         let found: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM suppressions WHERE mobile = $1)")
-                .bind(mobile.as_e164())
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM suppressions WHERE mobile_hash = $1)")
+                .bind(self.vault.index(mobile).as_str())
                 .fetch_one(&self.pool)
                 .await?;
         Ok(found)
@@ -146,17 +146,18 @@ impl DispatchStore for PostgresStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let added = sqlx::query(
-            "INSERT INTO suppressions (mobile, source, reason, created_at) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO suppressions (mobile_hash, source, reason, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT DO NOTHING",
         )
-        .bind(mobile.as_e164())
+        .bind(self.vault.index(mobile).as_str())
         .bind(source)
         .bind(reason)
         .bind(now)
         .execute(&mut *tx)
         .await?;
         if added.rows_affected() > 0 {
-            super::inbound::log_suppression(&mut tx, mobile, "added", source, reason, None, now)
+            let hash = self.vault.index(mobile);
+            super::inbound::log_suppression(&mut tx, &hash, "added", source, reason, None, now)
                 .await?;
         }
         tx.commit().await?;
@@ -186,10 +187,10 @@ impl DispatchStore for PostgresStore {
     ) -> Result<Vec<DateTime<Utc>>, StoreError> {
         let rows = sqlx::query(
             "SELECT COALESCE(sent_at, send_at) AS at FROM messages \
-             WHERE mobile = $1 AND state IN ('sent', 'delivered', 'failed', 'claimed') \
+             WHERE mobile_hash = $1 AND state IN ('sent', 'delivered', 'failed', 'claimed') \
              AND COALESCE(sent_at, send_at) >= $2 AND id <> $3 AND reply_to IS NULL",
         )
-        .bind(mobile.as_e164())
+        .bind(self.vault.index(mobile).as_str())
         .bind(since)
         .bind(except.to_string())
         .fetch_all(&self.pool)
@@ -218,7 +219,8 @@ impl DispatchStore for PostgresStore {
             .bind(reference.map(|r| r.to_string()).unwrap_or_default())
             .fetch_optional(&mut *tx)
             .await?;
-        let Some(message) = row.as_ref().map(message_from_row).transpose()? else {
+        let message = row.map(|row| message_from_row(&row, &self.vault));
+        let Some(message) = message.transpose()? else {
             return Ok(None);
         };
         let (to, reason) = match &delivered {

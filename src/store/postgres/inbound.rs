@@ -15,12 +15,13 @@ use sqlx::postgres::{PgConnection, PgRow};
 use super::PostgresStore;
 use super::messages::record_many;
 use super::people::{PERSON_COLUMNS, person_from_row};
-use super::rows::{id, optional, parsed};
+use super::rows::{id, optional, parsed, unsealed};
 use crate::domain::{
-    AttentionItem, Inbound, MessageId, MessageState, NewAttention, OrgId, Person, PersonId,
-    PhoneNumber, Suppression,
+    AttentionItem, Inbound, MessageId, MessageState, MobileHash, NewAttention, OrgId, Person,
+    PersonId, PhoneNumber, Suppression,
 };
 use crate::store::{InboundStore, StoreError};
+use crate::vault::{Field, Vault};
 
 #[async_trait]
 impl InboundStore for PostgresStore {
@@ -31,16 +32,17 @@ impl InboundStore for PostgresStore {
     ) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
         let added = sqlx::query(
-            "INSERT INTO inbound_messages (id, provider, provider_message_id, from_number, to_number, body, intent, received_at) \
-             VALUES ($1, $2, $3, $4, '', $5, $6, $7) ON CONFLICT (provider, provider_message_id) DO NOTHING",
+            "INSERT INTO inbound_messages (id, provider, provider_message_id, from_number, to_number, body, intent, received_at, from_hash) \
+             VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8) ON CONFLICT (provider, provider_message_id) DO NOTHING",
         )
         .bind(&inbound.id)
         .bind(&inbound.provider)
         .bind(&inbound.provider_message_id)
-        .bind(&inbound.from)
-        .bind(&inbound.body)
+        .bind(self.vault.seal(Field::Mobile, &inbound.from))
+        .bind(self.vault.seal(Field::Body, &inbound.body))
         .bind(&inbound.intent)
         .bind(inbound.received_at)
+        .bind(self.vault.index_raw(&inbound.from).as_str())
         .execute(&mut *tx)
         .await?;
         if added.rows_affected() == 0 {
@@ -62,13 +64,15 @@ impl InboundStore for PostgresStore {
 
     async fn people_by_mobile(&self, mobile: &PhoneNumber) -> Result<Vec<Person>, StoreError> {
         let sql = format!(
-            "SELECT {PERSON_COLUMNS} FROM people WHERE mobile = $1 ORDER BY updated_at DESC, id DESC"
+            "SELECT {PERSON_COLUMNS} FROM people WHERE mobile_hash = $1 ORDER BY updated_at DESC, id DESC"
         );
         let rows = sqlx::query(&sql)
-            .bind(mobile.as_e164())
+            .bind(self.vault.index(mobile).as_str())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(person_from_row).collect()
+        rows.iter()
+            .map(|row| person_from_row(row, &self.vault))
+            .collect()
     }
 
     async fn unsuppress(
@@ -80,13 +84,14 @@ impl InboundStore for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
-        let removed = sqlx::query("DELETE FROM suppressions WHERE mobile = $1")
-            .bind(mobile.as_e164())
+        let hash = self.vault.index(mobile);
+        let removed = sqlx::query("DELETE FROM suppressions WHERE mobile_hash = $1")
+            .bind(hash.as_str())
             .execute(&mut *tx)
             .await?;
         let removed = removed.rows_affected() > 0;
         if removed {
-            log_suppression(&mut tx, mobile, "removed", source, reason, actor, now).await?;
+            log_suppression(&mut tx, &hash, "removed", source, reason, actor, now).await?;
         }
         tx.commit().await?;
         Ok(removed)
@@ -94,9 +99,9 @@ impl InboundStore for PostgresStore {
 
     async fn suppression(&self, mobile: &PhoneNumber) -> Result<Option<Suppression>, StoreError> {
         let row = sqlx::query(
-            "SELECT mobile, source, reason, created_at FROM suppressions WHERE mobile = $1",
+            "SELECT mobile_hash, source, reason, created_at, NULL::text[] AS people FROM suppressions WHERE mobile_hash = $1",
         )
-        .bind(mobile.as_e164())
+        .bind(self.vault.index(mobile).as_str())
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(suppression_from_row).transpose()
@@ -109,10 +114,10 @@ impl InboundStore for PostgresStore {
     ) -> Result<u64, StoreError> {
         let mut tx = self.write().await?;
         let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM messages WHERE mobile = $1 AND state = 'suppressed' \
+            "SELECT id FROM messages WHERE mobile_hash = $1 AND state = 'suppressed' \
              AND reply_to IS NULL AND expires_at > $2 ORDER BY id FOR NO KEY UPDATE",
         )
-        .bind(mobile.as_e164())
+        .bind(self.vault.index(mobile).as_str())
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;
@@ -138,27 +143,37 @@ impl InboundStore for PostgresStore {
         &self,
         mobiles: &[PhoneNumber],
     ) -> Result<HashSet<String>, StoreError> {
-        let mobiles: Vec<&str> = mobiles.iter().map(PhoneNumber::as_e164).collect();
-        let found: Vec<String> =
-            sqlx::query_scalar("SELECT mobile FROM suppressions WHERE mobile = ANY($1)")
-                .bind(&mobiles)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(found.into_iter().collect())
+        let by_hash: std::collections::HashMap<String, &PhoneNumber> = mobiles
+            .iter()
+            .map(|m| (self.vault.index(m).as_str().to_owned(), m))
+            .collect();
+        let hashes: Vec<&String> = by_hash.keys().collect();
+        let found: Vec<String> = sqlx::query_scalar(
+            "SELECT mobile_hash FROM suppressions WHERE mobile_hash IN (SELECT unnest($1::text[]))",
+        )
+        .bind(&hashes)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(found
+            .iter()
+            .filter_map(|hash| by_hash.get(hash))
+            .map(|m| m.as_e164().to_owned())
+            .collect())
     }
 
     async fn suppressions(&self, org: Option<OrgId>) -> Result<Vec<Suppression>, StoreError> {
         let rows = match org {
             None => sqlx::query(
-                "SELECT mobile, source, reason, created_at FROM suppressions ORDER BY created_at",
+                "SELECT mobile_hash, source, reason, created_at, NULL::text[] AS people \
+                 FROM suppressions ORDER BY created_at",
             )
             .fetch_all(&self.pool)
             .await?,
             Some(org) => {
                 sqlx::query(
-                    "SELECT s.mobile, s.source, s.reason, s.created_at FROM suppressions s \
-                     WHERE s.mobile IN (SELECT mobile FROM people WHERE org_id = $1) \
-                     ORDER BY s.created_at",
+                    "SELECT s.mobile_hash, s.source, s.reason, s.created_at, array_agg(p.id ORDER BY p.id) AS people \
+                     FROM suppressions s JOIN people p ON p.mobile_hash = s.mobile_hash AND p.org_id = $1 \
+                     GROUP BY s.mobile_hash ORDER BY s.created_at",
                 )
                 .bind(org.to_string())
                 .fetch_all(&self.pool)
@@ -211,14 +226,17 @@ impl InboundStore for PostgresStore {
     async fn attention(
         &self,
         org: OrgId,
+        person: Option<PersonId>,
         open_only: bool,
     ) -> Result<Vec<AttentionItem>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, org_id, person_id, kind, detail, inbound_id, message_id, created_at, resolved_at, resolution \
-             FROM attention WHERE org_id = $1 AND (NOT $2 OR resolved_at IS NULL) ORDER BY created_at, id",
+             FROM attention WHERE org_id = $1 AND ($3::text IS NULL OR person_id = $3) \
+             AND (NOT $2 OR resolved_at IS NULL) ORDER BY created_at, id",
         )
         .bind(org.to_string())
         .bind(open_only)
+        .bind(person.map(|p| p.to_string()))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(attention_from_row).collect()
@@ -285,7 +303,9 @@ impl InboundStore for PostgresStore {
         .bind(person.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(inbound_from_row).collect()
+        rows.iter()
+            .map(|row| inbound_from_row(row, &self.vault))
+            .collect()
     }
 
     async fn replied_since(
@@ -295,11 +315,11 @@ impl InboundStore for PostgresStore {
         since: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let found: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM messages WHERE mobile = $1 AND template = $2 \
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE mobile_hash = $1 AND template = $2 \
              AND reply_to IS NOT NULL AND created_at >= $3 \
              AND state NOT IN ('cancelled', 'failed', 'expired'))",
         )
-        .bind(mobile.as_e164())
+        .bind(self.vault.index(mobile).as_str())
         .bind(template)
         .bind(since)
         .fetch_one(&self.pool)
@@ -311,7 +331,7 @@ impl InboundStore for PostgresStore {
 /// Audit one change to the suppression list, in the caller's transaction.
 pub(super) async fn log_suppression(
     conn: &mut PgConnection,
-    mobile: &PhoneNumber,
+    mobile: &MobileHash,
     action: &str,
     source: &str,
     reason: &str,
@@ -319,10 +339,10 @@ pub(super) async fn log_suppression(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO suppression_log (mobile, action, source, reason, actor, at) \
+        "INSERT INTO suppression_log (mobile_hash, action, source, reason, actor, at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(mobile.as_e164())
+    .bind(mobile.as_str())
     .bind(action)
     .bind(source)
     .bind(reason)
@@ -334,21 +354,28 @@ pub(super) async fn log_suppression(
 }
 
 fn suppression_from_row(row: &PgRow) -> Result<Suppression, StoreError> {
+    let people: Option<Vec<String>> = row.try_get("people")?;
+    let people = people
+        .unwrap_or_default()
+        .iter()
+        .map(|raw| id(raw))
+        .collect::<Result<_, _>>()?;
     Ok(Suppression {
-        mobile: PhoneNumber::from_trusted_e164(row.try_get("mobile")?),
+        mobile_hash: MobileHash::from_trusted(row.try_get("mobile_hash")?),
+        people,
         source: row.try_get("source")?,
         reason: row.try_get("reason")?,
         since: row.try_get("created_at")?,
     })
 }
 
-fn inbound_from_row(row: &PgRow) -> Result<Inbound, StoreError> {
+fn inbound_from_row(row: &PgRow, vault: &Vault) -> Result<Inbound, StoreError> {
     Ok(Inbound {
         id: row.try_get("id")?,
         provider: row.try_get("provider")?,
         provider_message_id: row.try_get("provider_message_id")?,
-        from: row.try_get("from_number")?,
-        body: row.try_get("body")?,
+        from: unsealed(row, "from_number", vault, Field::Mobile)?,
+        body: unsealed(row, "body", vault, Field::Body)?,
         intent: row.try_get("intent")?,
         received_at: row.try_get("received_at")?,
     })

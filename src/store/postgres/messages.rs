@@ -5,6 +5,8 @@
 //! cancel never both win: whichever locks the row first decides, and the
 //! other sees the result.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveTime, Timelike, Utc};
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
@@ -12,16 +14,20 @@ use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::PostgresStore;
 use super::people::{EVENT_COLUMNS, event_from_row, person_with_prefix};
-use super::rows::{checked, optional, parsed, small};
+use super::rows::{checked, optional, parsed, small, unsealed, unsealed_mobile};
 use crate::domain::{
     Event, EventId, Language, Message, MessageBody, MessageId, MessageOrigin, MessageState,
     NewMessage, OrgId, Person, PersonId, PhoneNumber, TemplateName, Transition,
 };
 use crate::store::{MessageFilter, MessageStore, MessageUpdate, PlanChanges, StoreError};
+use crate::vault::{Field, Vault};
 
 pub(super) const MESSAGE_COLUMNS: &str = "id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, \
      body, mobile, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at, reply_to";
 const WAITING: &str = "('pending', 'retrying')";
+/// New messages written per statement: one array per column, so no limit
+/// on bound values applies, only the size of one request.
+const INSERT_CHUNK: usize = 5000;
 
 #[async_trait]
 impl MessageStore for PostgresStore {
@@ -30,9 +36,13 @@ impl MessageStore for PostgresStore {
         events: &[EventId],
     ) -> Result<Vec<Message>, StoreError> {
         let ids: Vec<String> = events.iter().map(ToString::to_string).collect();
-        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE event_id = ANY($1)");
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE event_id IN (SELECT unnest($1::text[]))"
+        );
         let rows = sqlx::query(&sql).bind(&ids).fetch_all(&self.pool).await?;
-        rows.iter().map(message_from_row).collect()
+        rows.iter()
+            .map(|row| message_from_row(row, &self.vault))
+            .collect()
     }
 
     async fn goals_reached(
@@ -40,10 +50,12 @@ impl MessageStore for PostgresStore {
         people: &[PersonId],
     ) -> Result<Vec<(PersonId, String)>, StoreError> {
         let ids: Vec<String> = people.iter().map(ToString::to_string).collect();
-        let rows = sqlx::query("SELECT person_id, goal FROM outcomes WHERE person_id = ANY($1)")
-            .bind(&ids)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT person_id, goal FROM outcomes WHERE person_id IN (SELECT unnest($1::text[]))",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|row| Ok((parsed(row, "person_id")?, row.try_get("goal")?)))
             .collect()
@@ -54,18 +66,28 @@ impl MessageStore for PostgresStore {
         mobiles: &[PhoneNumber],
         since: DateTime<Utc>,
     ) -> Result<Vec<Message>, StoreError> {
-        let mobiles: Vec<&str> = mobiles.iter().map(PhoneNumber::as_e164).collect();
+        let hashes: Vec<String> = mobiles
+            .iter()
+            .map(|m| self.vault.index(m).as_str().to_owned())
+            .collect();
+        // Number by number through the number's index, the other tests
+        // outside an `OFFSET 0` fence: without statistics PostgreSQL joins
+        // the state index in, reading every live text once per number.
         let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE reply_to IS NULL \
-             AND state IN ('pending', 'retrying', 'claimed', 'sent', 'delivered') \
-             AND send_at >= $1 AND mobile = ANY($2)"
+            "SELECT m.* FROM (SELECT DISTINCT unnest($2::text[]) AS wanted) n \
+             CROSS JOIN LATERAL (SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE mobile_hash = n.wanted AND send_at >= $1 OFFSET 0) m \
+             WHERE m.reply_to IS NULL \
+             AND m.state IN ('pending', 'retrying', 'claimed', 'sent', 'delivered')"
         );
         let rows = sqlx::query(&sql)
             .bind(since)
-            .bind(&mobiles)
+            .bind(&hashes)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(message_from_row).collect()
+        rows.iter()
+            .map(|row| message_from_row(row, &self.vault))
+            .collect()
     }
 
     async fn apply_plan(
@@ -77,17 +99,19 @@ impl MessageStore for PostgresStore {
             return Ok(());
         }
         let mut tx = self.write().await?;
-        for (message, state, reason) in &changes.create {
-            insert_message(&mut tx, message, *state, reason, now).await?;
+        for chunk in changes.create.chunks(INSERT_CHUNK) {
+            insert_messages(&mut tx, &self.vault, chunk, now).await?;
         }
         for (id, reason) in &changes.cancel {
             move_waiting(&mut tx, *id, MessageState::Cancelled, reason, now).await?;
         }
+        // Updates before expiries: a text planning re-rendered and fitting
+        // then expired keeps its new text.
+        for update in &changes.update {
+            update_waiting(&mut tx, &self.vault, update, now).await?;
+        }
         for (id, reason) in &changes.expire {
             move_waiting(&mut tx, *id, MessageState::Expired, reason, now).await?;
-        }
-        for update in &changes.update {
-            update_waiting(&mut tx, update, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -118,7 +142,10 @@ impl MessageStore for PostgresStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|row| Ok((person_with_prefix(row, "p_")?, event_from_row(row)?)))
+            .map(|row| {
+                let person = person_with_prefix(row, "p_", &self.vault)?;
+                Ok((person, event_from_row(row)?))
+            })
             .collect()
     }
 
@@ -145,7 +172,7 @@ impl MessageStore for PostgresStore {
         }
         q.push(" ORDER BY send_at, id LIMIT ")
             .push_bind(i64::from(filter.limit));
-        fetch_messages(q, &self.pool).await
+        fetch_messages(q, &self.pool, &self.vault).await
     }
 
     async fn message(&self, org: OrgId, id: MessageId) -> Result<Option<Message>, StoreError> {
@@ -155,7 +182,8 @@ impl MessageStore for PostgresStore {
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(message_from_row).transpose()
+        row.map(|row| message_from_row(&row, &self.vault))
+            .transpose()
     }
 
     async fn transitions(&self, id: MessageId) -> Result<Vec<Transition>, StoreError> {
@@ -224,62 +252,174 @@ impl MessageStore for PostgresStore {
 async fn fetch_messages(
     mut q: QueryBuilder<'_, Postgres>,
     pool: &PgPool,
+    vault: &Vault,
 ) -> Result<Vec<Message>, StoreError> {
     q.build()
         .fetch_all(pool)
         .await?
         .iter()
-        .map(message_from_row)
+        .map(|row| message_from_row(row, vault))
         .collect()
 }
 
-async fn insert_message(
+/// New messages, each with its first state change, in two statements over
+/// arrays: a statement per row costs a round trip to the server each, which
+/// was nearly all of planning's time.
+async fn insert_messages(
     conn: &mut PgConnection,
-    m: &NewMessage,
-    state: MessageState,
-    reason: &str,
+    vault: &Vault,
+    created: &[(NewMessage, MessageState, String)],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let (rule_id, event_id, reply_to) = match &m.origin {
+    let c = NewColumns::of(created, vault);
+    let inserted: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO messages (id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, body, \
+         mobile, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at, reply_to, \
+         mobile_hash) \
+         SELECT t.id, t.org_id, t.person_id, t.event_id, t.rule_id, t.dedupe_key, t.template, t.language, t.body, \
+         t.mobile, t.state, t.due_at, t.send_at, t.expires_at, t.earliest, t.priority, t.goal, $18, $18, t.reply_to, \
+         t.mobile_hash \
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+         $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[], \
+         $14::timestamptz[], $15::time[], $16::smallint[], $17::text[], $19::text[], $20::text[]) WITH ORDINALITY \
+         AS t(id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, body, mobile, state, \
+         due_at, send_at, expires_at, earliest, priority, goal, reply_to, mobile_hash, n) \
+         ORDER BY t.n \
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(&c.id)
+    .bind(&c.org_id)
+    .bind(&c.person_id)
+    .bind(&c.event_id)
+    .bind(&c.rule_id)
+    .bind(&c.dedupe_key)
+    .bind(&c.template)
+    .bind(&c.language)
+    .bind(&c.body)
+    .bind(&c.mobile)
+    .bind(&c.state)
+    .bind(&c.due_at)
+    .bind(&c.send_at)
+    .bind(&c.expires_at)
+    .bind(&c.earliest)
+    .bind(&c.priority)
+    .bind(&c.goal)
+    .bind(now)
+    .bind(&c.reply_to)
+    .bind(&c.mobile_hash)
+    .fetch_all(&mut *conn)
+    .await?;
+    // Another daemon may have planned the same key a moment earlier: it is
+    // planned either way, so this one steps aside and records nothing.
+    let inserted: HashSet<String> = inserted.into_iter().collect();
+    let firsts: Vec<_> = created
+        .iter()
+        .zip(&c.id)
+        .filter(|(_, id)| inserted.contains(*id))
+        .map(|((_, state, reason), id)| (id.as_str(), state.as_str(), reason.as_str()))
+        .collect();
+    record_firsts(conn, &firsts, now).await
+}
+
+/// New messages spread over one array per column, in order.
+struct NewColumns<'a> {
+    id: Vec<String>,
+    org_id: Vec<String>,
+    person_id: Vec<String>,
+    event_id: Vec<Option<String>>,
+    rule_id: Vec<Option<&'a str>>,
+    dedupe_key: Vec<&'a str>,
+    template: Vec<&'a str>,
+    language: Vec<&'a str>,
+    body: Vec<String>,
+    mobile: Vec<String>,
+    mobile_hash: Vec<String>,
+    state: Vec<&'static str>,
+    due_at: Vec<DateTime<Utc>>,
+    send_at: Vec<DateTime<Utc>>,
+    expires_at: Vec<DateTime<Utc>>,
+    earliest: Vec<Option<NaiveTime>>,
+    priority: Vec<i16>,
+    goal: Vec<Option<&'a str>>,
+    reply_to: Vec<Option<&'a str>>,
+}
+
+impl<'a> NewColumns<'a> {
+    fn of(created: &'a [(NewMessage, MessageState, String)], vault: &Vault) -> Self {
+        let origins = column(created, |m, _| origin_columns(&m.origin));
+        Self {
+            id: column(created, |m, _| m.id.to_string()),
+            org_id: column(created, |m, _| m.org_id.to_string()),
+            person_id: column(created, |m, _| m.person_id.to_string()),
+            event_id: origins.iter().map(|(_, event, _)| event.clone()).collect(),
+            rule_id: origins.iter().map(|(rule, _, _)| *rule).collect(),
+            dedupe_key: column(created, |m, _| m.dedupe_key.as_str()),
+            template: column(created, |m, _| m.template.as_str()),
+            language: column(created, |m, _| m.language.as_str()),
+            body: column(created, |m, _| vault.seal(Field::Body, m.body.as_str())),
+            mobile: column(created, |m, _| {
+                vault.seal(Field::Mobile, m.mobile.as_e164())
+            }),
+            mobile_hash: column(created, |m, _| vault.index(&m.mobile).as_str().to_owned()),
+            state: column(created, |_, state| state.as_str()),
+            due_at: column(created, |m, _| m.due_at),
+            send_at: column(created, |m, _| m.send_at),
+            expires_at: column(created, |m, _| m.expires_at),
+            earliest: column(created, |m, _| m.earliest.map(to_minute)),
+            priority: column(created, |m, _| i16::from(m.priority)),
+            goal: column(created, |m, _| m.goal.as_deref()),
+            reply_to: origins.iter().map(|(_, _, reply)| *reply).collect(),
+        }
+    }
+}
+
+/// One value of each new message, in order.
+fn column<'a, T>(
+    created: &'a [(NewMessage, MessageState, String)],
+    value: impl Fn(&'a NewMessage, MessageState) -> T,
+) -> Vec<T> {
+    created
+        .iter()
+        .map(|(m, state, _)| value(m, *state))
+        .collect()
+}
+
+/// A message's origin as its rule, event and reply columns.
+fn origin_columns(origin: &MessageOrigin) -> (Option<&str>, Option<String>, Option<&str>) {
+    match origin {
         MessageOrigin::Rule { rule_id, event_id } => {
             (Some(rule_id.as_str()), Some(event_id.to_string()), None)
         }
         MessageOrigin::Nudge => (None, None, None),
         MessageOrigin::Reply { inbound_id } => (None, None, Some(inbound_id.as_str())),
-    };
-    let inserted = sqlx::query(
-        "INSERT INTO messages (id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, body, \
-         mobile, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at, reply_to) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(m.id.to_string())
-    .bind(m.org_id.to_string())
-    .bind(m.person_id.to_string())
-    .bind(event_id)
-    .bind(rule_id)
-    .bind(&m.dedupe_key)
-    .bind(m.template.as_str())
-    .bind(m.language.as_str())
-    .bind(m.body.as_str())
-    .bind(m.mobile.as_e164())
-    .bind(state.as_str())
-    .bind(m.due_at)
-    .bind(m.send_at)
-    .bind(m.expires_at)
-    .bind(m.earliest.map(to_minute))
-    .bind(i16::from(m.priority))
-    .bind(m.goal.as_deref())
-    .bind(now)
-    .bind(reply_to)
-    .execute(&mut *conn)
-    .await?;
-    // Another daemon may have planned the same key a moment earlier: it is
-    // planned either way, so this one steps aside.
-    if inserted.rows_affected() == 0 {
+    }
+}
+
+/// Record each new message's first state, in order, in one statement.
+async fn record_firsts(
+    conn: &mut PgConnection,
+    firsts: &[(&str, &str, &str)],
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if firsts.is_empty() {
         return Ok(());
     }
-    record(conn, m.id, None, state, reason, now).await
+    let ids: Vec<&str> = firsts.iter().map(|(id, _, _)| *id).collect();
+    let states: Vec<&str> = firsts.iter().map(|(_, state, _)| *state).collect();
+    let reasons: Vec<&str> = firsts.iter().map(|(_, _, reason)| *reason).collect();
+    sqlx::query(
+        "INSERT INTO message_transitions (message_id, from_state, to_state, reason, at) \
+         SELECT t.id, NULL, t.to_state, t.reason, $4 \
+         FROM UNNEST($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(id, to_state, reason, n) \
+         ORDER BY t.n",
+    )
+    .bind(&ids)
+    .bind(&states)
+    .bind(&reasons)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// SQLite keeps a rule's earliest time as "HH:MM"; so does this store.
@@ -319,21 +459,23 @@ async fn move_waiting(
 
 async fn update_waiting(
     conn: &mut PgConnection,
+    vault: &Vault,
     u: &MessageUpdate,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     sqlx::query(&format!(
         "UPDATE messages SET body = $1, language = $2, mobile = $3, due_at = $4, send_at = $5, \
-         expires_at = $6, updated_at = $7 WHERE id = $8 AND state IN {WAITING}"
+         expires_at = $6, updated_at = $7, mobile_hash = $9 WHERE id = $8 AND state IN {WAITING}"
     ))
-    .bind(u.body.as_str())
+    .bind(vault.seal(Field::Body, u.body.as_str()))
     .bind(u.language.as_str())
-    .bind(u.mobile.as_e164())
+    .bind(vault.seal(Field::Mobile, u.mobile.as_e164()))
     .bind(u.due_at)
     .bind(u.send_at)
     .bind(u.expires_at)
     .bind(now)
     .bind(u.id.to_string())
+    .bind(vault.index(&u.mobile).as_str())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -388,7 +530,7 @@ pub(super) async fn record_many(
     Ok(())
 }
 
-pub(super) fn message_from_row(row: &PgRow) -> Result<Message, StoreError> {
+pub(super) fn message_from_row(row: &PgRow, vault: &Vault) -> Result<Message, StoreError> {
     let rule_id: Option<String> = row.try_get("rule_id")?;
     let event_id: Option<EventId> = optional(row, "event_id", str::parse::<EventId>)?;
     let reply_to: Option<String> = row.try_get("reply_to")?;
@@ -405,8 +547,8 @@ pub(super) fn message_from_row(row: &PgRow) -> Result<Message, StoreError> {
         dedupe_key: row.try_get("dedupe_key")?,
         template: checked(row, "template", TemplateName::parse)?,
         language: checked(row, "language", Language::parse)?,
-        body: MessageBody::new(row.try_get("body")?),
-        mobile: PhoneNumber::from_trusted_e164(row.try_get("mobile")?),
+        body: MessageBody::new(unsealed(row, "body", vault, Field::Body)?),
+        mobile: unsealed_mobile(row, "mobile", vault)?,
         state: parsed(row, "state")?,
         due_at: row.try_get("due_at")?,
         send_at: row.try_get("send_at")?,

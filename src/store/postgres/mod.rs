@@ -17,6 +17,12 @@
 //!   once pass over each other's rows instead of queueing behind them, and
 //!   commit before any provider is called.
 //!
+//! A list of keys (a batch's events, people or numbers) is matched with
+//! `IN (SELECT unnest($1))`, never `= ANY($1)`: on a table still growing
+//! (no statistics yet, as during a first import) PostgreSQL may scan it and
+//! test every row against the whole array, which costs rows × keys; a
+//! semi-join against the unnested list is linear whichever way it runs.
+//!
 //! Instants are `timestamptz`, which keeps microseconds where chrono keeps
 //! nanoseconds; values handed back without a read are cut the same way (see
 //! [`rows::stored`]). Times always come from the caller's clock, never from
@@ -25,7 +31,10 @@
 //! Connections: a bounded pool that tests each connection before handing it
 //! out, so after a PostgreSQL restart dead connections are dropped and new
 //! ones made without a daemon restart; every statement runs under a
-//! `statement_timeout`.
+//! `statement_timeout`. JIT compilation is off: Homeward's queries are
+//! short, and on a table without statistics PostgreSQL can misjudge one as
+//! costly enough to compile, which alone took longer (over 100 ms) than
+//! running it.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -45,17 +54,21 @@ use crate::domain::{
     Caller, Event, EventDetail, EventId, NewEvent, NewPerson, OrgId, OrgName, Organisation, Person,
     PersonId, TokenHash, TokenId, UpsertOutcome,
 };
+use crate::vault::{Field, Vault};
 
+mod access;
 mod dispatch;
+mod import;
 mod inbound;
 mod leader;
 mod messages;
 mod people;
+mod privacy;
 mod rows;
 
 use people::{
-    EVENT_COLUMNS, EventColumns, Known, PERSON_COLUMNS, event_from_row, find_event, find_person,
-    import_one, org_from_row, person_from_row, upsert_event, upsert_person,
+    EVENT_COLUMNS, EventColumns, PERSON_COLUMNS, event_from_row, find_event, find_person,
+    org_from_row, person_from_row, upsert_event, upsert_person,
 };
 use rows::{parsed, stored};
 
@@ -78,15 +91,21 @@ pub struct PostgresStore {
     /// Leads held (or tried for) by this daemon, each on its own connection:
     /// a session advisory lock lives exactly as long as that connection.
     leads: Arc<Mutex<HashMap<String, leader::Lead>>>,
+    /// Seals personal data on the way in and opens it on the way out.
+    vault: Vault,
 }
 
 impl PostgresStore {
     /// Connect to `url` (`postgres://user:password@host:port/database`).
-    pub async fn connect(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
+    pub async fn connect(
+        url: &str,
+        options: PostgresOptions,
+        vault: Vault,
+    ) -> Result<Self, StoreError> {
         let timeout_ms = options.statement_timeout.as_millis().to_string();
         let connect = PgConnectOptions::from_str(url)?
             .application_name("homeward")
-            .options([("statement_timeout", timeout_ms)]);
+            .options([("statement_timeout", timeout_ms.as_str()), ("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.statement_timeout)
@@ -96,6 +115,7 @@ impl PostgresStore {
         Ok(Self {
             pool,
             leads: Arc::default(),
+            vault,
         })
     }
 
@@ -244,9 +264,9 @@ impl Store for PostgresStore {
     ) -> Result<(Person, UpsertOutcome), StoreError> {
         let mut tx = self.write().await?;
         lock_org_ingest(&mut tx, org).await?;
-        let existing =
-            find_person(&mut tx, org, "external_ref", person.external_ref.as_str()).await?;
-        let result = upsert_person(&mut tx, org, person, existing, now).await?;
+        let key = ("external_ref", person.external_ref.as_str());
+        let existing = find_person(&mut tx, &self.vault, org, key).await?;
+        let result = upsert_person(&mut tx, &self.vault, org, person, existing, now).await?;
         tx.commit().await?;
         Ok(result)
     }
@@ -258,7 +278,8 @@ impl Store for PostgresStore {
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(person_from_row).transpose()
+        row.map(|row| person_from_row(&row, &self.vault))
+            .transpose()
     }
 
     async fn people(&self, org: OrgId, page: Page<PersonId>) -> Result<Vec<Person>, StoreError> {
@@ -271,7 +292,9 @@ impl Store for PostgresStore {
             .bind(i64::from(page.limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(person_from_row).collect()
+        rows.iter()
+            .map(|row| person_from_row(row, &self.vault))
+            .collect()
     }
 
     async fn update_person(
@@ -284,32 +307,24 @@ impl Store for PostgresStore {
         let mut tx = self.write().await?;
         let updated = sqlx::query(
             "UPDATE people SET first_name = $1, mobile = $2, language = $3, updated_at = $4, \
-             mobile_invalid_since = CASE WHEN mobile = $2 THEN mobile_invalid_since ELSE NULL END \
-             WHERE org_id = $5 AND id = $6",
+             mobile_invalid_since = CASE WHEN mobile_hash = $7 THEN mobile_invalid_since ELSE NULL END, \
+             mobile_hash = $7 WHERE org_id = $5 AND id = $6",
         )
-        .bind(person.first_name.as_str())
-        .bind(person.mobile.as_e164())
+        .bind(self.vault.seal(Field::FirstName, person.first_name.as_str()))
+        .bind(self.vault.seal(Field::Mobile, person.mobile.as_e164()))
         .bind(person.language.as_str())
         .bind(now)
         .bind(org.to_string())
         .bind(id.to_string())
+        .bind(self.vault.index(&person.mobile).as_str())
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
             return Ok(None);
         }
-        let person = find_person(&mut tx, org, "id", &id.to_string()).await?;
+        let person = find_person(&mut tx, &self.vault, org, ("id", &id.to_string())).await?;
         tx.commit().await?;
         Ok(person)
-    }
-
-    async fn delete_person(&self, org: OrgId, id: PersonId) -> Result<bool, StoreError> {
-        let deleted = sqlx::query("DELETE FROM people WHERE org_id = $1 AND id = $2")
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(deleted.rows_affected() > 0)
     }
 
     async fn upsert_event(
@@ -402,11 +417,7 @@ impl Store for PostgresStore {
     ) -> Result<Vec<ImportOutcome>, StoreError> {
         let mut tx = self.write().await?;
         lock_org_ingest(&mut tx, org).await?;
-        let mut known = Known::load(&mut tx, org, records).await?;
-        let mut outcomes = Vec::with_capacity(records.len());
-        for record in records {
-            outcomes.push(import_one(&mut tx, org, record, &mut known, now).await?);
-        }
+        let outcomes = import::import(&mut tx, &self.vault, org, records, now).await?;
         tx.commit().await?;
         Ok(outcomes)
     }

@@ -11,132 +11,26 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgRow};
 
-use super::rows::{checked, optional, parsed, stored};
+use super::rows::{checked, optional, parsed, stored, unsealed, unsealed_mobile};
 use crate::domain::{
     AppointmentKind, AppointmentStatus, Establishment, Event, EventDetail, EventId, EventKind,
     EventRef, ExternalRef, FirstName, Language, LiberationStatus, NewEvent, NewPerson, OrgId,
-    OrgName, Organisation, Person, PersonId, PhoneNumber, Place, UpsertOutcome,
+    OrgName, Organisation, Person, PersonId, Place, UpsertOutcome,
 };
-use crate::store::{ImportOutcome, ImportRecord, StoreError};
+use crate::store::StoreError;
+use crate::vault::{Field, Vault};
 
 pub(super) const PERSON_COLUMNS: &str =
     "id, org_id, external_ref, first_name, mobile, language, created_at, updated_at";
 pub(super) const EVENT_COLUMNS: &str = "id, org_id, person_id, event_ref, kind, status, local_date, starts_at, \
      establishment, place, appointment_type, created_at, updated_at";
 
-/// The batch's people and their events, read (and locked) with two queries
-/// up front so that an unchanged row costs no query at all.
-pub(super) struct Known {
-    people: HashMap<String, Person>,
-    events: HashMap<(PersonId, String), Event>,
-}
-
-impl Known {
-    pub(super) async fn load(
-        conn: &mut PgConnection,
-        org: OrgId,
-        records: &[ImportRecord],
-    ) -> Result<Self, StoreError> {
-        let refs: Vec<&str> = records
-            .iter()
-            .map(|r| match r {
-                ImportRecord::Release { person, .. } => person.external_ref.as_str(),
-                ImportRecord::Appointment { person, .. } => person.as_str(),
-            })
-            .collect();
-        let sql = format!(
-            "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND external_ref = ANY($2) \
-             FOR NO KEY UPDATE"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(org.to_string())
-            .bind(&refs)
-            .fetch_all(&mut *conn)
-            .await?;
-        let people: Vec<Person> = rows.iter().map(person_from_row).collect::<Result<_, _>>()?;
-        let ids: Vec<String> = people.iter().map(|p| p.id.to_string()).collect();
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE org_id = $1 AND person_id = ANY($2) \
-             FOR NO KEY UPDATE"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(org.to_string())
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await?;
-        let mut events = HashMap::new();
-        for row in &rows {
-            let event = event_from_row(row)?;
-            events.insert(
-                (event.person_id, event.event_ref.as_str().to_owned()),
-                event,
-            );
-        }
-        let people = people
-            .into_iter()
-            .map(|p| (p.external_ref.as_str().to_owned(), p))
-            .collect();
-        Ok(Self { people, events })
-    }
-
-    fn event(&self, person: PersonId, event_ref: &EventRef) -> Option<Event> {
-        self.events
-            .get(&(person, event_ref.as_str().to_owned()))
-            .cloned()
-    }
-}
-
-pub(super) async fn import_one(
-    conn: &mut PgConnection,
-    org: OrgId,
-    record: &ImportRecord,
-    known: &mut Known,
-    now: DateTime<Utc>,
-) -> Result<ImportOutcome, StoreError> {
-    let outcome = match record {
-        ImportRecord::Release { person, liberation } => {
-            let existing = known.people.get(person.external_ref.as_str()).cloned();
-            let (stored, person_outcome) = upsert_person(conn, org, person, existing, now).await?;
-            let existing = known.event(stored.id, &liberation.event_ref);
-            let (_, event_outcome) =
-                upsert_event(conn, org, stored.id, liberation, existing, now).await?;
-            known
-                .people
-                .insert(stored.external_ref.as_str().to_owned(), stored);
-            combine(person_outcome, event_outcome)
-        }
-        ImportRecord::Appointment {
-            person,
-            appointment,
-        } => {
-            let Some(stored) = known.people.get(person.as_str()) else {
-                return Ok(ImportOutcome::UnknownPerson);
-            };
-            let existing = known.event(stored.id, &appointment.event_ref);
-            upsert_event(conn, org, stored.id, appointment, existing, now)
-                .await?
-                .1
-        }
-    };
-    Ok(ImportOutcome::Done(outcome))
-}
-
-/// A release row created something if either half was new.
-fn combine(person: UpsertOutcome, event: UpsertOutcome) -> UpsertOutcome {
-    use UpsertOutcome::*;
-    match (person, event) {
-        (Created, _) | (_, Created) => Created,
-        (Unchanged, Unchanged) => Unchanged,
-        _ => Updated,
-    }
-}
-
 /// The person whose `key` column is `value`, locked until the transaction ends.
 pub(super) async fn find_person(
     conn: &mut PgConnection,
+    vault: &Vault,
     org: OrgId,
-    key: &'static str,
-    value: &str,
+    (key, value): (&'static str, &str),
 ) -> Result<Option<Person>, StoreError> {
     let sql = format!(
         "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND {key} = $2 FOR NO KEY UPDATE"
@@ -146,41 +40,39 @@ pub(super) async fn find_person(
         .bind(value)
         .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(person_from_row).transpose()
+    row.map(|row| person_from_row(&row, vault)).transpose()
 }
 
 /// Write `new` unless it equals `existing`, the row with the same reference.
 pub(super) async fn upsert_person(
     conn: &mut PgConnection,
+    vault: &Vault,
     org: OrgId,
     new: &NewPerson,
     existing: Option<Person>,
     now: DateTime<Utc>,
 ) -> Result<(Person, UpsertOutcome), StoreError> {
+    let (person, outcome) = person_change(org, new, existing, now);
+    if outcome != UpsertOutcome::Unchanged {
+        write_people(conn, vault, std::slice::from_ref(&person)).await?;
+    }
+    Ok((person, outcome))
+}
+
+/// What upserting `new` over `existing` makes of the person, decided
+/// without touching the database.
+pub(super) fn person_change(
+    org: OrgId,
+    new: &NewPerson,
+    existing: Option<Person>,
+    now: DateTime<Utc>,
+) -> (Person, UpsertOutcome) {
     let now = stored(now);
     let (id, created_at, outcome) = match existing {
-        Some(old) if old.as_new() == *new => return Ok((old, UpsertOutcome::Unchanged)),
+        Some(old) if old.as_new() == *new => return (old, UpsertOutcome::Unchanged),
         Some(old) => (old.id, old.created_at, UpsertOutcome::Updated),
         None => (PersonId::new(), now, UpsertOutcome::Created),
     };
-    sqlx::query(
-        "INSERT INTO people (id, org_id, external_ref, first_name, mobile, language, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, mobile = excluded.mobile, \
-         language = excluded.language, updated_at = excluded.updated_at, \
-         mobile_invalid_since = CASE WHEN people.mobile = excluded.mobile \
-         THEN people.mobile_invalid_since ELSE NULL END",
-    )
-    .bind(id.to_string())
-    .bind(org.to_string())
-    .bind(new.external_ref.as_str())
-    .bind(new.first_name.as_str())
-    .bind(new.mobile.as_e164())
-    .bind(new.language.as_str())
-    .bind(created_at)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
     let person = Person {
         id,
         org_id: org,
@@ -191,7 +83,65 @@ pub(super) async fn upsert_person(
         created_at,
         updated_at: now,
     };
-    Ok((person, outcome))
+    (person, outcome)
+}
+
+/// Insert or update people by id in one statement over arrays. A person
+/// listed twice ends as the later entry says (PostgreSQL will not change
+/// one row twice in a statement, so only the last is written).
+pub(super) async fn write_people(
+    conn: &mut PgConnection,
+    vault: &Vault,
+    people: &[Person],
+) -> Result<(), StoreError> {
+    let people = last_of_each(people, |p| p.id);
+    if people.is_empty() {
+        return Ok(());
+    }
+    let text = |f: fn(&Person) -> &str| -> Vec<&str> { people.iter().map(|p| f(p)).collect() };
+    let ids: Vec<String> = people.iter().map(|p| p.id.to_string()).collect();
+    let orgs: Vec<String> = people.iter().map(|p| p.org_id.to_string()).collect();
+    let created: Vec<DateTime<Utc>> = people.iter().map(|p| p.created_at).collect();
+    let updated: Vec<DateTime<Utc>> = people.iter().map(|p| p.updated_at).collect();
+    let sealed = |field, value: fn(&Person) -> &str| -> Vec<String> {
+        people.iter().map(|p| vault.seal(field, value(p))).collect()
+    };
+    let hashes: Vec<String> = people
+        .iter()
+        .map(|p| vault.index(&p.mobile).as_str().to_owned())
+        .collect();
+    sqlx::query(
+        "INSERT INTO people (id, org_id, external_ref, first_name, mobile, language, created_at, updated_at, mobile_hash) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+         $7::timestamptz[], $8::timestamptz[], $9::text[]) \
+         ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, mobile = excluded.mobile, \
+         mobile_hash = excluded.mobile_hash, language = excluded.language, updated_at = excluded.updated_at, \
+         mobile_invalid_since = CASE WHEN people.mobile_hash = excluded.mobile_hash \
+         THEN people.mobile_invalid_since ELSE NULL END",
+    )
+    .bind(&ids)
+    .bind(&orgs)
+    .bind(text(|p| p.external_ref.as_str()))
+    .bind(sealed(Field::FirstName, |p| p.first_name.as_str()))
+    .bind(sealed(Field::Mobile, |p| p.mobile.as_e164()))
+    .bind(text(|p| p.language.as_str()))
+    .bind(&created)
+    .bind(&updated)
+    .bind(&hashes)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The last entry for each key, in the order those last entries came.
+fn last_of_each<T, K: std::hash::Hash + Eq>(items: &[T], key: impl Fn(&T) -> K) -> Vec<&T> {
+    let last: HashMap<K, usize> = items.iter().enumerate().map(|(i, t)| (key(t), i)).collect();
+    items
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| last[&key(t)] == *i)
+        .map(|(_, t)| t)
+        .collect()
 }
 
 /// The person's event with this reference, locked until the transaction ends.
@@ -223,40 +173,31 @@ pub(super) async fn upsert_event(
     existing: Option<Event>,
     now: DateTime<Utc>,
 ) -> Result<(Event, UpsertOutcome), StoreError> {
+    let (event, outcome) = event_change(org, person, new, existing, now);
+    if outcome != UpsertOutcome::Unchanged {
+        write_events(conn, std::slice::from_ref(&event)).await?;
+    }
+    Ok((event, outcome))
+}
+
+/// What upserting `new` over `existing` makes of the event, decided
+/// without touching the database.
+pub(super) fn event_change(
+    org: OrgId,
+    person: PersonId,
+    new: &NewEvent,
+    existing: Option<Event>,
+    now: DateTime<Utc>,
+) -> (Event, UpsertOutcome) {
     let now = stored(now);
     // Compared as it will read back, or a sub-microsecond start time would
     // count as a change on every re-import.
     let detail = stored_detail(&new.detail);
     let (id, created_at, outcome) = match existing {
-        Some(old) if old.detail == detail => return Ok((old, UpsertOutcome::Unchanged)),
+        Some(old) if old.detail == detail => return (old, UpsertOutcome::Unchanged),
         Some(old) => (old.id, old.created_at, UpsertOutcome::Updated),
         None => (EventId::new(), now, UpsertOutcome::Created),
     };
-    let c = EventColumns::of(&detail);
-    sqlx::query(
-        "INSERT INTO events (id, org_id, person_id, event_ref, kind, status, local_date, starts_at, \
-         establishment, place, appointment_type, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, status = excluded.status, \
-         local_date = excluded.local_date, starts_at = excluded.starts_at, \
-         establishment = excluded.establishment, place = excluded.place, \
-         appointment_type = excluded.appointment_type, updated_at = excluded.updated_at",
-    )
-    .bind(id.to_string())
-    .bind(org.to_string())
-    .bind(person.to_string())
-    .bind(new.event_ref.as_str())
-    .bind(c.kind)
-    .bind(c.status)
-    .bind(c.local_date)
-    .bind(c.starts_at)
-    .bind(c.establishment)
-    .bind(c.place)
-    .bind(c.appointment_type)
-    .bind(created_at)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
     let event = Event {
         id,
         org_id: org,
@@ -266,7 +207,52 @@ pub(super) async fn upsert_event(
         created_at,
         updated_at: now,
     };
-    Ok((event, outcome))
+    (event, outcome)
+}
+
+/// Insert or update events by id in one statement over arrays; an event
+/// listed twice ends as the later entry says.
+pub(super) async fn write_events(
+    conn: &mut PgConnection,
+    events: &[Event],
+) -> Result<(), StoreError> {
+    let events = last_of_each(events, |e| e.id);
+    if events.is_empty() {
+        return Ok(());
+    }
+    let columns: Vec<EventColumns<'_>> =
+        events.iter().map(|e| EventColumns::of(&e.detail)).collect();
+    let ids = |f: fn(&Event) -> String| -> Vec<String> { events.iter().map(|e| f(e)).collect() };
+    let times = |f: fn(&Event) -> DateTime<Utc>| -> Vec<DateTime<Utc>> {
+        events.iter().map(|e| f(e)).collect()
+    };
+    sqlx::query(
+        "INSERT INTO events (id, org_id, person_id, event_ref, kind, status, local_date, starts_at, \
+         establishment, place, appointment_type, created_at, updated_at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+         $7::date[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], \
+         $13::timestamptz[]) \
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, status = excluded.status, \
+         local_date = excluded.local_date, starts_at = excluded.starts_at, \
+         establishment = excluded.establishment, place = excluded.place, \
+         appointment_type = excluded.appointment_type, updated_at = excluded.updated_at",
+    )
+    .bind(ids(|e| e.id.to_string()))
+    .bind(ids(|e| e.org_id.to_string()))
+    .bind(ids(|e| e.person_id.to_string()))
+    .bind(events.iter().map(|e| e.event_ref.as_str()).collect::<Vec<_>>())
+    .bind(columns.iter().map(|c| c.kind).collect::<Vec<_>>())
+    .bind(columns.iter().map(|c| c.status).collect::<Vec<_>>())
+    .bind(columns.iter().map(|c| c.local_date).collect::<Vec<_>>())
+    .bind(columns.iter().map(|c| c.starts_at).collect::<Vec<_>>())
+    .bind(columns.iter().map(|c| c.establishment).collect::<Vec<_>>())
+    .bind(columns.iter().map(|c| c.place).collect::<Vec<_>>())
+    .bind(columns.iter().map(|c| c.appointment_type).collect::<Vec<_>>())
+    .bind(times(|e| e.created_at))
+    .bind(times(|e| e.updated_at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 fn stored_detail(detail: &EventDetail) -> EventDetail {
@@ -330,19 +316,25 @@ pub(super) fn org_from_row(row: &PgRow) -> Result<Organisation, StoreError> {
     })
 }
 
-pub(super) fn person_from_row(row: &PgRow) -> Result<Person, StoreError> {
-    person_with_prefix(row, "")
+pub(super) fn person_from_row(row: &PgRow, vault: &Vault) -> Result<Person, StoreError> {
+    person_with_prefix(row, "", vault)
 }
 
 /// A person read from columns named with `prefix` (for joined rows).
-pub(super) fn person_with_prefix(row: &PgRow, prefix: &str) -> Result<Person, StoreError> {
+pub(super) fn person_with_prefix(
+    row: &PgRow,
+    prefix: &str,
+    vault: &Vault,
+) -> Result<Person, StoreError> {
     let col = |name: &str| format!("{prefix}{name}");
+    let first_name = unsealed(row, &col("first_name"), vault, Field::FirstName)?;
     Ok(Person {
         id: parsed(row, &col("id"))?,
         org_id: parsed(row, &col("org_id"))?,
         external_ref: checked(row, &col("external_ref"), ExternalRef::parse)?,
-        first_name: checked(row, &col("first_name"), FirstName::parse)?,
-        mobile: PhoneNumber::from_trusted_e164(row.try_get(col("mobile").as_str())?),
+        first_name: FirstName::parse(&first_name)
+            .map_err(|e| StoreError::Corrupt(format!("{prefix}first_name: {e}")))?,
+        mobile: unsealed_mobile(row, &col("mobile"), vault)?,
         language: checked(row, &col("language"), Language::parse)?,
         created_at: row.try_get(col("created_at").as_str())?,
         updated_at: row.try_get(col("updated_at").as_str())?,

@@ -57,3 +57,5 @@ where
     raw.parse()
         .map_err(|e| StoreError::Corrupt(format!("id: {e}")))
 }
+
+pub(super) use crate::store::{unsealed, unsealed_mobile};

@@ -48,7 +48,7 @@ impl DispatchStore for SqliteStore {
             let attempts: i64 = row.try_get("attempts")?;
             let number_invalid: bool = row.try_get("number_invalid")?;
             claimed.push(ClaimedMessage {
-                message: message_from_row(row)?,
+                message: message_from_row(row, &self.vault)?,
                 attempts: attempts as u32,
                 number_invalid,
             });
@@ -195,10 +195,11 @@ impl DispatchStore for SqliteStore {
     }
 
     async fn is_suppressed(&self, mobile: &PhoneNumber) -> Result<bool, StoreError> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM suppressions WHERE mobile = ?")
-            .bind(mobile.as_e164())
-            .fetch_optional(&self.pool)
-            .await?;
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM suppressions WHERE mobile_hash = ?")
+                .bind(self.vault.index(mobile).as_str())
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(found.is_some())
     }
 
@@ -211,16 +212,17 @@ impl DispatchStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let added = sqlx::query(
-            "INSERT INTO suppressions (mobile, source, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO suppressions (mobile_hash, source, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
-        .bind(mobile.as_e164())
+        .bind(self.vault.index(mobile).as_str())
         .bind(source)
         .bind(reason)
         .bind(now)
         .execute(&mut *tx)
         .await?;
         if added.rows_affected() > 0 {
-            super::inbound::log_suppression(&mut tx, mobile, "added", source, reason, None, now)
+            let hash = self.vault.index(mobile);
+            super::inbound::log_suppression(&mut tx, &hash, "added", source, reason, None, now)
                 .await?;
         }
         tx.commit().await?;
@@ -250,9 +252,9 @@ impl DispatchStore for SqliteStore {
     ) -> Result<Vec<DateTime<Utc>>, StoreError> {
         let rows = sqlx::query(
             "SELECT COALESCE(sent_at, send_at) AS at FROM messages \
-             WHERE mobile = ? AND state IN ('sent', 'delivered', 'failed', 'claimed') AND COALESCE(sent_at, send_at) >= ? AND id <> ? AND reply_to IS NULL",
+             WHERE mobile_hash = ? AND state IN ('sent', 'delivered', 'failed', 'claimed') AND COALESCE(sent_at, send_at) >= ? AND id <> ? AND reply_to IS NULL",
         )
-        .bind(mobile.as_e164())
+        .bind(self.vault.index(mobile).as_str())
         .bind(since)
         .bind(except.to_string())
         .fetch_all(&self.pool)
@@ -278,7 +280,8 @@ impl DispatchStore for SqliteStore {
             .bind(reference.map(|r| r.to_string()).unwrap_or_default())
             .fetch_optional(&mut *tx)
             .await?;
-        let Some(message) = row.as_ref().map(message_from_row).transpose()? else {
+        let message = row.map(|row| message_from_row(&row, &self.vault));
+        let Some(message) = message.transpose()? else {
             return Ok(None);
         };
         let (to, reason) = match &delivered {

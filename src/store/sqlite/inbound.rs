@@ -8,13 +8,14 @@ use std::collections::HashSet;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::messages::record;
-use super::rows::{optional, parsed};
+use super::rows::{optional, parsed, unsealed};
 use super::{PERSON_COLUMNS, SqliteStore, person_from_row};
 use crate::domain::{
-    AttentionItem, Inbound, MessageId, MessageState, NewAttention, OrgId, Person, PersonId,
-    PhoneNumber, Suppression,
+    AttentionItem, Inbound, MessageId, MessageState, MobileHash, NewAttention, OrgId, Person,
+    PersonId, PhoneNumber, Suppression,
 };
 use crate::store::{InboundStore, StoreError};
+use crate::vault::Field;
 
 #[async_trait]
 impl InboundStore for SqliteStore {
@@ -25,14 +26,15 @@ impl InboundStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
         let added = sqlx::query(
-            "INSERT INTO inbound_messages (id, provider, provider_message_id, from_number, to_number, body, intent, received_at) \
-             VALUES (?, ?, ?, ?, '', ?, ?, ?) ON CONFLICT (provider, provider_message_id) DO NOTHING",
+            "INSERT INTO inbound_messages (id, provider, provider_message_id, from_number, from_hash, to_number, body, intent, received_at) \
+             VALUES (?, ?, ?, ?, ?, '', ?, ?, ?) ON CONFLICT (provider, provider_message_id) DO NOTHING",
         )
         .bind(&inbound.id)
         .bind(&inbound.provider)
         .bind(&inbound.provider_message_id)
-        .bind(&inbound.from)
-        .bind(&inbound.body)
+        .bind(self.vault.seal(Field::Mobile, &inbound.from))
+        .bind(self.vault.index_raw(&inbound.from).as_str())
+        .bind(self.vault.seal(Field::Body, &inbound.body))
         .bind(&inbound.intent)
         .bind(inbound.received_at)
         .execute(&mut *tx)
@@ -56,13 +58,15 @@ impl InboundStore for SqliteStore {
 
     async fn people_by_mobile(&self, mobile: &PhoneNumber) -> Result<Vec<Person>, StoreError> {
         let sql = format!(
-            "SELECT {PERSON_COLUMNS} FROM people WHERE mobile = ? ORDER BY updated_at DESC, id DESC"
+            "SELECT {PERSON_COLUMNS} FROM people WHERE mobile_hash = ? ORDER BY updated_at DESC, id DESC"
         );
         let rows = sqlx::query(&sql)
-            .bind(mobile.as_e164())
+            .bind(self.vault.index(mobile).as_str())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(person_from_row).collect()
+        rows.iter()
+            .map(|row| person_from_row(row, &self.vault))
+            .collect()
     }
 
     async fn unsuppress(
@@ -74,13 +78,14 @@ impl InboundStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
-        let removed = sqlx::query("DELETE FROM suppressions WHERE mobile = ?")
-            .bind(mobile.as_e164())
+        let hash = self.vault.index(mobile);
+        let removed = sqlx::query("DELETE FROM suppressions WHERE mobile_hash = ?")
+            .bind(hash.as_str())
             .execute(&mut *tx)
             .await?;
         let removed = removed.rows_affected() > 0;
         if removed {
-            log_suppression(&mut tx, mobile, "removed", source, reason, actor, now).await?;
+            log_suppression(&mut tx, &hash, "removed", source, reason, actor, now).await?;
         }
         tx.commit().await?;
         Ok(removed)
@@ -88,9 +93,9 @@ impl InboundStore for SqliteStore {
 
     async fn suppression(&self, mobile: &PhoneNumber) -> Result<Option<Suppression>, StoreError> {
         let row = sqlx::query(
-            "SELECT mobile, source, reason, created_at FROM suppressions WHERE mobile = ?",
+            "SELECT mobile_hash, source, reason, created_at, NULL AS people FROM suppressions WHERE mobile_hash = ?",
         )
-        .bind(mobile.as_e164())
+        .bind(self.vault.index(mobile).as_str())
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(suppression_from_row).transpose()
@@ -103,9 +108,9 @@ impl InboundStore for SqliteStore {
     ) -> Result<u64, StoreError> {
         let mut tx = self.write().await?;
         let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM messages WHERE mobile = ? AND state = 'suppressed' AND reply_to IS NULL AND expires_at > ?",
+            "SELECT id FROM messages WHERE mobile_hash = ? AND state = 'suppressed' AND reply_to IS NULL AND expires_at > ?",
         )
-        .bind(mobile.as_e164())
+        .bind(self.vault.index(mobile).as_str())
         .bind(now)
         .fetch_all(&mut *tx)
         .await?;
@@ -139,18 +144,24 @@ impl InboundStore for SqliteStore {
     ) -> Result<HashSet<String>, StoreError> {
         let mut found = HashSet::new();
         for chunk in mobiles.chunks(500) {
-            let mut q =
-                QueryBuilder::<Sqlite>::new("SELECT mobile FROM suppressions WHERE mobile IN (");
+            let by_hash: std::collections::HashMap<MobileHash, &PhoneNumber> =
+                chunk.iter().map(|m| (self.vault.index(m), m)).collect();
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT mobile_hash FROM suppressions WHERE mobile_hash IN (",
+            );
             let mut list = q.separated(", ");
-            for m in chunk {
-                list.push_bind(m.as_e164().to_owned());
+            for hash in by_hash.keys() {
+                list.push_bind(hash.as_str().to_owned());
             }
             list.push_unseparated(")");
             if chunk.is_empty() {
                 continue;
             }
             for row in q.build().fetch_all(&self.pool).await? {
-                found.insert(row.try_get("mobile")?);
+                let hash = MobileHash::from_trusted(row.try_get("mobile_hash")?);
+                if let Some(mobile) = by_hash.get(&hash) {
+                    found.insert(mobile.as_e164().to_owned());
+                }
             }
         }
         Ok(found)
@@ -159,14 +170,15 @@ impl InboundStore for SqliteStore {
     async fn suppressions(&self, org: Option<OrgId>) -> Result<Vec<Suppression>, StoreError> {
         let rows = match org {
             None => {
-                sqlx::query("SELECT mobile, source, reason, created_at FROM suppressions ORDER BY created_at")
+                sqlx::query("SELECT mobile_hash, source, reason, created_at, NULL AS people FROM suppressions ORDER BY created_at")
                     .fetch_all(&self.pool)
                     .await?
             }
             Some(org) => {
                 sqlx::query(
-                    "SELECT s.mobile, s.source, s.reason, s.created_at FROM suppressions s \
-                     WHERE s.mobile IN (SELECT mobile FROM people WHERE org_id = ?) ORDER BY s.created_at",
+                    "SELECT s.mobile_hash, s.source, s.reason, s.created_at, group_concat(p.id) AS people \
+                     FROM suppressions s JOIN people p ON p.mobile_hash = s.mobile_hash AND p.org_id = ? \
+                     GROUP BY s.mobile_hash ORDER BY s.created_at",
                 )
                 .bind(org.to_string())
                 .fetch_all(&self.pool)
@@ -221,13 +233,18 @@ impl InboundStore for SqliteStore {
     async fn attention(
         &self,
         org: OrgId,
+        person: Option<PersonId>,
         open_only: bool,
     ) -> Result<Vec<AttentionItem>, StoreError> {
+        let person = person.map(|p| p.to_string());
         let rows = sqlx::query(
             "SELECT id, org_id, person_id, kind, detail, inbound_id, message_id, created_at, resolved_at, resolution \
-             FROM attention WHERE org_id = ? AND (? = 0 OR resolved_at IS NULL) ORDER BY created_at, id",
+             FROM attention WHERE org_id = ? AND (? IS NULL OR person_id = ?) AND (? = 0 OR resolved_at IS NULL) \
+             ORDER BY created_at, id",
         )
         .bind(org.to_string())
+        .bind(person.clone())
+        .bind(person)
         .bind(open_only)
         .fetch_all(&self.pool)
         .await?;
@@ -300,8 +317,8 @@ impl InboundStore for SqliteStore {
                     id: r.try_get("id")?,
                     provider: r.try_get("provider")?,
                     provider_message_id: r.try_get("provider_message_id")?,
-                    from: r.try_get("from_number")?,
-                    body: r.try_get("body")?,
+                    from: unsealed(r, "from_number", &self.vault, Field::Mobile)?,
+                    body: unsealed(r, "body", &self.vault, Field::Body)?,
                     intent: r.try_get("intent")?,
                     received_at: r.try_get("received_at")?,
                 })
@@ -316,10 +333,10 @@ impl InboundStore for SqliteStore {
         since: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM messages WHERE mobile = ? AND template = ? AND reply_to IS NOT NULL \
+            "SELECT 1 FROM messages WHERE mobile_hash = ? AND template = ? AND reply_to IS NOT NULL \
              AND created_at >= ? AND state NOT IN ('cancelled', 'failed', 'expired') LIMIT 1",
         )
-        .bind(mobile.as_e164())
+        .bind(self.vault.index(mobile).as_str())
         .bind(template)
         .bind(since)
         .fetch_optional(&self.pool)
@@ -330,15 +347,15 @@ impl InboundStore for SqliteStore {
 
 pub(super) async fn log_suppression(
     conn: &mut SqliteConnection,
-    mobile: &PhoneNumber,
+    mobile: &MobileHash,
     action: &str,
     source: &str,
     reason: &str,
     actor: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO suppression_log (mobile, action, source, reason, actor, at) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(mobile.as_e164())
+    sqlx::query("INSERT INTO suppression_log (mobile_hash, action, source, reason, actor, at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(mobile.as_str())
         .bind(action)
         .bind(source)
         .bind(reason)
@@ -350,8 +367,20 @@ pub(super) async fn log_suppression(
 }
 
 fn suppression_from_row(row: &SqliteRow) -> Result<Suppression, StoreError> {
+    let people: Option<String> = row.try_get("people")?;
+    let people = people
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            id.parse()
+                .map_err(|e| StoreError::Corrupt(format!("people: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
     Ok(Suppression {
-        mobile: PhoneNumber::from_trusted_e164(row.try_get("mobile")?),
+        mobile_hash: MobileHash::from_trusted(row.try_get("mobile_hash")?),
+        people,
         source: row.try_get("source")?,
         reason: row.try_get("reason")?,
         since: row.try_get("created_at")?,

@@ -5,13 +5,14 @@ use chrono::{DateTime, NaiveTime, Utc};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::rows::{checked, optional, parsed};
+use super::rows::{checked, optional, parsed, unsealed, unsealed_mobile};
 use super::{EVENT_COLUMNS, SqliteStore, event_from_row};
 use crate::domain::{
     Event, EventId, Language, Message, MessageBody, MessageId, MessageOrigin, MessageState, OrgId,
     Person, PersonId, PhoneNumber, TemplateName, Transition,
 };
 use crate::store::{MessageFilter, MessageStore, MessageUpdate, PlanChanges, StoreError};
+use crate::vault::{Field, Vault};
 
 pub(super) const MESSAGE_COLUMNS: &str = "id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, \
      body, mobile, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at, reply_to";
@@ -29,7 +30,7 @@ impl MessageStore for SqliteStore {
                 "SELECT {MESSAGE_COLUMNS} FROM messages WHERE event_id IN ("
             ));
             push_list(&mut q, chunk.iter().map(ToString::to_string));
-            out.extend(fetch_messages(q, &self.pool).await?);
+            out.extend(fetch_messages(q, &self.pool, &self.vault).await?);
         }
         Ok(out)
     }
@@ -61,12 +62,15 @@ impl MessageStore for SqliteStore {
             // Without stats SQLite judges a long IN list dearer than the
             // state range, and would walk every live message per chunk.
             let mut q = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages INDEXED BY messages_by_mobile WHERE reply_to IS NULL \
+                "SELECT {MESSAGE_COLUMNS} FROM messages INDEXED BY messages_by_mobile_hash WHERE reply_to IS NULL \
                  AND state IN ('pending', 'retrying', 'claimed', 'sent', 'delivered') AND send_at >= "
             ));
-            q.push_bind(since).push(" AND mobile IN (");
-            push_list(&mut q, chunk.iter().map(|m| m.as_e164().to_owned()));
-            out.extend(fetch_messages(q, &self.pool).await?);
+            q.push_bind(since).push(" AND mobile_hash IN (");
+            let hashes = chunk
+                .iter()
+                .map(|m| self.vault.index(m).as_str().to_owned());
+            push_list(&mut q, hashes);
+            out.extend(fetch_messages(q, &self.pool, &self.vault).await?);
         }
         Ok(out)
     }
@@ -80,15 +84,17 @@ impl MessageStore for SqliteStore {
             return Ok(());
         }
         let mut tx = self.write().await?;
-        insert_messages(&mut tx, &changes.create, now).await?;
+        insert_messages(&mut tx, &self.vault, &changes.create, now).await?;
         for (id, reason) in &changes.cancel {
             move_waiting(&mut tx, *id, MessageState::Cancelled, reason, now).await?;
         }
+        // Updates before expiries: a text planning re-rendered and fitting
+        // then expired keeps its new text.
+        for update in &changes.update {
+            update_waiting(&mut tx, &self.vault, update, now).await?;
+        }
         for (id, reason) in &changes.expire {
             move_waiting(&mut tx, *id, MessageState::Expired, reason, now).await?;
-        }
-        for update in &changes.update {
-            update_waiting(&mut tx, update, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -121,7 +127,7 @@ impl MessageStore for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|row| Ok((joined_person(row)?, event_from_row(row)?)))
+            .map(|row| Ok((joined_person(row, &self.vault)?, event_from_row(row)?)))
             .collect()
     }
 
@@ -148,7 +154,7 @@ impl MessageStore for SqliteStore {
         }
         q.push(" ORDER BY send_at, id LIMIT ")
             .push_bind(filter.limit);
-        fetch_messages(q, &self.pool).await
+        fetch_messages(q, &self.pool, &self.vault).await
     }
 
     async fn message(&self, org: OrgId, id: MessageId) -> Result<Option<Message>, StoreError> {
@@ -158,7 +164,8 @@ impl MessageStore for SqliteStore {
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(message_from_row).transpose()
+        row.map(|row| message_from_row(&row, &self.vault))
+            .transpose()
     }
 
     async fn transitions(&self, id: MessageId) -> Result<Vec<Transition>, StoreError> {
@@ -239,12 +246,13 @@ fn push_list(q: &mut QueryBuilder<'_, Sqlite>, values: impl Iterator<Item = Stri
 async fn fetch_messages(
     mut q: QueryBuilder<'_, Sqlite>,
     pool: &sqlx::SqlitePool,
+    vault: &Vault,
 ) -> Result<Vec<Message>, StoreError> {
     q.build()
         .fetch_all(pool)
         .await?
         .iter()
-        .map(message_from_row)
+        .map(|row| message_from_row(row, vault))
         .collect()
 }
 
@@ -253,15 +261,16 @@ async fn fetch_messages(
 /// the connection's thread each, which is most of planning's time.
 async fn insert_messages(
     conn: &mut SqliteConnection,
+    vault: &Vault,
     created: &[(crate::domain::NewMessage, MessageState, String)],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    // 20 values a row, well inside SQLite's limit of 32766 per statement.
+    // 21 values a row, well inside SQLite's limit of 32766 per statement.
     let mut inserted = std::collections::HashSet::new();
     for chunk in created.chunks(500) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO messages (id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, body, \
-             mobile, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at, reply_to) ",
+             mobile, mobile_hash, state, due_at, send_at, expires_at, earliest, priority, goal, created_at, updated_at, reply_to) ",
         );
         q.push_values(chunk, |mut row, (m, state, _)| {
             let (rule_id, event_id, reply_to) = match &m.origin {
@@ -279,8 +288,9 @@ async fn insert_messages(
                 .push_bind(m.dedupe_key.as_str())
                 .push_bind(m.template.as_str())
                 .push_bind(m.language.as_str())
-                .push_bind(m.body.as_str())
-                .push_bind(m.mobile.as_e164())
+                .push_bind(vault.seal(Field::Body, m.body.as_str()))
+                .push_bind(vault.seal(Field::Mobile, m.mobile.as_e164()))
+                .push_bind(vault.index(&m.mobile).as_str().to_owned())
                 .push_bind(state.as_str())
                 .push_bind(m.due_at)
                 .push_bind(m.send_at)
@@ -337,16 +347,18 @@ async fn move_waiting(
 
 async fn update_waiting(
     conn: &mut SqliteConnection,
+    vault: &Vault,
     u: &MessageUpdate,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     sqlx::query(&format!(
-        "UPDATE messages SET body = ?, language = ?, mobile = ?, due_at = ?, send_at = ?, expires_at = ?, updated_at = ? \
+        "UPDATE messages SET body = ?, language = ?, mobile = ?, mobile_hash = ?, due_at = ?, send_at = ?, expires_at = ?, updated_at = ? \
          WHERE id = ? AND state IN {WAITING}"
     ))
-    .bind(u.body.as_str())
+    .bind(vault.seal(Field::Body, u.body.as_str()))
     .bind(u.language.as_str())
-    .bind(u.mobile.as_e164())
+    .bind(vault.seal(Field::Mobile, u.mobile.as_e164()))
+    .bind(vault.index(&u.mobile).as_str())
     .bind(u.due_at)
     .bind(u.send_at)
     .bind(u.expires_at)
@@ -401,7 +413,7 @@ pub(super) async fn record_all(
     Ok(())
 }
 
-pub(super) fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
+pub(super) fn message_from_row(row: &SqliteRow, vault: &Vault) -> Result<Message, StoreError> {
     let rule_id: Option<String> = row.try_get("rule_id")?;
     let event_id: Option<EventId> = optional(row, "event_id", str::parse::<EventId>)?;
     let reply_to: Option<String> = row.try_get("reply_to")?;
@@ -418,8 +430,8 @@ pub(super) fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
         dedupe_key: row.try_get("dedupe_key")?,
         template: checked(row, "template", TemplateName::parse)?,
         language: checked(row, "language", Language::parse)?,
-        body: MessageBody::new(row.try_get("body")?),
-        mobile: PhoneNumber::from_trusted_e164(row.try_get("mobile")?),
+        body: MessageBody::new(unsealed(row, "body", vault, Field::Body)?),
+        mobile: unsealed_mobile(row, "mobile", vault)?,
         state: parsed(row, "state")?,
         due_at: row.try_get("due_at")?,
         send_at: row.try_get("send_at")?,
@@ -433,13 +445,15 @@ pub(super) fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
 }
 
 /// The person half of an events ⋈ people row, whose columns carry a `p_` prefix.
-fn joined_person(row: &SqliteRow) -> Result<Person, StoreError> {
+fn joined_person(row: &SqliteRow, vault: &Vault) -> Result<Person, StoreError> {
+    let first_name = unsealed(row, "p_first_name", vault, Field::FirstName)?;
     Ok(Person {
         id: parsed(row, "p_id")?,
         org_id: parsed(row, "p_org_id")?,
         external_ref: checked(row, "p_external_ref", crate::domain::ExternalRef::parse)?,
-        first_name: checked(row, "p_first_name", crate::domain::FirstName::parse)?,
-        mobile: PhoneNumber::from_trusted_e164(row.try_get("p_mobile")?),
+        first_name: crate::domain::FirstName::parse(&first_name)
+            .map_err(|e| StoreError::Corrupt(format!("p_first_name: {e}")))?,
+        mobile: unsealed_mobile(row, "p_mobile", vault)?,
         language: checked(row, "p_language", Language::parse)?,
         created_at: row.try_get("p_created_at")?,
         updated_at: row.try_get("p_updated_at")?,

@@ -32,19 +32,24 @@ use super::{ImportOutcome, ImportRecord, NewToken, Page, Store, StoreError};
 use crate::domain::{
     AppointmentKind, AppointmentStatus, Caller, Establishment, Event, EventDetail, EventId,
     EventKind, EventRef, ExternalRef, FirstName, Language, LiberationStatus, NewEvent, NewPerson,
-    OrgId, OrgName, Organisation, Person, PersonId, PhoneNumber, Place, TokenHash, TokenId,
-    UpsertOutcome,
+    OrgId, OrgName, Organisation, Person, PersonId, Place, TokenHash, TokenId, UpsertOutcome,
 };
+use crate::vault::{Field, Vault};
 
+mod access;
 mod dispatch;
 mod import;
 mod inbound;
 mod messages;
+mod privacy;
 mod rows;
 
-use rows::{checked, optional, parsed};
+use rows::{checked, optional, parsed, unsealed, unsealed_mobile};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The migration that began sealing personal data.
+pub(super) const SEALING_MIGRATION: i64 = 20261122000005;
 
 pub(super) const PERSON_COLUMNS: &str =
     "id, org_id, external_ref, first_name, mobile, language, created_at, updated_at";
@@ -56,6 +61,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Whose turn it is to write (see the module header).
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// Seals personal data on the way in and opens it on the way out.
+    vault: Vault,
 }
 
 /// A write transaction that holds this process's writer turn until it
@@ -91,6 +98,7 @@ impl SqliteStore {
         url: &str,
         max_connections: u32,
         busy_timeout: Duration,
+        vault: Vault,
     ) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -109,7 +117,26 @@ impl SqliteStore {
         Ok(Self {
             pool,
             writer: Arc::new(tokio::sync::Mutex::new(())),
+            vault,
         })
+    }
+
+    pub(super) async fn has_migration(&self, version: i64) -> Result<bool, StoreError> {
+        let table: Option<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        if table.is_none() {
+            return Ok(false);
+        }
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT version FROM _sqlx_migrations WHERE version = ? AND success = 1",
+        )
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
     }
 
     /// Wait for this process's writer turn, then begin an immediate
@@ -233,9 +260,9 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<(Person, UpsertOutcome), StoreError> {
         let mut tx = self.write().await?;
-        let existing =
-            find_person(&mut tx, org, "external_ref", person.external_ref.as_str()).await?;
-        let result = upsert_person(&mut tx, org, person, existing, now).await?;
+        let key = ("external_ref", person.external_ref.as_str());
+        let existing = find_person(&mut tx, &self.vault, org, key).await?;
+        let result = upsert_person(&mut tx, &self.vault, org, person, existing, now).await?;
         tx.commit().await?;
         Ok(result)
     }
@@ -247,7 +274,8 @@ impl Store for SqliteStore {
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(person_from_row).transpose()
+        row.map(|row| person_from_row(&row, &self.vault))
+            .transpose()
     }
 
     async fn people(&self, org: OrgId, page: Page<PersonId>) -> Result<Vec<Person>, StoreError> {
@@ -260,7 +288,9 @@ impl Store for SqliteStore {
             .bind(page.limit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(person_from_row).collect()
+        rows.iter()
+            .map(|row| person_from_row(row, &self.vault))
+            .collect()
     }
 
     async fn update_person(
@@ -272,15 +302,16 @@ impl Store for SqliteStore {
     ) -> Result<Option<Person>, StoreError> {
         let mut tx = self.write().await?;
         let updated = sqlx::query(
-            "UPDATE people SET first_name = ?, mobile = ?, language = ?, updated_at = ?, \
-             mobile_invalid_since = CASE WHEN mobile = ? THEN mobile_invalid_since ELSE NULL END \
+            "UPDATE people SET first_name = ?, mobile = ?, mobile_hash = ?, language = ?, updated_at = ?, \
+             mobile_invalid_since = CASE WHEN mobile_hash = ? THEN mobile_invalid_since ELSE NULL END \
              WHERE org_id = ? AND id = ?",
         )
-        .bind(person.first_name.as_str())
-        .bind(person.mobile.as_e164())
+        .bind(self.vault.seal(Field::FirstName, person.first_name.as_str()))
+        .bind(self.vault.seal(Field::Mobile, person.mobile.as_e164()))
+        .bind(self.vault.index(&person.mobile).as_str())
         .bind(person.language.as_str())
         .bind(now)
-        .bind(person.mobile.as_e164())
+        .bind(self.vault.index(&person.mobile).as_str())
         .bind(org.to_string())
         .bind(id.to_string())
         .execute(&mut *tx)
@@ -288,20 +319,9 @@ impl Store for SqliteStore {
         if updated.rows_affected() == 0 {
             return Ok(None);
         }
-        let person = find_person(&mut tx, org, "id", &id.to_string()).await?;
+        let person = find_person(&mut tx, &self.vault, org, ("id", &id.to_string())).await?;
         tx.commit().await?;
         Ok(person)
-    }
-
-    async fn delete_person(&self, org: OrgId, id: PersonId) -> Result<bool, StoreError> {
-        let mut tx = self.write().await?;
-        let deleted = sqlx::query("DELETE FROM people WHERE org_id = ? AND id = ?")
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(deleted.rows_affected() > 0)
     }
 
     async fn upsert_event(
@@ -395,7 +415,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<ImportOutcome>, StoreError> {
         let mut tx = self.write().await?;
-        let outcomes = import::import(&mut tx, org, records, now).await?;
+        let outcomes = import::import(&mut tx, &self.vault, org, records, now).await?;
         tx.commit().await?;
         Ok(outcomes)
     }
@@ -403,9 +423,9 @@ impl Store for SqliteStore {
 
 async fn find_person(
     conn: &mut SqliteConnection,
+    vault: &Vault,
     org: OrgId,
-    key: &'static str,
-    value: &str,
+    (key, value): (&'static str, &str),
 ) -> Result<Option<Person>, StoreError> {
     let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE org_id = ? AND {key} = ?");
     let row = sqlx::query(&sql)
@@ -413,12 +433,13 @@ async fn find_person(
         .bind(value)
         .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(person_from_row).transpose()
+    row.map(|row| person_from_row(&row, vault)).transpose()
 }
 
 /// Write `new` unless it equals `existing`, the row with the same reference.
 async fn upsert_person(
     conn: &mut SqliteConnection,
+    vault: &Vault,
     org: OrgId,
     new: &NewPerson,
     existing: Option<Person>,
@@ -426,7 +447,7 @@ async fn upsert_person(
 ) -> Result<(Person, UpsertOutcome), StoreError> {
     let (person, outcome) = person_change(org, new, existing, now);
     if outcome != UpsertOutcome::Unchanged {
-        write_people(conn, std::slice::from_ref(&person)).await?;
+        write_people(conn, vault, std::slice::from_ref(&person)).await?;
     }
     Ok((person, outcome))
 }
@@ -460,25 +481,30 @@ fn person_change(
 /// Insert or update people by id, in as few statements as SQLite's limit
 /// on bound values allows. Rows are applied in order, so a person listed
 /// twice ends as the later row says.
-async fn write_people(conn: &mut SqliteConnection, people: &[Person]) -> Result<(), StoreError> {
+async fn write_people(
+    conn: &mut SqliteConnection,
+    vault: &Vault,
+    people: &[Person],
+) -> Result<(), StoreError> {
     for chunk in people.chunks(1000) {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO people (id, org_id, external_ref, first_name, mobile, language, created_at, updated_at) ",
+            "INSERT INTO people (id, org_id, external_ref, first_name, mobile, mobile_hash, language, created_at, updated_at) ",
         );
         q.push_values(chunk, |mut row, p| {
             row.push_bind(p.id.to_string())
                 .push_bind(p.org_id.to_string())
                 .push_bind(p.external_ref.as_str())
-                .push_bind(p.first_name.as_str())
-                .push_bind(p.mobile.as_e164())
+                .push_bind(vault.seal(Field::FirstName, p.first_name.as_str()))
+                .push_bind(vault.seal(Field::Mobile, p.mobile.as_e164()))
+                .push_bind(vault.index(&p.mobile).as_str().to_owned())
                 .push_bind(p.language.as_str())
                 .push_bind(p.created_at)
                 .push_bind(p.updated_at);
         });
         q.push(
             " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, mobile = excluded.mobile, \
-             language = excluded.language, updated_at = excluded.updated_at, \
-             mobile_invalid_since = CASE WHEN people.mobile = excluded.mobile \
+             mobile_hash = excluded.mobile_hash, language = excluded.language, updated_at = excluded.updated_at, \
+             mobile_invalid_since = CASE WHEN people.mobile_hash = excluded.mobile_hash \
              THEN people.mobile_invalid_since ELSE NULL END",
         );
         q.build().execute(&mut *conn).await?;
@@ -634,13 +660,15 @@ fn org_from_row(row: &SqliteRow) -> Result<Organisation, StoreError> {
     })
 }
 
-pub(super) fn person_from_row(row: &SqliteRow) -> Result<Person, StoreError> {
+pub(super) fn person_from_row(row: &SqliteRow, vault: &Vault) -> Result<Person, StoreError> {
+    let first_name = unsealed(row, "first_name", vault, Field::FirstName)?;
     Ok(Person {
         id: parsed(row, "id")?,
         org_id: parsed(row, "org_id")?,
         external_ref: checked(row, "external_ref", ExternalRef::parse)?,
-        first_name: checked(row, "first_name", FirstName::parse)?,
-        mobile: PhoneNumber::from_trusted_e164(row.try_get("mobile")?),
+        first_name: FirstName::parse(&first_name)
+            .map_err(|e| StoreError::Corrupt(format!("first_name: {e}")))?,
+        mobile: unsealed_mobile(row, "mobile", vault)?,
         language: checked(row, "language", Language::parse)?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,

@@ -34,3 +34,5 @@ pub(super) fn optional<T, E: std::fmt::Display>(
     raw.map(|raw| parse(&raw).map_err(|e| StoreError::Corrupt(format!("{column}: {e}"))))
         .transpose()
 }
+
+pub(super) use crate::store::{unsealed, unsealed_mobile};

@@ -5,6 +5,7 @@
 //! bring that binary up to date, so the figure is never of stale code.
 //! Only the daemon this harness started is ever signalled, by its pid.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -24,10 +25,14 @@ pub struct Watch {
     /// Texts due at once; watching waits for them to be sent.
     pub due: u64,
     pub limit: Duration,
+    /// More environment for the daemon, applied last.
+    pub extra_env: Vec<(String, String)>,
 }
 
 /// What watching saw.
 pub struct Seen {
+    /// Outcomes the daemon itself counted (`sms_dispatch_total`).
+    pub outcomes: BTreeMap<String, u64>,
     pub sent: u64,
     pub sweeps: u32,
     pub watched: Duration,
@@ -49,6 +54,7 @@ pub async fn watch(
     let started = Instant::now();
     let mut sweeps = 0;
     let mut peak_kb = 0;
+    let mut address: Option<String> = None;
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
         if let Some(status) = child.try_wait()? {
@@ -56,10 +62,14 @@ pub async fn watch(
         }
         let memory = read_memory(pid)?;
         peak_kb = peak_kb.max(memory.peak_kb);
-        sweeps += lines
-            .try_iter()
-            .filter(|l| l.contains("sweep finished"))
-            .count() as u32;
+        for line in lines.try_iter() {
+            if line.contains("sweep finished") {
+                sweeps += 1;
+            }
+            if address.is_none() && line.contains("listening") {
+                address = listening_address(&line);
+            }
+        }
         let sent = fake.count();
         bar.set_message(format!(
             "resident {} MB, peak {} MB, sweeps {sweeps}, sent {sent}/{}",
@@ -73,9 +83,14 @@ pub async fn watch(
     }
     let watched = started.elapsed();
     let last = read_memory(pid)?;
+    let outcomes = match address {
+        Some(address) => dispatch_outcomes(&address).await.unwrap_or_default(),
+        None => BTreeMap::new(),
+    };
     stop(&mut child).await?;
     bar.done(format!("peak {} MB", last.peak_kb.max(peak_kb) / 1024));
     Ok(Seen {
+        outcomes,
         sent: fake.count(),
         sweeps,
         watched,
@@ -119,7 +134,10 @@ fn spawn(binary: &PathBuf, watch: &Watch) -> anyhow::Result<Child> {
         ("DATABASE__URL", watch.database_url.clone()),
         ("SERVER__BIND", "127.0.0.1:0".into()),
         ("SERVER__SHUTDOWN_GRACE_SECS", "5".into()),
-        ("LOG__LEVEL", "warn,homeward::jobs=info".into()),
+        (
+            "LOG__LEVEL",
+            "warn,homeward::jobs=info,homeward::startup=info".into(),
+        ),
         ("LOG__FORMAT", "pretty".into()),
         (
             "TEMPLATES__DIRECTORY",
@@ -144,6 +162,9 @@ fn spawn(binary: &PathBuf, watch: &Watch) -> anyhow::Result<Child> {
     for (key, value) in settings {
         command.env(format!("HOMEWARD__{key}"), value);
     }
+    for (key, value) in &watch.extra_env {
+        command.env(key, value);
+    }
     command
         .arg("serve")
         .current_dir(project)
@@ -152,6 +173,39 @@ fn spawn(binary: &PathBuf, watch: &Watch) -> anyhow::Result<Child> {
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("Failed to start {}", binary.display()))
+}
+
+/// `127.0.0.1:PORT` from the daemon's "listening" line.
+fn listening_address(line: &str) -> Option<String> {
+    let start = line.find("127.0.0.1:")?;
+    let rest = &line[start..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
+        .unwrap_or(rest.len());
+    Some(rest[..end].to_owned())
+}
+
+/// The daemon's own count of dispatch outcomes, from its `/metrics`.
+async fn dispatch_outcomes(address: &str) -> anyhow::Result<BTreeMap<String, u64>> {
+    let text = reqwest::get(format!("http://{address}/metrics"))
+        .await?
+        .text()
+        .await?;
+    let mut outcomes = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("sms_dispatch_total{"))
+    {
+        let outcome = line
+            .split("outcome=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next());
+        let count = line.rsplit(' ').next().and_then(|n| n.parse::<f64>().ok());
+        if let (Some(outcome), Some(count)) = (outcome, count) {
+            *outcomes.entry(outcome.to_owned()).or_default() += count as u64;
+        }
+    }
+    Ok(outcomes)
 }
 
 /// The last lines the daemon wrote, for an error message if it dies.

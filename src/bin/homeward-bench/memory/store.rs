@@ -2,8 +2,10 @@
 //!
 //! Copy `n` of a row gets the id `<n as 8 hex>-<table>-7000-8000-<rowid as
 //! 12 hex>`: a well-formed UUID, unique per table, copy and original row. A
-//! copied person gets their own number, and a copied text its copied
-//! event's id inside its planning key, exactly as the planner writes it.
+//! copied person keeps the original's sealed number (the texts go to a
+//! loopback fake) under a look-up hash of their own, so caps and gaps count
+//! each copy apart; a copied text gets its copied event's id inside its
+//! planning key, exactly as the planner writes it.
 //! The secondary indexes are dropped for the copy and built again after,
 //! which SQLite does far faster than keeping them up to date row by row.
 
@@ -116,14 +118,14 @@ fn copy_sql() -> [&'static str; 9] {
          INSERT INTO copies SELECT n FROM c",
         "CREATE TEMP TABLE person_map AS \
          SELECT p.id AS old, c.n AS n, printf('%08x-0001-7000-8000-%012x', c.n, p.rowid) AS new, \
-                printf('+4475%08d', c.n * 10000 + p.rowid) AS mobile \
+                p.mobile_hash || '-' || c.n AS mobile_hash \
          FROM people p, copies c",
         "CREATE TEMP TABLE event_map AS \
          SELECT e.id AS old, e.person_id AS person, c.n AS n, \
                 printf('%08x-0002-7000-8000-%012x', c.n, e.rowid) AS new \
          FROM events e, copies c",
-        "INSERT INTO people (id, org_id, external_ref, first_name, mobile, language, created_at, updated_at) \
-         SELECT m.new, p.org_id, p.external_ref || '-' || m.n, p.first_name, m.mobile, p.language, \
+        "INSERT INTO people (id, org_id, external_ref, first_name, mobile, mobile_hash, language, created_at, updated_at) \
+         SELECT m.new, p.org_id, p.external_ref || '-' || m.n, p.first_name, p.mobile, m.mobile_hash, p.language, \
                 p.created_at, p.updated_at \
          FROM person_map m JOIN people p ON p.id = m.old ORDER BY m.n, p.rowid",
         "CREATE INDEX temp.person_map_by_old ON person_map (old, n)",
@@ -135,10 +137,10 @@ fn copy_sql() -> [&'static str; 9] {
          JOIN person_map pm ON pm.old = em.person AND pm.n = em.n ORDER BY em.n, e.rowid",
         "CREATE INDEX temp.event_map_by_old ON event_map (old, n)",
         "INSERT INTO messages (id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, \
-                               body, mobile, state, due_at, send_at, expires_at, earliest, priority, goal, \
+                               body, mobile, mobile_hash, state, due_at, send_at, expires_at, earliest, priority, goal, \
                                created_at, updated_at) \
          SELECT printf('%08x-0003-7000-8000-%012x', em.n, m.rowid), m.org_id, pm.new, em.new, m.rule_id, \
-                replace(m.dedupe_key, m.event_id, em.new), m.template, m.language, m.body, pm.mobile, \
+                replace(m.dedupe_key, m.event_id, em.new), m.template, m.language, m.body, m.mobile, pm.mobile_hash, \
                 m.state, m.due_at, m.send_at, m.expires_at, m.earliest, m.priority, m.goal, \
                 m.created_at, m.updated_at \
          FROM messages m JOIN event_map em ON em.old = m.event_id \

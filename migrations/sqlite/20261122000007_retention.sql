@@ -1,0 +1,15 @@
+-- What statistics need of texts whose person was erased or retired under
+-- the retention policy: counts by organisation, UTC day (of the planned send
+-- time), rule, template and final state. Nothing here names a person.
+CREATE TABLE message_stats (
+    org_id    TEXT NOT NULL REFERENCES organisations (id),
+    day       TEXT NOT NULL,
+    rule_id   TEXT NOT NULL,
+    template  TEXT NOT NULL,
+    state     TEXT NOT NULL,
+    count     INTEGER NOT NULL,
+    PRIMARY KEY (org_id, day, rule_id, template, state)
+);
+
+-- The retention sweep looks for people by their last change.
+CREATE INDEX people_by_updated ON people (updated_at);
