@@ -1,51 +1,89 @@
 //! The checks made again at send time, whatever planning decided earlier:
 //! too late, opted out, number known bad, outside sending hours, over the
 //! daily cap. Each failing check says what to record instead of sending.
+//!
+//! What the checks need from the store is read once for a whole round
+//! ([`RoundFacts`]); the checks themselves are pure.
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::MessageOrigin;
+use crate::domain::{MessageId, MessageOrigin, PhoneNumber};
 use crate::planner::{Candidate, CapPolicy, Placement, fit};
-use crate::store::{ClaimedMessage, DispatchStore, SendRecord, StoreError};
+use crate::store::{ClaimedMessage, SendRecord, Store, StoreError};
 
 /// How long a text to a number that failed permanently waits before it is
 /// looked at again (staff may have changed the number by then).
 const INVALID_NUMBER_PAUSE: Duration = Duration::hours(1);
 
-/// `None` when the message may go now.
-pub async fn hold(
-    store: &dyn DispatchStore,
+/// What the store said about a round's numbers when it was claimed.
+pub struct RoundFacts {
+    suppressed: HashSet<PhoneNumber>,
+    /// Texts to each number in the last day, other than this round's.
+    taken: HashMap<PhoneNumber, Vec<DateTime<Utc>>>,
+}
+
+impl RoundFacts {
+    pub async fn load(
+        store: &dyn Store,
+        claimed: &[ClaimedMessage],
+        now: DateTime<Utc>,
+    ) -> Result<Self, StoreError> {
+        let numbers: HashSet<&PhoneNumber> = claimed.iter().map(|c| &c.message.mobile).collect();
+        let numbers: Vec<PhoneNumber> = numbers.into_iter().cloned().collect();
+        let ids: Vec<MessageId> = claimed.iter().map(|c| c.message.id).collect();
+        Ok(Self {
+            suppressed: store.suppressed_among(&numbers).await?,
+            taken: store
+                .sends_to_numbers(&numbers, now - Duration::days(1), &ids)
+                .await?,
+        })
+    }
+
+    /// Texts already sent to this number in the last day.
+    pub fn taken(&self, mobile: &PhoneNumber) -> Vec<DateTime<Utc>> {
+        self.taken.get(mobile).cloned().unwrap_or_default()
+    }
+
+    pub fn is_suppressed(&self, mobile: &PhoneNumber) -> bool {
+        self.suppressed.contains(mobile)
+    }
+}
+
+/// `None` when the message may go now. `taken` holds the times of texts
+/// already sent to its number in the last day.
+pub fn hold(
     policy: &CapPolicy,
     claimed: &ClaimedMessage,
+    suppressed: bool,
+    taken: &[DateTime<Utc>],
     now: DateTime<Utc>,
-) -> Result<Option<SendRecord>, StoreError> {
+) -> Option<SendRecord> {
     let m = &claimed.message;
     if m.expires_at <= now {
-        return Ok(Some(SendRecord::Expired {
+        return Some(SendRecord::Expired {
             reason: "its expiry time passed before it could be sent".into(),
-        }));
+        });
     }
     // An answer to a person's own text (their STOP confirmation, a HELP
     // reply) goes at once, opted out or not, outside the cap and the hours.
     if is_reply(claimed) {
-        return Ok(None);
+        return None;
     }
-    if store.is_suppressed(&m.mobile).await? {
-        return Ok(Some(opted_out()));
+    if suppressed {
+        return Some(opted_out());
     }
     if claimed.number_invalid {
         let reason =
             "paused: this person's number failed permanently; waiting for staff to change it"
                 .into();
-        return Ok(Some(SendRecord::Retry {
+        return Some(SendRecord::Retry {
             at: now + INVALID_NUMBER_PAUSE,
             reason,
             count_attempt: false,
-        }));
+        });
     }
-    let taken = store
-        .sends_to_number(&m.mobile, now - Duration::days(1), m.id)
-        .await?;
     let candidate = Candidate {
         id: m.id,
         due: now,
@@ -53,7 +91,7 @@ pub async fn hold(
         priority: m.priority,
         earliest: m.earliest,
     };
-    Ok(match fit(policy, &taken, &[candidate], now)[0].1 {
+    match fit(policy, taken, &[candidate], now)[0].1 {
         Placement::At(at) if at <= now => None,
         Placement::At(at) => Some(SendRecord::Retry {
             at,
@@ -63,7 +101,7 @@ pub async fn hold(
         Placement::Expired(why) => Some(SendRecord::Expired {
             reason: why.describe().into(),
         }),
-    })
+    }
 }
 
 pub fn is_reply(claimed: &ClaimedMessage) -> bool {

@@ -4,15 +4,21 @@
 //! A claim is a lease committed before the provider is called, never a
 //! transaction held across the call (that would block every writer on
 //! SQLite). The opt-out list is checked when a message is claimed and again
-//! immediately before the provider call, so a STOP that arrives while a
-//! text waits on the rate limiter still stops it; only the provider call
-//! itself is a window. Texts to one number in a round go one after another,
-//! so the daily cap cannot be raced past.
+//! immediately before the provider call (see `gate`), so a STOP that arrives
+//! while a text waits on the rate limiter still stops it; only the provider
+//! call itself is a window. Texts to one number in a round go one after
+//! another, so the daily cap cannot be raced past.
+//!
+//! The database is asked per round, not per text: a round's claim, what
+//! its checks need, and its outcomes (see `recorder`) are a few statements
+//! each, and the next round is claimed while this one is sent.
 
 mod backoff;
 mod breaker;
 mod checks;
 pub mod deliveries;
+mod gate;
+mod recorder;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,18 +28,21 @@ use std::time::Instant;
 use chrono::Duration;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::config::{DispatchSettings, Settings};
-use crate::domain::MessageId;
+use crate::domain::{MessageId, PhoneNumber};
 use crate::planner::CapPolicy;
 use crate::planner::timing::SendingWindow;
 use crate::providers::{OutboundSms, Provider, SendError};
 use crate::store::{ClaimedMessage, SendRecord, Store, StoreError};
 use breaker::Breaker;
+use checks::RoundFacts;
+use gate::OptOutGate;
+use recorder::Finished;
 
 /// What one round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,6 +62,20 @@ pub struct ConfiguredProvider {
     pub provider: Arc<dyn Provider>,
     pub rate_per_second: u32,
     pub burst: u32,
+}
+
+impl Round {
+    /// Count another round's outcomes in with these.
+    pub fn add(&mut self, other: Round) {
+        self.claimed += other.claimed;
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.failed += other.failed;
+        self.suppressed += other.suppressed;
+        self.expired += other.expired;
+        self.deferred += other.deferred;
+        self.released += other.released;
+    }
 }
 
 /// A configured provider with its rate limiter and circuit breaker.
@@ -78,6 +101,33 @@ struct Inner {
     due_check: cron::Schedule,
     zone: chrono_tz::Tz,
     worker: String,
+    /// When the queue depth was last counted.
+    depth_reported: std::sync::Mutex<Option<Instant>>,
+}
+
+/// A claimed batch with what its send-time checks read at claim time.
+struct ClaimedRound {
+    claimed: Vec<ClaimedMessage>,
+    facts: RoundFacts,
+}
+
+/// What a round knows about one number as its texts go in turn.
+struct NumberState {
+    suppressed: bool,
+    /// When texts went to it in the last day, this round's included.
+    taken: Vec<chrono::DateTime<chrono::Utc>>,
+}
+
+impl NumberState {
+    /// Count a provider's answer as the store would on the next round,
+    /// where a reply to the person's own text does not count to the cap.
+    fn note(&mut self, record: &SendRecord, reply: bool, now: chrono::DateTime<chrono::Utc>) {
+        match record {
+            SendRecord::Sent { .. } | SendRecord::Failed { .. } if !reply => self.taken.push(now),
+            SendRecord::Suppressed { .. } => self.suppressed = true,
+            _ => {}
+        }
+    }
 }
 
 impl Dispatcher {
@@ -122,6 +172,7 @@ impl Dispatcher {
                     .expect("validated with the settings"),
                 zone: settings.time.zone,
                 worker,
+                depth_reported: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -139,18 +190,12 @@ impl Dispatcher {
     /// are, a wait for the next tick of `dispatch.due_check_cron`.
     pub async fn run(self, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
-            let idle = match self.run_once(&shutdown).await {
-                Ok(round) => round.claimed == 0,
-                Err(e) => {
-                    tracing::error!(error = %e, "dispatch round failed; trying again shortly");
-                    true
-                }
-            };
-            if idle {
-                tokio::select! {
-                    () = tokio::time::sleep(self.until_next_check()) => {}
-                    () = shutdown.cancelled() => break,
-                }
+            if let Err(e) = self.drain(&shutdown).await {
+                tracing::error!(error = %e, "dispatch round failed; trying again shortly");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.until_next_check()) => {}
+                () = shutdown.cancelled() => break,
             }
         }
         self.release_leads().await;
@@ -168,119 +213,236 @@ impl Dispatcher {
             .unwrap_or(std::time::Duration::from_secs(1))
     }
 
-    /// Claim one batch of due texts and see each to an outcome.
+    /// Rounds until nothing is due, each batch claimed while the one before
+    /// it is sent, so the database's work overlaps the provider's. A batch
+    /// is sent only once the one before it is recorded. What they did, summed.
+    pub async fn drain(&self, shutdown: &CancellationToken) -> Result<Round, StoreError> {
+        let mut total = Round::default();
+        let mut next = self.claim_round().await?;
+        while let Some(current) = next.take() {
+            let claim_next = async {
+                if shutdown.is_cancelled() {
+                    return Ok(None);
+                }
+                self.claim_round().await
+            };
+            let (done, claimed) = tokio::join!(self.finish_round(current, shutdown), claim_next);
+            next = claimed?;
+            match done {
+                Ok(round) => total.add(round),
+                Err(e) => {
+                    if let Some(unsent) = next {
+                        self.put_back_round(unsent).await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// Claim one batch of due texts and see each to a recorded outcome.
     pub async fn run_once(&self, shutdown: &CancellationToken) -> Result<Round, StoreError> {
+        match self.claim_round().await? {
+            Some(claimed) => self.finish_round(claimed, shutdown).await,
+            None => Ok(Round::default()),
+        }
+    }
+
+    /// Claim a batch and read what its checks need; `None` when nothing is
+    /// due or another daemon leads every provider.
+    async fn claim_round(&self) -> Result<Option<ClaimedRound>, StoreError> {
         let inner = &self.inner;
         let now = inner.clock.now();
-        if let Ok(depth) = inner.store.due_count(now).await {
-            metrics::gauge!("sms_queue_depth").set(depth as f64);
-        }
+        self.report_queue_depth(now).await;
         if !self.refresh_leads().await {
-            // Another daemon sends through every provider we could use.
-            return Ok(Round::default());
+            return Ok(None);
         }
         let lease = now + Duration::seconds(inner.settings.lease_secs as i64);
         let claimed = inner
             .store
             .claim_due(now, lease, inner.settings.batch_size, &inner.worker)
             .await?;
-        let mut round = Round {
-            claimed: claimed.len(),
-            ..Round::default()
+        if claimed.is_empty() {
+            return Ok(None);
+        }
+        let facts = RoundFacts::load(inner.store.as_ref(), &claimed, now).await?;
+        Ok(Some(ClaimedRound { claimed, facts }))
+    }
+
+    /// Send a claimed batch and record every outcome.
+    async fn finish_round(
+        &self,
+        round: ClaimedRound,
+        shutdown: &CancellationToken,
+    ) -> Result<Round, StoreError> {
+        let inner = &self.inner;
+        let count = round.claimed.len();
+        let (gate, answering) = OptOutGate::new(inner.store.clone());
+        let (finished, to_record) = mpsc::unbounded_channel();
+        // Once an outcome cannot be written, nothing more is sent this round.
+        let stop = shutdown.child_token();
+        let sending = self.send_round(round, gate, finished, &stop);
+        let recording = async {
+            let store = inner.store.clone();
+            let written =
+                recorder::record(store, inner.clock.clone(), &inner.worker, to_record).await;
+            if written.is_err() {
+                stop.cancel();
+            }
+            written
         };
-        let mut by_number: HashMap<String, Vec<ClaimedMessage>> = HashMap::new();
+        let (released, written, ()) = tokio::join!(sending, recording, answering);
+        let mut round = written?;
+        round.released = released?;
+        round.claimed = count;
+        Ok(round)
+    }
+
+    /// Release a claimed batch unsent, as far as the database allows; what
+    /// it does not take back is due again when its lease runs out.
+    async fn put_back_round(&self, round: ClaimedRound) {
+        for c in round.claimed {
+            if let Err(e) = self.put_back(c.message.id).await {
+                tracing::warn!(error = %e, "could not release a claim; it is due again when its lease runs out");
+                return;
+            }
+        }
+    }
+
+    /// Send a round's texts, one task per number so texts to one number go
+    /// one after another; the number put back unsent.
+    async fn send_round(
+        &self,
+        ClaimedRound { claimed, facts }: ClaimedRound,
+        gate: OptOutGate,
+        finished: mpsc::UnboundedSender<Finished>,
+        stop: &CancellationToken,
+    ) -> Result<usize, StoreError> {
+        let mut by_number: HashMap<PhoneNumber, Vec<ClaimedMessage>> = HashMap::new();
         for c in claimed {
             by_number
-                .entry(c.message.mobile.as_e164().to_owned())
+                .entry(c.message.mobile.clone())
                 .or_default()
                 .push(c);
         }
-        let permits = Arc::new(Semaphore::new(inner.settings.concurrency as usize));
+        let permits = Arc::new(Semaphore::new(self.inner.settings.concurrency as usize));
+        let gate = Arc::new(gate);
         let mut tasks = JoinSet::new();
-        for texts in by_number.into_values() {
-            let (this, permits, shutdown) = (self.clone(), permits.clone(), shutdown.clone());
+        for (mobile, texts) in by_number {
+            let number = NumberState {
+                suppressed: facts.is_suppressed(&mobile),
+                taken: facts.taken(&mobile),
+            };
+            let (this, permits, gate) = (self.clone(), permits.clone(), gate.clone());
+            let (finished, stop) = (finished.clone(), stop.clone());
             tasks.spawn(async move {
                 let _permit = permits
                     .acquire_owned()
                     .await
                     .expect("the semaphore is never closed");
-                let mut outcomes = Vec::with_capacity(texts.len());
-                for c in texts {
-                    outcomes.push(this.process(c, &shutdown).await);
-                }
-                outcomes
+                this.send_to_number(texts, number, &gate, &finished, &stop)
+                    .await
             });
         }
+        let mut released = Ok(0);
         while let Some(done) = tasks.join_next().await {
-            for outcome in done.expect("dispatch tasks do not panic") {
-                tally(&mut round, outcome?);
+            match (done.expect("dispatch tasks do not panic"), &mut released) {
+                (Ok(n), Ok(total)) => *total += n,
+                (Err(e), Ok(_)) => {
+                    stop.cancel();
+                    released = Err(e);
+                }
+                (_, Err(_)) => {}
             }
         }
-        Ok(round)
+        released
     }
 
-    /// See one claimed text to an outcome and record it.
+    /// One number's texts in turn; the number put back unsent.
+    async fn send_to_number(
+        &self,
+        texts: Vec<ClaimedMessage>,
+        mut number: NumberState,
+        gate: &OptOutGate,
+        finished: &mpsc::UnboundedSender<Finished>,
+        stop: &CancellationToken,
+    ) -> Result<usize, StoreError> {
+        let mut released = 0;
+        for claimed in texts {
+            match self.process(claimed, &mut number, gate, stop).await? {
+                // A closed channel means recording failed and `stop` is
+                // set: the claim is left to run out.
+                Some(done) => {
+                    let _ = finished.send(done);
+                }
+                None => released += 1,
+            }
+        }
+        Ok(released)
+    }
+
+    /// See one claimed text to an outcome, to be recorded; `None` when it
+    /// was put back unsent (at shutdown).
     async fn process(
         &self,
         claimed: ClaimedMessage,
-        shutdown: &CancellationToken,
-    ) -> Result<Outcome, StoreError> {
+        number: &mut NumberState,
+        gate: &OptOutGate,
+        stop: &CancellationToken,
+    ) -> Result<Option<Finished>, StoreError> {
         let inner = &self.inner;
         let id = claimed.message.id;
-        if shutdown.is_cancelled() {
-            inner
-                .store
-                .release(id, &inner.worker, inner.clock.now())
-                .await?;
-            return Ok(Outcome::Released);
+        let done = |provider: Option<&str>, record| {
+            let provider = provider.map(str::to_owned);
+            Some(Finished {
+                id,
+                provider,
+                record,
+            })
+        };
+        if stop.is_cancelled() {
+            self.put_back(id).await?;
+            return Ok(None);
         }
-        if let Some(hold) = checks::hold(
-            inner.store.as_ref(),
-            &inner.policy,
-            &claimed,
-            inner.clock.now(),
-        )
-        .await?
-        {
-            return self.record(&claimed, None, hold).await;
+        let now = inner.clock.now();
+        let (suppressed, taken) = (number.suppressed, &number.taken);
+        if let Some(hold) = checks::hold(&inner.policy, &claimed, suppressed, taken, now) {
+            return Ok(done(None, hold));
         }
         let Some(slot) = self.pick() else {
-            let at =
-                inner.clock.now() + Duration::seconds(inner.settings.breaker_cooldown_secs as i64);
+            let at = now + Duration::seconds(inner.settings.breaker_cooldown_secs as i64);
             let reason = "every provider is failing; waiting for one to recover".to_owned();
-            return self
-                .record(
-                    &claimed,
-                    None,
-                    SendRecord::Retry {
-                        at,
-                        reason,
-                        count_attempt: false,
-                    },
-                )
-                .await;
+            let count_attempt = false;
+            return Ok(done(
+                None,
+                SendRecord::Retry {
+                    at,
+                    reason,
+                    count_attempt,
+                },
+            ));
         };
         let name = slot.provider.name().to_owned();
         let waited = Instant::now();
         tokio::select! {
             () = slot.limiter.until_ready() => {}
-            () = shutdown.cancelled() => {
-                inner.store.release(id, &inner.worker, inner.clock.now()).await?;
-                return Ok(Outcome::Released);
+            () = stop.cancelled() => {
+                self.put_back(id).await?;
+                return Ok(None);
             }
         }
         metrics::histogram!("sms_rate_limit_wait_seconds", "provider" => name.clone())
             .record(waited.elapsed().as_secs_f64());
         // The last word on opt-out, as close to the provider call as it gets.
-        if !checks::is_reply(&claimed) && inner.store.is_suppressed(&claimed.message.mobile).await?
-        {
-            return self
-                .record(&claimed, Some(&name), checks::opted_out())
-                .await;
+        if !checks::is_reply(&claimed) && gate.is_suppressed(&claimed.message.mobile).await? {
+            number.suppressed = true;
+            return Ok(done(Some(&name), checks::opted_out()));
         }
         let result = self.send(slot, &claimed).await;
         let record = self.classify(slot, &claimed, result).await?;
-        self.record(&claimed, Some(&name), record).await
+        number.note(&record, checks::is_reply(&claimed), inner.clock.now());
+        Ok(done(Some(&name), record))
     }
 
     async fn send(
@@ -381,29 +543,31 @@ impl Dispatcher {
         }
     }
 
-    async fn record(
-        &self,
-        claimed: &ClaimedMessage,
-        provider: Option<&str>,
-        record: SendRecord,
-    ) -> Result<Outcome, StoreError> {
+    /// Release a claim unsent, for the next round or another daemon.
+    async fn put_back(&self, id: MessageId) -> Result<(), StoreError> {
         let inner = &self.inner;
-        let ours = inner
+        inner
             .store
-            .record_send(
-                claimed.message.id,
-                &inner.worker,
-                &record,
-                inner.clock.now(),
-            )
+            .release(id, &inner.worker, inner.clock.now())
             .await?;
-        if !ours {
-            tracing::warn!(message = %claimed.message.id, "claim was lost before its outcome was recorded");
+        metrics::counter!("sms_dispatch_total", "provider" => "none", "outcome" => "released")
+            .increment(1);
+        Ok(())
+    }
+
+    /// The queue depth gauge, at most once a second: counting the due
+    /// texts every round would cost more than the round.
+    async fn report_queue_depth(&self, now: chrono::DateTime<chrono::Utc>) {
+        {
+            let mut last = self.inner.depth_reported.lock().expect("never poisoned");
+            if last.is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(1)) {
+                return;
+            }
+            *last = Some(Instant::now());
         }
-        let outcome = Outcome::of(&record);
-        let provider = provider.unwrap_or("none").to_owned();
-        metrics::counter!("sms_dispatch_total", "provider" => provider, "outcome" => outcome.label()).increment(1);
-        Ok(outcome)
+        if let Ok(depth) = self.inner.store.due_count(now).await {
+            metrics::gauge!("sms_queue_depth").set(depth as f64);
+        }
     }
 
     /// The first provider whose breaker lets it be tried.
@@ -460,7 +624,6 @@ enum Outcome {
     Failed,
     Suppressed,
     Expired,
-    Released,
 }
 
 impl Outcome {
@@ -486,7 +649,6 @@ impl Outcome {
             Self::Failed => "failed",
             Self::Suppressed => "suppressed",
             Self::Expired => "expired",
-            Self::Released => "released",
         }
     }
 }
@@ -499,7 +661,6 @@ fn tally(round: &mut Round, outcome: Outcome) {
         Outcome::Failed => &mut round.failed,
         Outcome::Suppressed => &mut round.suppressed,
         Outcome::Expired => &mut round.expired,
-        Outcome::Released => &mut round.released,
     };
     *slot += 1;
 }

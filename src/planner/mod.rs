@@ -205,7 +205,7 @@ impl Planner {
         let mobiles: Vec<PhoneNumber> = numbers.iter().map(|m| (*m).clone()).collect();
         let suppressed = store.suppressed_among(&mobiles).await?;
         for (message, state, reason) in &mut changes.create {
-            if *state == MessageState::Pending && suppressed.contains(message.mobile.as_e164()) {
+            if *state == MessageState::Pending && suppressed.contains(&message.mobile) {
                 *state = MessageState::Suppressed;
                 *reason = "the number has opted out (STOP)".into();
             }

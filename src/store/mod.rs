@@ -15,10 +15,11 @@
 
 mod access;
 mod import_batch;
+mod outcome;
 mod postgres;
 mod sqlite;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -270,6 +271,14 @@ pub trait MessageStore: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
 }
 
+/// Each number by its keyed hash, for look-ups of many numbers at once.
+fn by_hash(vault: &crate::vault::Vault, mobiles: &[PhoneNumber]) -> HashMap<String, PhoneNumber> {
+    mobiles
+        .iter()
+        .map(|m| (vault.index(m).as_str().to_owned(), m.clone()))
+        .collect()
+}
+
 /// How a claimed message ended, recorded right after the provider call.
 #[derive(Debug, Clone)]
 pub enum SendRecord {
@@ -309,15 +318,28 @@ pub trait DispatchStore: Send + Sync + 'static {
         limit: u32,
         worker: &str,
     ) -> Result<Vec<ClaimedMessage>, StoreError>;
-    /// Record the outcome of a claim held by `worker`. `false` when the
-    /// claim was no longer ours (its lease ran out and another took it).
+    /// Record the outcomes of claims held by `worker`, all in one
+    /// transaction. For each, in order, `false` when the claim was no longer
+    /// ours (its lease ran out and another took it).
+    async fn record_sends(
+        &self,
+        worker: &str,
+        outcomes: &[(MessageId, SendRecord)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<bool>, StoreError>;
+    /// [`Self::record_sends`] for one claim.
     async fn record_send(
         &self,
         id: MessageId,
         worker: &str,
         record: &SendRecord,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        let ours = self
+            .record_sends(worker, &[(id, record.clone())], now)
+            .await?;
+        Ok(ours[0])
+    }
     /// Put back claims not yet sent (at shutdown).
     async fn release(
         &self,
@@ -325,8 +347,6 @@ pub trait DispatchStore: Send + Sync + 'static {
         worker: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// Is this number on the suppression list?
-    async fn is_suppressed(&self, mobile: &PhoneNumber) -> Result<bool, StoreError>;
     /// Add a number to the suppression list (idempotent).
     async fn suppress(
         &self,
@@ -342,13 +362,27 @@ pub trait DispatchStore: Send + Sync + 'static {
         person: PersonId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// When texts to this number went out (or were claimed) since `since`.
+    /// For each of these numbers that has any, when texts to it went out
+    /// (or were claimed) since `since`, leaving out the messages `except`.
+    /// Replies to a person's own text are not counted.
+    async fn sends_to_numbers(
+        &self,
+        mobiles: &[PhoneNumber],
+        since: DateTime<Utc>,
+        except: &[MessageId],
+    ) -> Result<HashMap<PhoneNumber, Vec<DateTime<Utc>>>, StoreError>;
+    /// [`Self::sends_to_numbers`] for one number.
     async fn sends_to_number(
         &self,
         mobile: &PhoneNumber,
         since: DateTime<Utc>,
         except: MessageId,
-    ) -> Result<Vec<DateTime<Utc>>, StoreError>;
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let mut found = self
+            .sends_to_numbers(std::slice::from_ref(mobile), since, &[except])
+            .await?;
+        Ok(found.remove(mobile).unwrap_or_default())
+    }
     /// Apply a provider's delivery report; idempotent (a replay or a late
     /// report changes nothing). The message it is about, if any.
     async fn record_delivery(
@@ -402,11 +436,16 @@ pub trait InboundStore: Send + Sync + 'static {
         mobile: &PhoneNumber,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
-    /// Which of these numbers are suppressed (E.164).
+    /// Which of these numbers are on the suppression list.
     async fn suppressed_among(
         &self,
         mobiles: &[PhoneNumber],
-    ) -> Result<HashSet<String>, StoreError>;
+    ) -> Result<HashSet<PhoneNumber>, StoreError>;
+    /// Is this number on the suppression list?
+    async fn is_suppressed(&self, mobile: &PhoneNumber) -> Result<bool, StoreError> {
+        let found = self.suppressed_among(std::slice::from_ref(mobile)).await?;
+        Ok(!found.is_empty())
+    }
     /// Every suppression, or those of one organisation's people.
     async fn suppressions(&self, org: Option<OrgId>) -> Result<Vec<Suppression>, StoreError>;
     /// Raise an item unless the same one is open already.

@@ -7,7 +7,7 @@ use homeward::domain::{MessageId, MessageOrigin, MessageState};
 use homeward::store::{SendRecord, Store};
 
 use crate::fixtures::{
-    MOBILE_A, mins, mobile, nudge, org, person_with_release, plan, state_of, t0,
+    MOBILE_A, MOBILE_B, MOBILE_C, mins, mobile, nudge, org, person_with_release, plan, state_of, t0,
 };
 use crate::harness::Db;
 
@@ -187,7 +187,8 @@ pub async fn each_send_outcome_moves_the_claim_to_its_state(store: Arc<dyn Store
     let org_id = org(store.as_ref(), "Team").await;
     let (person, _) = person_with_release(store.as_ref(), org_id, "P-1", MOBILE_A).await;
     let keys = ["sent", "retry", "wait", "failed", "suppressed", "expired"];
-    let messages: Vec<_> = keys.iter().map(|k| nudge(&person, k, t0())).collect();
+    let mut messages: Vec<_> = keys.iter().map(|k| nudge(&person, k, t0())).collect();
+    messages.push(nudge(&person, "not claimed", t0() + mins(30)));
     let ids = plan(store.as_ref(), &messages).await;
     assert_eq!(
         store
@@ -222,9 +223,15 @@ pub async fn each_send_outcome_moves_the_claim_to_its_state(store: Arc<dyn Store
         },
     ];
     let now = t0() + mins(1) / 2;
-    for (id, outcome) in ids.iter().zip(&outcomes) {
-        assert!(store.record_send(*id, "w", outcome, now).await.unwrap());
-    }
+    let mut group: Vec<_> = ids.iter().copied().zip(outcomes).collect();
+    group.push((ids[6], sent("never claimed")));
+    let ours = store.record_sends("w", &group, now).await.unwrap();
+    assert_eq!(ours, [true, true, true, true, true, true, false]);
+    assert_eq!(
+        state_of(&store, org_id, ids[6]).await,
+        MessageState::Pending,
+        "an outcome without its claim changes nothing"
+    );
     use MessageState::*;
     let expected = [Sent, Retrying, Pending, Failed, Suppressed, Expired];
     let reasons = [
@@ -402,6 +409,33 @@ pub async fn sends_to_a_number_include_claims_and_exclude_the_message_itself(
     assert!(seen.contains(&t0()));
     let recent = store.sends_to_number(&number, t0(), ids[3]).await.unwrap();
     assert_eq!(recent, [sent_at]);
+
+    let (other, _) = person_with_release(store.as_ref(), org_id, "P-2", MOBILE_B).await;
+    let theirs = plan(store.as_ref(), &[nudge(&other, "to b", t0())]).await;
+    store
+        .claim_due(t0(), t0() + mins(1), 10, "w")
+        .await
+        .unwrap();
+    store
+        .record_send(theirs[0], "w", &sent("b-1"), sent_at)
+        .await
+        .unwrap();
+    let numbers = [number.clone(), mobile(MOBILE_B), mobile(MOBILE_C)];
+    let seen = store
+        .sends_to_numbers(&numbers, since, &[ids[1], ids[3]])
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.len(),
+        2,
+        "a number with no texts is left out: {seen:?}"
+    );
+    assert_eq!(
+        seen[&number],
+        [t0() - mins(1)],
+        "only the failed try is left"
+    );
+    assert_eq!(seen[&mobile(MOBILE_B)], [sent_at]);
 }
 
 pub async fn a_number_marked_invalid_is_seen_at_claim_time_and_keeps_its_first_date(

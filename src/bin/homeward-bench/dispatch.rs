@@ -187,33 +187,15 @@ async fn drain(
     let bar = progress.bar("dispatch: dispatcher", u64::from(args.messages));
     bar.follow(fake.counter());
     let shutdown = CancellationToken::new();
-    let mut total = Round::default();
     let started_at = Utc::now();
     let started = Instant::now();
-    loop {
-        let round = dispatcher.run_once(&shutdown).await?;
-        if round.claimed == 0 {
-            break;
-        }
-        add(&mut total, round);
-    }
+    let total = dispatcher.drain(&shutdown).await?;
     let elapsed = started.elapsed();
     bar.done(format!(
         "{:.0}/s",
         fake.count() as f64 / elapsed.as_secs_f64()
     ));
     Ok((total, elapsed, started_at))
-}
-
-fn add(total: &mut Round, round: Round) {
-    total.claimed += round.claimed;
-    total.sent += round.sent;
-    total.retried += round.retried;
-    total.failed += round.failed;
-    total.suppressed += round.suppressed;
-    total.expired += round.expired;
-    total.deferred += round.deferred;
-    total.released += round.released;
 }
 
 /// Post the same requests as the provider, straight from a client built

@@ -10,14 +10,16 @@
 //! the claim is still this worker's, so two daemons never both record one
 //! message.
 
+use std::collections::{HashMap, HashSet};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, QueryBuilder, Row};
+use sqlx::Row;
 
 use super::PostgresStore;
 use super::messages::{MESSAGE_COLUMNS, message_from_row, record, record_many};
 use crate::domain::{Message, MessageId, MessageState, PersonId, PhoneNumber};
-use crate::store::{ClaimedMessage, DispatchStore, SendRecord, StoreError};
+use crate::store::{ClaimedMessage, DispatchStore, SendRecord, StoreError, by_hash};
 
 #[async_trait]
 impl DispatchStore for PostgresStore {
@@ -34,13 +36,22 @@ impl DispatchStore for PostgresStore {
             .map(|c| format!("m.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
+        // One branch per way of being due, each a walk of its index that
+        // stops at `limit` (an OR across them would sort every due text),
+        // locking what it finds. Rows found but not taken stay locked only
+        // until this short transaction commits.
         let sql = format!(
-            "SELECT {columns}, m.attempts, p.mobile_invalid_since IS NOT NULL AS number_invalid \
+            "WITH pending AS (SELECT id FROM messages WHERE state = 'pending' AND send_at <= $1 \
+                              ORDER BY send_at, priority LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED), \
+                  retrying AS (SELECT id FROM messages WHERE state = 'retrying' AND send_at <= $1 \
+                               ORDER BY send_at, priority LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED), \
+                  lapsed AS (SELECT id FROM messages WHERE state = 'claimed' AND lease_until < $1 \
+                             ORDER BY send_at, priority LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED) \
+             SELECT {columns}, m.attempts, p.mobile_invalid_since IS NOT NULL AS number_invalid \
              FROM messages m JOIN people p ON p.id = m.person_id \
-             WHERE (m.state IN ('pending', 'retrying') AND m.send_at <= $1) \
-                OR (m.state = 'claimed' AND m.lease_until < $1) \
-             ORDER BY m.send_at, m.priority LIMIT $2 \
-             FOR NO KEY UPDATE OF m SKIP LOCKED"
+             WHERE m.id IN (SELECT id FROM pending UNION ALL SELECT id FROM retrying \
+                            UNION ALL SELECT id FROM lapsed) \
+             ORDER BY m.send_at, m.priority LIMIT $2"
         );
         let rows = sqlx::query(&sql)
             .bind(now)
@@ -80,27 +91,53 @@ impl DispatchStore for PostgresStore {
         Ok(claimed)
     }
 
-    async fn record_send(
+    async fn record_sends(
         &self,
-        id: MessageId,
         worker: &str,
-        outcome: &SendRecord,
+        outcomes: &[(MessageId, SendRecord)],
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.write().await?;
-        let mut q = QueryBuilder::<Postgres>::new("UPDATE messages SET updated_at = ");
-        q.push_bind(now)
-            .push(", lease_until = NULL, claimed_by = NULL, state = ");
-        let (to, reason) = push_outcome(&mut q, outcome, now);
-        q.push(" WHERE id = ").push_bind(id.to_string());
-        q.push(" AND state = 'claimed' AND claimed_by = ")
-            .push_bind(worker);
-        let done = q.build().execute(&mut *tx).await?.rows_affected() > 0;
-        if done {
-            record(&mut tx, id, Some(MessageState::Claimed), to, &reason, now).await?;
-        }
-        tx.commit().await?;
-        Ok(done)
+    ) -> Result<Vec<bool>, StoreError> {
+        let columns: Vec<_> = outcomes.iter().map(|(_, r)| r.columns(now)).collect();
+        let ids: Vec<String> = outcomes.iter().map(|(id, _)| id.to_string()).collect();
+        let states: Vec<&str> = columns.iter().map(|c| c.state.as_str()).collect();
+        let attempted: Vec<i32> = columns.iter().map(|c| c.attempted).collect();
+        let send_at: Vec<_> = columns.iter().map(|c| c.send_at).collect();
+        let sent_at: Vec<_> = columns.iter().map(|c| c.sent_at).collect();
+        let provider: Vec<_> = columns.iter().map(|c| c.provider).collect();
+        let provider_id: Vec<_> = columns.iter().map(|c| c.provider_id).collect();
+        let reasons: Vec<&str> = columns.iter().map(|c| c.reason.as_str()).collect();
+        // One statement: the outcomes that still hold their claim move, and
+        // their history rows are written from what moved.
+        let ours: Vec<String> = sqlx::query_scalar(
+            "WITH o AS ( \
+               SELECT * FROM UNNEST($1::text[], $2::text[], $3::int4[], $4::timestamptz[], \
+                                    $5::timestamptz[], $6::text[], $7::text[], $8::text[]) \
+               AS o(message, state, attempted, send_at, sent_at, provider, provider_id, reason)), \
+             moved AS ( \
+               UPDATE messages m SET state = o.state, attempts = m.attempts + o.attempted, \
+                 send_at = COALESCE(o.send_at, m.send_at), sent_at = COALESCE(o.sent_at, m.sent_at), \
+                 provider = COALESCE(o.provider, m.provider), \
+                 provider_message_id = COALESCE(o.provider_id, m.provider_message_id), \
+                 lease_until = NULL, claimed_by = NULL, updated_at = $9 \
+               FROM o WHERE m.id = o.message AND m.state = 'claimed' AND m.claimed_by = $10 \
+               RETURNING m.id, o.state, o.reason) \
+             INSERT INTO message_transitions (message_id, from_state, to_state, reason, at) \
+             SELECT id, 'claimed', state, reason, $9 FROM moved RETURNING message_id",
+        )
+        .bind(&ids)
+        .bind(&states)
+        .bind(&attempted)
+        .bind(&send_at)
+        .bind(&sent_at)
+        .bind(&provider)
+        .bind(&provider_id)
+        .bind(&reasons)
+        .bind(now)
+        .bind(worker)
+        .fetch_all(&self.pool)
+        .await?;
+        let ours: HashSet<String> = ours.into_iter().collect();
+        Ok(ids.iter().map(|id| ours.contains(id)).collect())
     }
 
     async fn release(
@@ -126,15 +163,6 @@ impl DispatchStore for PostgresStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn is_suppressed(&self, mobile: &PhoneNumber) -> Result<bool, StoreError> {
-        let found: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM suppressions WHERE mobile_hash = $1)")
-                .bind(self.vault.index(mobile).as_str())
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(found)
     }
 
     async fn suppress(
@@ -179,23 +207,36 @@ impl DispatchStore for PostgresStore {
         Ok(())
     }
 
-    async fn sends_to_number(
+    async fn sends_to_numbers(
         &self,
-        mobile: &PhoneNumber,
+        mobiles: &[PhoneNumber],
         since: DateTime<Utc>,
-        except: MessageId,
-    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        except: &[MessageId],
+    ) -> Result<HashMap<PhoneNumber, Vec<DateTime<Utc>>>, StoreError> {
+        let by_hash = by_hash(&self.vault, mobiles);
+        let hashes: Vec<&str> = by_hash.keys().map(String::as_str).collect();
+        let except: Vec<String> = except.iter().map(MessageId::to_string).collect();
         let rows = sqlx::query(
-            "SELECT COALESCE(sent_at, send_at) AS at FROM messages \
-             WHERE mobile_hash = $1 AND state IN ('sent', 'delivered', 'failed', 'claimed') \
-             AND COALESCE(sent_at, send_at) >= $2 AND id <> $3 AND reply_to IS NULL",
+            "SELECT mobile_hash, COALESCE(sent_at, send_at) AS at FROM messages \
+             WHERE mobile_hash = ANY($1::text[]) AND state IN ('sent', 'delivered', 'failed', 'claimed') \
+             AND COALESCE(sent_at, send_at) >= $2 AND id <> ALL($3::text[]) AND reply_to IS NULL",
         )
-        .bind(self.vault.index(mobile).as_str())
+        .bind(&hashes)
         .bind(since)
-        .bind(except.to_string())
+        .bind(&except)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok(r.try_get("at")?)).collect()
+        let mut found: HashMap<PhoneNumber, Vec<DateTime<Utc>>> = HashMap::new();
+        for row in &rows {
+            let hash: String = row.try_get("mobile_hash")?;
+            if let Some(mobile) = by_hash.get(&hash) {
+                found
+                    .entry(mobile.clone())
+                    .or_default()
+                    .push(row.try_get("at")?);
+            }
+        }
+        Ok(found)
     }
 
     async fn record_delivery(
@@ -267,57 +308,5 @@ fn claim_reason(from: MessageState) -> &'static str {
             "the previous claim's lease ran out (its daemon stopped mid-send); claimed again"
         }
         _ => "due: claimed for sending",
-    }
-}
-
-/// The new state and the columns an outcome sets, pushed onto an UPDATE;
-/// returns the state and the reason to record.
-fn push_outcome(
-    q: &mut QueryBuilder<'_, Postgres>,
-    outcome: &SendRecord,
-    now: DateTime<Utc>,
-) -> (MessageState, String) {
-    match outcome {
-        SendRecord::Sent {
-            provider,
-            provider_id,
-        } => {
-            q.push("'sent', attempts = attempts + 1, sent_at = ")
-                .push_bind(now);
-            q.push(", provider = ").push_bind(provider.clone());
-            q.push(", provider_message_id = ")
-                .push_bind(provider_id.clone());
-            let reason = format!("accepted by {provider} as {provider_id}");
-            (MessageState::Sent, reason)
-        }
-        SendRecord::Retry {
-            at,
-            reason,
-            count_attempt: true,
-        } => {
-            q.push("'retrying', attempts = attempts + 1, send_at = ")
-                .push_bind(*at);
-            (MessageState::Retrying, reason.clone())
-        }
-        SendRecord::Retry {
-            at,
-            reason,
-            count_attempt: false,
-        } => {
-            q.push("'pending', send_at = ").push_bind(*at);
-            (MessageState::Pending, reason.clone())
-        }
-        SendRecord::Failed { reason } => {
-            q.push("'failed', attempts = attempts + 1");
-            (MessageState::Failed, reason.clone())
-        }
-        SendRecord::Suppressed { reason } => {
-            q.push("'suppressed'");
-            (MessageState::Suppressed, reason.clone())
-        }
-        SendRecord::Expired { reason } => {
-            q.push("'expired'");
-            (MessageState::Expired, reason.clone())
-        }
     }
 }

@@ -20,7 +20,7 @@ use crate::domain::{
     AttentionItem, Inbound, MessageId, MessageState, MobileHash, NewAttention, OrgId, Person,
     PersonId, PhoneNumber, Suppression,
 };
-use crate::store::{InboundStore, StoreError};
+use crate::store::{InboundStore, StoreError, by_hash};
 use crate::vault::{Field, Vault};
 
 #[async_trait]
@@ -142,22 +142,19 @@ impl InboundStore for PostgresStore {
     async fn suppressed_among(
         &self,
         mobiles: &[PhoneNumber],
-    ) -> Result<HashSet<String>, StoreError> {
-        let by_hash: std::collections::HashMap<String, &PhoneNumber> = mobiles
-            .iter()
-            .map(|m| (self.vault.index(m).as_str().to_owned(), m))
-            .collect();
-        let hashes: Vec<&String> = by_hash.keys().collect();
+    ) -> Result<HashSet<PhoneNumber>, StoreError> {
+        let by_hash = by_hash(&self.vault, mobiles);
+        let hashes: Vec<&str> = by_hash.keys().map(String::as_str).collect();
         let found: Vec<String> = sqlx::query_scalar(
-            "SELECT mobile_hash FROM suppressions WHERE mobile_hash IN (SELECT unnest($1::text[]))",
+            "SELECT mobile_hash FROM suppressions WHERE mobile_hash = ANY($1::text[])",
         )
         .bind(&hashes)
         .fetch_all(&self.pool)
         .await?;
         Ok(found
             .iter()
-            .filter_map(|hash| by_hash.get(hash))
-            .map(|m| m.as_e164().to_owned())
+            .filter_map(|h| by_hash.get(h))
+            .cloned()
             .collect())
     }
 

@@ -6,14 +6,17 @@
 //! "Crash safety"). Every outcome is written only while the claim is still
 //! this worker's, so two daemons never both record one message.
 
+use std::collections::{HashMap, HashSet};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::SqliteStore;
+use super::WriteTx;
 use super::messages::{Change, MESSAGE_COLUMNS, message_from_row, record, record_all};
 use crate::domain::{Message, MessageId, MessageState, PersonId, PhoneNumber};
-use crate::store::{ClaimedMessage, DispatchStore, SendRecord, StoreError};
+use crate::store::{ClaimedMessage, DispatchStore, SendRecord, StoreError, by_hash};
 
 #[async_trait]
 impl DispatchStore for SqliteStore {
@@ -30,15 +33,23 @@ impl DispatchStore for SqliteStore {
             .map(|c| format!("m.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
+        // One branch per way of being due, each a walk of its index that
+        // stops at `limit`: an OR across them would sort every due text.
         let sql = format!(
             "SELECT {columns}, m.attempts, p.mobile_invalid_since IS NOT NULL AS number_invalid \
              FROM messages m JOIN people p ON p.id = m.person_id \
-             WHERE (m.state IN ('pending', 'retrying') AND m.send_at <= ?) \
-                OR (m.state = 'claimed' AND m.lease_until < ?) \
-             ORDER BY m.send_at, m.priority LIMIT ?"
+             WHERE m.id IN ( \
+               SELECT id FROM (SELECT id FROM messages WHERE state = 'pending' AND send_at <= ?1 \
+                               ORDER BY send_at, priority LIMIT ?2) \
+               UNION ALL \
+               SELECT id FROM (SELECT id FROM messages WHERE state = 'retrying' AND send_at <= ?1 \
+                               ORDER BY send_at, priority LIMIT ?2) \
+               UNION ALL \
+               SELECT id FROM (SELECT id FROM messages WHERE state = 'claimed' AND lease_until < ?1 \
+                               ORDER BY send_at, priority LIMIT ?2)) \
+             ORDER BY m.send_at, m.priority LIMIT ?2"
         );
         let rows = sqlx::query(&sql)
-            .bind(now)
             .bind(now)
             .bind(limit)
             .fetch_all(&mut *tx)
@@ -90,76 +101,35 @@ impl DispatchStore for SqliteStore {
         Ok(claimed)
     }
 
-    async fn record_send(
+    async fn record_sends(
         &self,
-        id: MessageId,
         worker: &str,
-        outcome: &SendRecord,
+        outcomes: &[(MessageId, SendRecord)],
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Vec<bool>, StoreError> {
         let mut tx = self.write().await?;
-        let mut q = QueryBuilder::<Sqlite>::new("UPDATE messages SET updated_at = ");
-        q.push_bind(now)
-            .push(", lease_until = NULL, claimed_by = NULL, state = ");
-        let (to, reason) = match outcome {
-            SendRecord::Sent {
-                provider,
-                provider_id,
-            } => {
-                q.push_bind("sent")
-                    .push(", attempts = attempts + 1, sent_at = ")
-                    .push_bind(now);
-                q.push(", provider = ").push_bind(provider.as_str());
-                q.push(", provider_message_id = ")
-                    .push_bind(provider_id.as_str());
-                (
-                    MessageState::Sent,
-                    format!("accepted by {provider} as {provider_id}"),
-                )
-            }
-            SendRecord::Retry {
-                at,
-                reason,
-                count_attempt,
-            } => {
-                let state = if *count_attempt {
-                    "retrying"
-                } else {
-                    "pending"
-                };
-                q.push_bind(state).push(", send_at = ").push_bind(*at);
-                if *count_attempt {
-                    q.push(", attempts = attempts + 1");
-                }
-                let to = if *count_attempt {
-                    MessageState::Retrying
-                } else {
-                    MessageState::Pending
-                };
-                (to, reason.clone())
-            }
-            SendRecord::Failed { reason } => {
-                q.push_bind("failed").push(", attempts = attempts + 1");
-                (MessageState::Failed, reason.clone())
-            }
-            SendRecord::Suppressed { reason } => {
-                q.push_bind("suppressed");
-                (MessageState::Suppressed, reason.clone())
-            }
-            SendRecord::Expired { reason } => {
-                q.push_bind("expired");
-                (MessageState::Expired, reason.clone())
-            }
-        };
-        q.push(" WHERE id = ").push_bind(id.to_string());
-        q.push(" AND state = 'claimed' AND claimed_by = ")
-            .push_bind(worker);
-        let done = q.build().execute(&mut *tx).await?.rows_affected() > 0;
-        if done {
-            record(&mut tx, id, Some(MessageState::Claimed), to, &reason, now).await?;
+        let mut ours = HashSet::new();
+        // 8 binds a row keeps each statement well under SQLite's limit.
+        for chunk in outcomes.chunks(500) {
+            ours.extend(record_chunk(&mut tx, worker, chunk, now).await?);
         }
+        let ours: Vec<bool> = outcomes
+            .iter()
+            .map(|(id, _)| ours.contains(&id.to_string()))
+            .collect();
+        let reasons: Vec<_> = outcomes
+            .iter()
+            .zip(&ours)
+            .filter(|(_, ours)| **ours)
+            .map(|((id, record), _)| (*id, record.columns(now)))
+            .collect();
+        let changes: Vec<Change<'_>> = reasons
+            .iter()
+            .map(|(id, c)| (*id, Some(MessageState::Claimed), c.state, c.reason.as_str()))
+            .collect();
+        record_all(&mut tx, &changes, now).await?;
         tx.commit().await?;
-        Ok(done)
+        Ok(ours)
     }
 
     async fn release(
@@ -192,15 +162,6 @@ impl DispatchStore for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn is_suppressed(&self, mobile: &PhoneNumber) -> Result<bool, StoreError> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM suppressions WHERE mobile_hash = ?")
-                .bind(self.vault.index(mobile).as_str())
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(found.is_some())
     }
 
     async fn suppress(
@@ -244,22 +205,43 @@ impl DispatchStore for SqliteStore {
         Ok(())
     }
 
-    async fn sends_to_number(
+    async fn sends_to_numbers(
         &self,
-        mobile: &PhoneNumber,
+        mobiles: &[PhoneNumber],
         since: DateTime<Utc>,
-        except: MessageId,
-    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT COALESCE(sent_at, send_at) AS at FROM messages \
-             WHERE mobile_hash = ? AND state IN ('sent', 'delivered', 'failed', 'claimed') AND COALESCE(sent_at, send_at) >= ? AND id <> ? AND reply_to IS NULL",
-        )
-        .bind(self.vault.index(mobile).as_str())
-        .bind(since)
-        .bind(except.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get("at")?)).collect()
+        except: &[MessageId],
+    ) -> Result<HashMap<PhoneNumber, Vec<DateTime<Utc>>>, StoreError> {
+        let by_hash = by_hash(&self.vault, mobiles);
+        // Named, because for a long list of numbers SQLite would rather walk
+        // every sent text by state, a walk that grows with the history.
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT mobile_hash, COALESCE(sent_at, send_at) AS at \
+             FROM messages INDEXED BY messages_by_mobile_hash \
+             WHERE state IN ('sent', 'delivered', 'failed', 'claimed') AND reply_to IS NULL \
+             AND COALESCE(sent_at, send_at) >= ",
+        );
+        q.push_bind(since).push(" AND mobile_hash IN (");
+        let mut hashes = q.separated(", ");
+        for hash in by_hash.keys() {
+            hashes.push_bind(hash.as_str());
+        }
+        q.push(") AND id NOT IN (");
+        let mut ids = q.separated(", ");
+        for id in except {
+            ids.push_bind(id.to_string());
+        }
+        ids.push_unseparated(")");
+        let mut found: HashMap<PhoneNumber, Vec<DateTime<Utc>>> = HashMap::new();
+        for row in q.build().fetch_all(&self.pool).await? {
+            let hash: String = row.try_get("mobile_hash")?;
+            if let Some(mobile) = by_hash.get(&hash) {
+                found
+                    .entry(mobile.clone())
+                    .or_default()
+                    .push(row.try_get("at")?);
+            }
+        }
+        Ok(found)
     }
 
     async fn record_delivery(
@@ -327,4 +309,39 @@ impl DispatchStore for SqliteStore {
         .await?;
         Ok(n as u64)
     }
+}
+
+/// Record one chunk of outcomes; the ids of those whose claim was still ours.
+async fn record_chunk(
+    tx: &mut WriteTx,
+    worker: &str,
+    chunk: &[(MessageId, SendRecord)],
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, StoreError> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "WITH o(message, state, attempted, send_at, sent_at, provider, provider_id) AS (",
+    );
+    q.push_values(chunk, |mut row, (id, record)| {
+        let c = record.columns(now);
+        row.push_bind(id.to_string())
+            .push_bind(c.state.as_str())
+            .push_bind(c.attempted)
+            .push_bind(c.send_at)
+            .push_bind(c.sent_at)
+            .push_bind(c.provider.map(str::to_owned))
+            .push_bind(c.provider_id.map(str::to_owned));
+    });
+    q.push(
+        ") UPDATE messages SET state = o.state, attempts = messages.attempts + o.attempted, \
+         send_at = COALESCE(o.send_at, messages.send_at), \
+         sent_at = COALESCE(o.sent_at, messages.sent_at), \
+         provider = COALESCE(o.provider, messages.provider), \
+         provider_message_id = COALESCE(o.provider_id, messages.provider_message_id), \
+         lease_until = NULL, claimed_by = NULL, updated_at = ",
+    );
+    q.push_bind(now)
+        .push(" FROM o WHERE messages.id = o.message AND messages.state = 'claimed' AND messages.claimed_by = ")
+        .push_bind(worker)
+        .push(" RETURNING id");
+    Ok(q.build_query_scalar().fetch_all(&mut **tx).await?)
 }

@@ -14,7 +14,7 @@ use crate::domain::{
     AttentionItem, Inbound, MessageId, MessageState, MobileHash, NewAttention, OrgId, Person,
     PersonId, PhoneNumber, Suppression,
 };
-use crate::store::{InboundStore, StoreError};
+use crate::store::{InboundStore, StoreError, by_hash};
 use crate::vault::Field;
 
 #[async_trait]
@@ -141,28 +141,20 @@ impl InboundStore for SqliteStore {
     async fn suppressed_among(
         &self,
         mobiles: &[PhoneNumber],
-    ) -> Result<HashSet<String>, StoreError> {
+    ) -> Result<HashSet<PhoneNumber>, StoreError> {
+        let by_hash = by_hash(&self.vault, mobiles);
         let mut found = HashSet::new();
-        for chunk in mobiles.chunks(500) {
-            let by_hash: std::collections::HashMap<MobileHash, &PhoneNumber> =
-                chunk.iter().map(|m| (self.vault.index(m), m)).collect();
+        for chunk in by_hash.keys().collect::<Vec<_>>().chunks(500) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "SELECT mobile_hash FROM suppressions WHERE mobile_hash IN (",
             );
-            let mut list = q.separated(", ");
-            for hash in by_hash.keys() {
-                list.push_bind(hash.as_str().to_owned());
+            let mut hashes = q.separated(", ");
+            for hash in chunk {
+                hashes.push_bind(hash.as_str());
             }
-            list.push_unseparated(")");
-            if chunk.is_empty() {
-                continue;
-            }
-            for row in q.build().fetch_all(&self.pool).await? {
-                let hash = MobileHash::from_trusted(row.try_get("mobile_hash")?);
-                if let Some(mobile) = by_hash.get(&hash) {
-                    found.insert(mobile.as_e164().to_owned());
-                }
-            }
+            hashes.push_unseparated(")");
+            let rows: Vec<String> = q.build_query_scalar().fetch_all(&self.pool).await?;
+            found.extend(rows.iter().filter_map(|h| by_hash.get(h)).cloned());
         }
         Ok(found)
     }

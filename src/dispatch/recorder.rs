@@ -1,0 +1,55 @@
+//! Outcomes are written in groups: one transaction for whatever finished
+//! while the previous group was being written, instead of one per text.
+//!
+//! A text's outcome is therefore recorded a little after its provider
+//! call; a crash in between leaves its claim to run out and the text to be
+//! sent again, as it always could between a provider call and its record
+//! (safety invariant 3). The round waits for every outcome to be recorded
+//! before it ends, so at most one round's texts are ever in that window.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::{Outcome, Round, tally};
+use crate::clock::Clock;
+use crate::domain::MessageId;
+use crate::store::{SendRecord, Store, StoreError};
+
+/// Outcomes written in one transaction, at most.
+const GROUP: usize = 500;
+
+/// One text's outcome, and the provider it went through if any.
+pub struct Finished {
+    pub id: MessageId,
+    pub provider: Option<String>,
+    pub record: SendRecord,
+}
+
+/// Write what arrives until every sender has gone; what was written, counted.
+pub async fn record(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    worker: &str,
+    mut finished: mpsc::UnboundedReceiver<Finished>,
+) -> Result<Round, StoreError> {
+    let mut written = Round::default();
+    let mut group = Vec::with_capacity(GROUP);
+    while finished.recv_many(&mut group, GROUP).await > 0 {
+        let outcomes: Vec<(MessageId, SendRecord)> =
+            group.iter().map(|f| (f.id, f.record.clone())).collect();
+        let ours = store.record_sends(worker, &outcomes, clock.now()).await?;
+        for (f, ours) in group.iter().zip(ours) {
+            if !ours {
+                tracing::warn!(message = %f.id, "claim was lost before its outcome was recorded");
+            }
+            let provider = f.provider.clone().unwrap_or_else(|| "none".to_owned());
+            let outcome = Outcome::of(&f.record);
+            metrics::counter!("sms_dispatch_total", "provider" => provider, "outcome" => outcome.label())
+                .increment(1);
+            tally(&mut written, outcome);
+        }
+        group.clear();
+    }
+    Ok(written)
+}
