@@ -41,6 +41,7 @@ pub struct Application {
     router: Router,
     shutdown: CancellationToken,
     grace: Duration,
+    header_timeout: Duration,
     templates: TemplateCatalogue,
     sweeps: tokio::task::JoinHandle<()>,
     dispatcher: Dispatcher,
@@ -127,6 +128,7 @@ impl Application {
             send: settings.dispatch.enabled,
             shutdown,
             grace: settings.server.shutdown_grace(),
+            header_timeout: settings.server.header_read_timeout(),
             templates,
         })
     }
@@ -161,9 +163,12 @@ impl Application {
             false => tokio::spawn(async {}),
         };
         tracing::info!(address = %self.address, "listening");
-        let server = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(token.clone().cancelled_owned())
-            .into_future();
+        let server = crate::http::serve(
+            self.listener,
+            self.router,
+            self.header_timeout,
+            token.clone(),
+        );
         let deadline = async {
             token.cancelled().await;
             tracing::info!(
@@ -173,7 +178,7 @@ impl Application {
             tokio::time::sleep(self.grace).await;
         };
         tokio::select! {
-            result = server => result.context("The HTTP server failed")?,
+            () = server => {}
             () = deadline => tracing::warn!("in-flight requests did not finish in time; stopping anyway"),
         }
         token.cancel();

@@ -127,6 +127,8 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     pub max_import_bytes: usize,
     pub request_timeout_secs: u64,
+    /// How long a connection may take to send a request's head.
+    pub header_read_timeout_secs: u64,
     pub shutdown_grace_secs: u64,
     /// Requests per second each API token may make, after its burst.
     pub api_rate_per_second: NonZeroU32,
@@ -141,6 +143,10 @@ pub struct ServerSettings {
 impl ServerSettings {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
     }
 
     pub fn shutdown_grace(&self) -> Duration {
@@ -422,6 +428,10 @@ impl Settings {
         positive(
             "server.request_timeout_secs",
             self.server.request_timeout_secs,
+        )?;
+        positive(
+            "server.header_read_timeout_secs",
+            self.server.header_read_timeout_secs,
         )?;
         if !is_log_filter(&self.log.level) {
             return invalid(

@@ -311,7 +311,7 @@ impl Dispatcher {
     }
 
     /// Send a round's texts, one task per number so texts to one number go
-    /// one after another; the number put back unsent.
+    /// one after another; how many were put back unsent.
     async fn send_round(
         &self,
         ClaimedRound { claimed, facts }: ClaimedRound,
@@ -359,7 +359,7 @@ impl Dispatcher {
         released
     }
 
-    /// One number's texts in turn; the number put back unsent.
+    /// One number's texts in turn; how many were put back unsent.
     async fn send_to_number(
         &self,
         texts: Vec<ClaimedMessage>,

@@ -8,6 +8,9 @@ pub mod error;
 mod health;
 mod openapi;
 mod rate_limit;
+mod serve;
+
+pub use serve::serve;
 mod webhooks;
 
 use std::sync::Arc;

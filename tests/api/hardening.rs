@@ -1,5 +1,5 @@
 //! Limits that keep one client from hurting the others: a request budget
-//! per token, a largest body, and a longest request.
+//! per token, a largest body, a longest request, and a longest request head.
 
 use std::time::{Duration, Instant};
 
@@ -71,4 +71,35 @@ async fn a_request_that_stalls_is_ended_at_the_timeout() {
     let answer = String::from_utf8_lossy(&answer[..read]);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+#[tokio::test]
+async fn a_connection_that_drips_its_request_head_is_closed_at_the_header_timeout() {
+    let app = spawn_app_with(&[("server.header_read_timeout_secs", "1")]).await;
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    // The request line and one header, then nothing: the head never ends.
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let mut answer = vec![0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut answer))
+        .await
+        .expect("the server ends the connection before the test gives up");
+    let waited = started.elapsed();
+    match read {
+        Ok(n) => {
+            let answer = String::from_utf8_lossy(&answer[..n]);
+            assert!(n == 0 || answer.starts_with("HTTP/1.1 408"), "{answer}");
+        }
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset),
+    }
+    assert!(
+        (Duration::from_millis(900)..Duration::from_secs(5)).contains(&waited),
+        "closed after {waited:?}"
+    );
+    let health = reqwest::get(format!("{}/healthz", app.address))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "other clients are still served");
 }
