@@ -279,6 +279,20 @@ fn by_hash(vault: &crate::vault::Vault, mobiles: &[PhoneNumber]) -> HashMap<Stri
         .collect()
 }
 
+/// Times keyed by hash, grouped under the numbers the hashes stand for.
+fn by_number(
+    by_hash: &HashMap<String, PhoneNumber>,
+    rows: Vec<(String, DateTime<Utc>)>,
+) -> HashMap<PhoneNumber, Vec<DateTime<Utc>>> {
+    let mut found: HashMap<PhoneNumber, Vec<DateTime<Utc>>> = HashMap::new();
+    for (hash, at) in rows {
+        if let Some(mobile) = by_hash.get(&hash) {
+            found.entry(mobile.clone()).or_default().push(at);
+        }
+    }
+    found
+}
+
 /// How a claimed message ended, recorded right after the provider call.
 #[derive(Debug, Clone)]
 pub enum SendRecord {

@@ -308,13 +308,7 @@ impl TestApp {
             if round.claimed == 0 {
                 return total;
             }
-            total.claimed += round.claimed;
-            total.sent += round.sent;
-            total.retried += round.retried;
-            total.failed += round.failed;
-            total.suppressed += round.suppressed;
-            total.expired += round.expired;
-            total.deferred += round.deferred;
+            total.add(round);
         }
         panic!("the queue never emptied");
     }

@@ -19,7 +19,7 @@ use sqlx::Row;
 use super::PostgresStore;
 use super::messages::{MESSAGE_COLUMNS, message_from_row, record, record_many};
 use crate::domain::{Message, MessageId, MessageState, PersonId, PhoneNumber};
-use crate::store::{ClaimedMessage, DispatchStore, SendRecord, StoreError, by_hash};
+use crate::store::{ClaimedMessage, DispatchStore, SendRecord, StoreError, by_hash, by_number};
 
 #[async_trait]
 impl DispatchStore for PostgresStore {
@@ -216,7 +216,7 @@ impl DispatchStore for PostgresStore {
         let by_hash = by_hash(&self.vault, mobiles);
         let hashes: Vec<&str> = by_hash.keys().map(String::as_str).collect();
         let except: Vec<String> = except.iter().map(MessageId::to_string).collect();
-        let rows = sqlx::query(
+        let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
             "SELECT mobile_hash, COALESCE(sent_at, send_at) AS at FROM messages \
              WHERE mobile_hash = ANY($1::text[]) AND state IN ('sent', 'delivered', 'failed', 'claimed') \
              AND COALESCE(sent_at, send_at) >= $2 AND id <> ALL($3::text[]) AND reply_to IS NULL",
@@ -226,17 +226,7 @@ impl DispatchStore for PostgresStore {
         .bind(&except)
         .fetch_all(&self.pool)
         .await?;
-        let mut found: HashMap<PhoneNumber, Vec<DateTime<Utc>>> = HashMap::new();
-        for row in &rows {
-            let hash: String = row.try_get("mobile_hash")?;
-            if let Some(mobile) = by_hash.get(&hash) {
-                found
-                    .entry(mobile.clone())
-                    .or_default()
-                    .push(row.try_get("at")?);
-            }
-        }
-        Ok(found)
+        Ok(by_number(&by_hash, rows))
     }
 
     async fn record_delivery(

@@ -16,7 +16,7 @@ use super::SqliteStore;
 use super::WriteTx;
 use super::messages::{Change, MESSAGE_COLUMNS, message_from_row, record, record_all};
 use crate::domain::{Message, MessageId, MessageState, PersonId, PhoneNumber};
-use crate::store::{ClaimedMessage, DispatchStore, SendRecord, StoreError, by_hash};
+use crate::store::{ClaimedMessage, DispatchStore, SendRecord, StoreError, by_hash, by_number};
 
 #[async_trait]
 impl DispatchStore for SqliteStore {
@@ -231,17 +231,8 @@ impl DispatchStore for SqliteStore {
             ids.push_bind(id.to_string());
         }
         ids.push_unseparated(")");
-        let mut found: HashMap<PhoneNumber, Vec<DateTime<Utc>>> = HashMap::new();
-        for row in q.build().fetch_all(&self.pool).await? {
-            let hash: String = row.try_get("mobile_hash")?;
-            if let Some(mobile) = by_hash.get(&hash) {
-                found
-                    .entry(mobile.clone())
-                    .or_default()
-                    .push(row.try_get("at")?);
-            }
-        }
-        Ok(found)
+        let rows: Vec<(String, DateTime<Utc>)> = q.build_query_as().fetch_all(&self.pool).await?;
+        Ok(by_number(&by_hash, rows))
     }
 
     async fn record_delivery(
