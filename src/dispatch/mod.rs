@@ -664,3 +664,115 @@ fn tally(round: &mut Round, outcome: Outcome) {
     };
     *slot += 1;
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, NaiveTime, TimeZone, Utc};
+
+    use super::*;
+    use crate::domain::{
+        Language, Message, MessageBody, MessageOrigin, MessageState, OrgId, PersonId, TemplateName,
+    };
+
+    fn policy() -> CapPolicy {
+        let at = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+        CapPolicy {
+            window: SendingWindow {
+                start: at(9),
+                end: at(20),
+            },
+            daily_cap: 3,
+            min_gap: Duration::minutes(60),
+            zone: chrono_tz::Europe::London,
+        }
+    }
+
+    fn claimed(origin: MessageOrigin, now: DateTime<Utc>) -> ClaimedMessage {
+        let message = Message {
+            id: MessageId::new(),
+            org_id: OrgId::new(),
+            person_id: PersonId::new(),
+            origin,
+            dedupe_key: "k".into(),
+            template: TemplateName::parse("gp_registration").unwrap(),
+            language: Language::parse("en").unwrap(),
+            body: MessageBody::new("Hello".into()),
+            mobile: PhoneNumber::parse("+447400123456").unwrap(),
+            state: MessageState::Claimed,
+            due_at: now,
+            send_at: now,
+            expires_at: now + Duration::hours(24),
+            earliest: None,
+            priority: 1,
+            goal: None,
+            created_at: now,
+            updated_at: now,
+        };
+        ClaimedMessage {
+            message,
+            attempts: 0,
+            number_invalid: false,
+        }
+    }
+
+    fn sent() -> SendRecord {
+        SendRecord::Sent {
+            provider: "hook".into(),
+            provider_id: "p-1".into(),
+        }
+    }
+
+    fn hold(number: &NumberState, text: &ClaimedMessage, now: DateTime<Utc>) -> Option<SendRecord> {
+        checks::hold(&policy(), text, number.suppressed, &number.taken, now)
+    }
+
+    #[test]
+    fn a_text_sent_earlier_in_the_round_holds_the_next_to_that_number_for_the_gap() {
+        // 10:00 in London, summer time.
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap();
+        let mut number = NumberState {
+            suppressed: false,
+            taken: Vec::new(),
+        };
+        let first = claimed(MessageOrigin::Nudge, now);
+        assert!(hold(&number, &first, now).is_none());
+        number.note(&sent(), false, now);
+        let next = claimed(MessageOrigin::Nudge, now);
+        match hold(&number, &next, now + Duration::minutes(1)) {
+            Some(SendRecord::Retry { at, .. }) => assert_eq!(at, now + Duration::minutes(60)),
+            other => panic!("expected a wait for the gap, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_reply_does_not_count_to_the_cap_and_a_provider_opt_out_stops_the_rest() {
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap();
+        let mut number = NumberState {
+            suppressed: false,
+            taken: Vec::new(),
+        };
+        let reply = MessageOrigin::Reply {
+            inbound_id: "in-1".into(),
+        };
+        number.note(&sent(), true, now);
+        assert!(
+            number.taken.is_empty(),
+            "a STOP confirmation is not a reminder"
+        );
+        assert!(hold(&number, &claimed(MessageOrigin::Nudge, now), now).is_none());
+
+        let refused = SendRecord::Suppressed {
+            reason: "hook: opted out".into(),
+        };
+        number.note(&refused, false, now);
+        let next = claimed(MessageOrigin::Nudge, now);
+        assert!(matches!(
+            hold(&number, &next, now),
+            Some(SendRecord::Suppressed { .. })
+        ));
+        assert!(
+            hold(&number, &claimed(reply, now), now).is_none(),
+            "an answer to the person's own text still goes"
+        );
+    }
+}
