@@ -205,6 +205,7 @@ impl Ingest {
             ..Default::default()
         };
         progress.rows_total(parsed.records.len() as u64);
+        let started = self.clock.now();
         let mut written = 0;
         let batches = parsed
             .records
@@ -226,7 +227,8 @@ impl Ingest {
             progress.rows_done(written as u64);
         }
         if summary.created + summary.updated > 0 {
-            summary.planned = self.planner.sweep(Some(org)).await?;
+            // What the import left unchanged is already planned.
+            summary.planned = self.planner.plan_changed(org, started).await?;
         }
         summary.problems.sort_by_key(|p| p.line);
         summary.rejected = summary

@@ -140,13 +140,31 @@ impl Planner {
     /// Re-plan every event (of one organisation, or all): applies rules
     /// added or disabled since, and expires texts that can no longer go.
     pub async fn sweep(&self, org: Option<OrgId>) -> Result<PlanReport, PlanError> {
+        self.walk(org, None).await
+    }
+
+    /// Re-plan the events of `org` where the event or its person changed at
+    /// or after `since`, e.g. by an import that began then.
+    pub async fn plan_changed(
+        &self,
+        org: OrgId,
+        since: DateTime<Utc>,
+    ) -> Result<PlanReport, PlanError> {
+        self.walk(Some(org), Some(since)).await
+    }
+
+    async fn walk(
+        &self,
+        org: Option<OrgId>,
+        changed_since: Option<DateTime<Utc>>,
+    ) -> Result<PlanReport, PlanError> {
         let mut report = PlanReport::default();
         let mut after = None;
         loop {
             let page = self
                 .inner
                 .store
-                .events_with_people(org, after, SWEEP_BATCH)
+                .events_with_people(org, changed_since, after, SWEEP_BATCH)
                 .await?;
             let Some((_, last)) = page.last() else { break };
             after = Some(last.id);

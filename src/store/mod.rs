@@ -238,10 +238,12 @@ pub trait MessageStore: Send + Sync + 'static {
     async fn apply_plan(&self, changes: &PlanChanges, now: DateTime<Utc>)
     -> Result<(), StoreError>;
     /// Events with their people, across organisations, in id order: the
-    /// re-plan sweep walks these.
+    /// re-plan sweep walks these. With `changed_since`, only events where
+    /// the event or its person changed at or after that time.
     async fn events_with_people(
         &self,
         org: Option<OrgId>,
+        changed_since: Option<DateTime<Utc>>,
         after: Option<EventId>,
         limit: u32,
     ) -> Result<Vec<(Person, Event)>, StoreError>;

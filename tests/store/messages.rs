@@ -7,8 +7,8 @@ use homeward::domain::{EventId, MessageBody, MessageId, MessageOrigin, MessageSt
 use homeward::store::{MessageFilter, MessageUpdate, PlanChanges, Store};
 
 use crate::fixtures::{
-    MOBILE_A, MOBILE_B, mins, mobile, nudge, org, person_with_release, plan, rule_message,
-    state_of, t0,
+    MOBILE_A, MOBILE_B, liberation, mins, mobile, new_person, nudge, org, person_with_release,
+    plan, rule_message, state_of, t0,
 };
 
 fn all(limit: u32) -> MessageFilter {
@@ -377,10 +377,13 @@ pub async fn events_with_people_walks_every_organisation_in_id_order(store: Arc<
         expected.push((person, event));
     }
     expected.sort_by_key(|(_, e)| e.id);
-    let everything = store.events_with_people(None, None, 10).await.unwrap();
+    let everything = store
+        .events_with_people(None, None, None, 10)
+        .await
+        .unwrap();
     assert_eq!(everything, expected);
     let ours_only = store
-        .events_with_people(Some(ours), None, 10)
+        .events_with_people(Some(ours), None, None, 10)
         .await
         .unwrap();
     assert_eq!(ours_only.len(), 2);
@@ -392,7 +395,7 @@ pub async fn events_with_people_walks_every_organisation_in_id_order(store: Arc<
     let mut walked = Vec::new();
     let mut after = None;
     while let Some((person, event)) = store
-        .events_with_people(None, after, 1)
+        .events_with_people(None, None, after, 1)
         .await
         .unwrap()
         .pop()
@@ -401,4 +404,42 @@ pub async fn events_with_people_walks_every_organisation_in_id_order(store: Arc<
         walked.push((person, event));
     }
     assert_eq!(walked, expected);
+
+    // Since a moment: only where the person or the event changed then.
+    let later = t0() + mins(60);
+    let (moved, _) = store
+        .upsert_event(
+            ours,
+            expected[0].0.id,
+            &liberation("release", "2026-03-09"),
+            later,
+        )
+        .await
+        .unwrap();
+    let (renamed, _) = store
+        .upsert_person(theirs, &new_person("K-1", "Sam", MOBILE_A), later)
+        .await
+        .unwrap();
+    let changed = store
+        .events_with_people(None, Some(later), None, 10)
+        .await
+        .unwrap();
+    let mut ids: Vec<EventId> = changed.iter().map(|(_, e)| e.id).collect();
+    ids.sort();
+    let theirs_event = expected
+        .iter()
+        .find(|(p, _)| p.id == renamed.id)
+        .unwrap()
+        .1
+        .id;
+    let mut want = vec![moved.id, theirs_event];
+    want.sort();
+    assert_eq!(ids, want, "the moved event and the renamed person's event");
+    assert!(
+        store
+            .events_with_people(None, Some(later + mins(1)), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -120,6 +120,7 @@ impl MessageStore for PostgresStore {
     async fn events_with_people(
         &self,
         org: Option<OrgId>,
+        changed_since: Option<DateTime<Utc>>,
         after: Option<EventId>,
         limit: u32,
     ) -> Result<Vec<(Person, Event)>, StoreError> {
@@ -133,12 +134,15 @@ impl MessageStore for PostgresStore {
              p.first_name AS p_first_name, p.mobile AS p_mobile, p.language AS p_language, \
              p.created_at AS p_created_at, p.updated_at AS p_updated_at \
              FROM events e JOIN people p ON p.id = e.person_id \
-             WHERE ($1::text IS NULL OR e.org_id = $1) AND e.id > $2 ORDER BY e.id LIMIT $3"
+             WHERE ($1::text IS NULL OR e.org_id = $1) \
+               AND ($4::timestamptz IS NULL OR e.updated_at >= $4 OR p.updated_at >= $4) \
+               AND e.id > $2 ORDER BY e.id LIMIT $3"
         );
         let rows = sqlx::query(&sql)
             .bind(org.map(|o| o.to_string()))
             .bind(after.map(|id| id.to_string()).unwrap_or_default())
             .bind(i64::from(limit))
+            .bind(changed_since)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()

@@ -103,6 +103,7 @@ impl MessageStore for SqliteStore {
     async fn events_with_people(
         &self,
         org: Option<OrgId>,
+        changed_since: Option<DateTime<Utc>>,
         after: Option<EventId>,
         limit: u32,
     ) -> Result<Vec<(Person, Event)>, StoreError> {
@@ -116,12 +117,13 @@ impl MessageStore for SqliteStore {
              p.first_name AS p_first_name, p.mobile AS p_mobile, p.language AS p_language, \
              p.created_at AS p_created_at, p.updated_at AS p_updated_at \
              FROM events e JOIN people p ON p.id = e.person_id \
-             WHERE (? IS NULL OR e.org_id = ?) AND e.id > ? ORDER BY e.id LIMIT ?"
+             WHERE (?1 IS NULL OR e.org_id = ?1) \
+               AND (?2 IS NULL OR e.updated_at >= ?2 OR p.updated_at >= ?2) \
+               AND e.id > ?3 ORDER BY e.id LIMIT ?4"
         );
-        let org = org.map(|o| o.to_string());
         let rows = sqlx::query(&sql)
-            .bind(org.clone())
-            .bind(org)
+            .bind(org.map(|o| o.to_string()))
+            .bind(changed_since)
             .bind(after.map(|id| id.to_string()).unwrap_or_default())
             .bind(limit)
             .fetch_all(&self.pool)
