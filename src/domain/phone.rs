@@ -82,13 +82,19 @@ impl PhoneNumber {
     }
 }
 
-/// Hide the middle of anything that may be a phone number.
+/// Characters always hidden: a short value keeps less of its head, so no
+/// value shows all but a digit or two.
+const HIDDEN_AT_LEAST: usize = 4;
+
+/// Hide the middle of anything that may be a phone number: at most the
+/// first six and the last three characters show, and never all but four.
 pub fn mask(number: &str) -> String {
     let chars: Vec<char> = number.chars().collect();
     if chars.len() <= 9 {
         return "*".repeat(chars.len());
     }
-    let head: String = chars[..6].iter().collect();
+    let shown_head = (chars.len() - 3 - HIDDEN_AT_LEAST).min(6);
+    let head: String = chars[..shown_head].iter().collect();
     let tail: String = chars[chars.len() - 3..].iter().collect();
     format!("{head}****{tail}")
 }
@@ -219,6 +225,14 @@ mod tests {
         let phone = PhoneNumber::parse("07400 123456").unwrap();
         assert_eq!(phone.to_string(), "+44740****456");
         assert_eq!(format!("{phone:?}"), "PhoneNumber(+44740****456)");
+    }
+
+    #[test]
+    fn a_short_value_keeps_at_least_four_characters_hidden() {
+        // As typed in a file: eleven characters, of which only two used to hide.
+        assert_eq!(mask("07911 12345"), "0791****345");
+        assert_eq!(mask("0791112345"), "079****345");
+        assert_eq!(mask("079111234"), "*********");
     }
 }
 

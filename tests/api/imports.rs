@@ -274,5 +274,5 @@ async fn refused_rows_name_the_column_but_not_the_personal_value() {
         fields,
         ["external_ref", "first_name", "mobile", "establishment"]
     );
-    assert_eq!(summary["problems"][2]["value"], "07911 ****345");
+    assert_eq!(summary["problems"][2]["value"], "0791****345");
 }
