@@ -3,9 +3,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
 use super::StoreError;
+use super::rows::{optional, parsed};
 use crate::domain::{
-    ApiToken, AuditAction, AuditEntry, AuditId, NewAuditEntry, OrgId, PersonId, TargetKind, TokenId,
+    Actor, ApiToken, AuditAction, AuditEntry, AuditId, AuditTarget, NewAuditEntry, OrgId, PersonId,
+    TargetKind, TokenId,
 };
 
 /// Which audit entries a listing shows: one organisation's, oldest first,
@@ -54,4 +58,52 @@ pub trait AccessStore: Send + Sync + 'static {
         org: OrgId,
         filter: &AuditFilter,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+pub(super) const TOKEN_COLUMNS: &str =
+    "id, org_id, role, label, created_at, last_used_at, revoked_at";
+pub(super) const AUDIT_COLUMNS: &str =
+    "id, org_id, at, actor, token_id, action, target_kind, target_id, person_id, detail";
+
+pub(super) fn token_from_row<R>(row: &R) -> Result<ApiToken, StoreError>
+where
+    R: Row,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> DateTime<Utc>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'a> &'a str: ColumnIndex<R>,
+{
+    Ok(ApiToken {
+        id: parsed(row, "id")?,
+        org_id: parsed(row, "org_id")?,
+        role: parsed(row, "role")?,
+        label: row.try_get("label")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+pub(super) fn audit_from_row<R>(row: &R) -> Result<AuditEntry, StoreError>
+where
+    R: Row,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> DateTime<Utc>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'a> &'a str: ColumnIndex<R>,
+{
+    let kind: String = row.try_get("actor")?;
+    let token = optional(row, "token_id", str::parse::<TokenId>)?;
+    let actor = Actor::from_stored(&kind, token).map_err(StoreError::Corrupt)?;
+    Ok(AuditEntry {
+        id: parsed(row, "id")?,
+        org_id: parsed(row, "org_id")?,
+        at: row.try_get("at")?,
+        actor,
+        action: parsed(row, "action")?,
+        target: AuditTarget {
+            kind: parsed(row, "target_kind")?,
+            id: row.try_get("target_id")?,
+            person_id: optional(row, "person_id", str::parse::<PersonId>)?,
+        },
+        detail: row.try_get("detail")?,
+    })
 }

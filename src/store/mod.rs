@@ -17,6 +17,7 @@ mod access;
 mod import_batch;
 mod outcome;
 mod postgres;
+mod rows;
 mod sqlite;
 
 use std::collections::{HashMap, HashSet};
@@ -32,6 +33,7 @@ use crate::domain::{
 };
 
 pub use access::{AccessStore, AuditFilter};
+use outcome::delivery_change;
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 

@@ -72,3 +72,20 @@ impl SendRecord {
         columns
     }
 }
+
+/// Where a delivery report moves a sent message, and why.
+pub(super) fn delivery_change(
+    provider: &str,
+    delivered: &Result<(), String>,
+) -> (MessageState, String) {
+    match delivered {
+        Ok(()) => (
+            MessageState::Delivered,
+            format!("{provider} reports it delivered"),
+        ),
+        Err(why) => (
+            MessageState::Failed,
+            format!("{provider} reports it undelivered: {why}"),
+        ),
+    }
+}

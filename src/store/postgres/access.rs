@@ -6,19 +6,13 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
-use sqlx::{Postgres, QueryBuilder, Row};
+use sqlx::{Postgres, QueryBuilder};
 
 use super::PostgresStore;
-use super::rows::{optional, parsed, stored};
-use crate::domain::{
-    Actor, ApiToken, AuditEntry, AuditId, AuditTarget, NewAuditEntry, OrgId, PersonId, TokenId,
-};
+use super::rows::stored;
+use crate::domain::{ApiToken, AuditEntry, AuditId, NewAuditEntry, OrgId, TokenId};
+use crate::store::access::{AUDIT_COLUMNS, TOKEN_COLUMNS, audit_from_row, token_from_row};
 use crate::store::{AccessStore, AuditFilter, StoreError};
-
-const TOKEN_COLUMNS: &str = "id, org_id, role, label, created_at, last_used_at, revoked_at";
-const AUDIT_COLUMNS: &str =
-    "id, org_id, at, actor, token_id, action, target_kind, target_id, person_id, detail";
 
 #[async_trait]
 impl AccessStore for PostgresStore {
@@ -148,35 +142,4 @@ impl AccessStore for PostgresStore {
         let rows = q.build().fetch_all(&self.pool).await?;
         rows.iter().map(audit_from_row).collect()
     }
-}
-
-fn token_from_row(row: &PgRow) -> Result<ApiToken, StoreError> {
-    Ok(ApiToken {
-        id: parsed(row, "id")?,
-        org_id: parsed(row, "org_id")?,
-        role: parsed(row, "role")?,
-        label: row.try_get("label")?,
-        created_at: row.try_get("created_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-    })
-}
-
-fn audit_from_row(row: &PgRow) -> Result<AuditEntry, StoreError> {
-    let kind: String = row.try_get("actor")?;
-    let token = optional(row, "token_id", str::parse::<TokenId>)?;
-    let actor = Actor::from_stored(&kind, token).map_err(StoreError::Corrupt)?;
-    Ok(AuditEntry {
-        id: parsed(row, "id")?,
-        org_id: parsed(row, "org_id")?,
-        at: row.try_get("at")?,
-        actor,
-        action: parsed(row, "action")?,
-        target: AuditTarget {
-            kind: parsed(row, "target_kind")?,
-            id: row.try_get("target_id")?,
-            person_id: optional(row, "person_id", str::parse::<PersonId>)?,
-        },
-        detail: row.try_get("detail")?,
-    })
 }

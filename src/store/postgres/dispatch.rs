@@ -19,7 +19,9 @@ use sqlx::Row;
 use super::PostgresStore;
 use super::messages::{MESSAGE_COLUMNS, message_from_row, record, record_many};
 use crate::domain::{Message, MessageId, MessageState, PersonId, PhoneNumber};
-use crate::store::{ClaimedMessage, DispatchStore, SendRecord, StoreError, by_hash, by_number};
+use crate::store::{
+    ClaimedMessage, DispatchStore, SendRecord, StoreError, by_hash, by_number, delivery_change,
+};
 
 #[async_trait]
 impl DispatchStore for PostgresStore {
@@ -254,16 +256,7 @@ impl DispatchStore for PostgresStore {
         let Some(message) = message.transpose()? else {
             return Ok(None);
         };
-        let (to, reason) = match &delivered {
-            Ok(()) => (
-                MessageState::Delivered,
-                format!("{provider} reports it delivered"),
-            ),
-            Err(why) => (
-                MessageState::Failed,
-                format!("{provider} reports it undelivered: {why}"),
-            ),
-        };
+        let (to, reason) = delivery_change(provider, &delivered);
         // Only a sent message moves: replays and late reports are harmless.
         if message.state == MessageState::Sent {
             sqlx::query(

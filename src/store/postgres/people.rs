@@ -347,13 +347,13 @@ pub(super) fn event_from_row(row: &PgRow) -> Result<Event, StoreError> {
         EventKind::Liberation => EventDetail::Liberation {
             date: row.try_get("local_date")?,
             establishment: optional(row, "establishment", Establishment::parse)?,
-            status: parsed::<LiberationStatus>(row, "status")?,
+            status: parsed::<LiberationStatus, _>(row, "status")?,
         },
         EventKind::Appointment => EventDetail::Appointment {
             starts_at: row.try_get("starts_at")?,
             place: optional(row, "place", Place::parse)?,
-            appointment_type: parsed::<AppointmentKind>(row, "appointment_type")?,
-            status: parsed::<AppointmentStatus>(row, "status")?,
+            appointment_type: parsed::<AppointmentKind, _>(row, "appointment_type")?,
+            status: parsed::<AppointmentStatus, _>(row, "status")?,
         },
     };
     Ok(Event {

@@ -1,5 +1,5 @@
-//! Reading typed values back out of PostgreSQL rows. A value that no longer
-//! parses is reported as corrupt, naming its column, never silently skipped.
+//! Reading typed values back out of PostgreSQL rows (see `store::rows` for
+//! what both backends share).
 
 use std::str::FromStr;
 
@@ -9,32 +9,7 @@ use sqlx::postgres::PgRow;
 
 use crate::store::StoreError;
 
-pub(super) fn parsed<T>(row: &PgRow, column: &str) -> Result<T, StoreError>
-where
-    T: FromStr,
-    T::Err: std::fmt::Display,
-{
-    checked(row, column, |s| s.parse::<T>())
-}
-
-pub(super) fn checked<T, E: std::fmt::Display>(
-    row: &PgRow,
-    column: &str,
-    parse: impl FnOnce(&str) -> Result<T, E>,
-) -> Result<T, StoreError> {
-    let raw: String = row.try_get(column)?;
-    parse(&raw).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-}
-
-pub(super) fn optional<T, E: std::fmt::Display>(
-    row: &PgRow,
-    column: &str,
-    parse: impl FnOnce(&str) -> Result<T, E>,
-) -> Result<Option<T>, StoreError> {
-    let raw: Option<String> = row.try_get(column)?;
-    raw.map(|raw| parse(&raw).map_err(|e| StoreError::Corrupt(format!("{column}: {e}"))))
-        .transpose()
-}
+pub(super) use crate::store::rows::{checked, optional, parsed};
 
 /// A `smallint` column holding a `u8`.
 pub(super) fn small(row: &PgRow, column: &str) -> Result<u8, StoreError> {

@@ -16,7 +16,9 @@ use super::SqliteStore;
 use super::WriteTx;
 use super::messages::{Change, MESSAGE_COLUMNS, message_from_row, record, record_all};
 use crate::domain::{Message, MessageId, MessageState, PersonId, PhoneNumber};
-use crate::store::{ClaimedMessage, DispatchStore, SendRecord, StoreError, by_hash, by_number};
+use crate::store::{
+    ClaimedMessage, DispatchStore, SendRecord, StoreError, by_hash, by_number, delivery_change,
+};
 
 #[async_trait]
 impl DispatchStore for SqliteStore {
@@ -257,16 +259,7 @@ impl DispatchStore for SqliteStore {
         let Some(message) = message.transpose()? else {
             return Ok(None);
         };
-        let (to, reason) = match &delivered {
-            Ok(()) => (
-                MessageState::Delivered,
-                format!("{provider} reports it delivered"),
-            ),
-            Err(why) => (
-                MessageState::Failed,
-                format!("{provider} reports it undelivered: {why}"),
-            ),
-        };
+        let (to, reason) = delivery_change(provider, &delivered);
         // Only a sent message moves: replays and late reports are harmless.
         if message.state == MessageState::Sent {
             sqlx::query(
