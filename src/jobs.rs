@@ -1,5 +1,6 @@
 //! Work that runs on a clock rather than on a request: the re-plan sweep,
-//! the check for people whose texts stopped arriving, and the deletion of
+//! finishing imports that died part-way, the check for people whose texts
+//! stopped arriving, and the deletion of
 //! personal data past its retention period (`retention.keep_days`), on the cron
 //! expression in `planner.sweep_cron`, evaluated in the configured time zone
 //! so "every day at 06:00" means local 06:00.
@@ -12,6 +13,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
+use crate::ingest::Ingest;
 use crate::optout::Replies;
 use crate::planner::Planner;
 use crate::privacy::Privacy;
@@ -21,6 +23,7 @@ use crate::store::Store;
 pub struct Sweeps {
     pub store: Arc<dyn Store>,
     pub planner: Planner,
+    pub ingest: Ingest,
     pub replies: Replies,
     pub silent_days: u32,
     pub privacy: Privacy,
@@ -61,6 +64,9 @@ impl Sweeps {
             Err(e) => {
                 tracing::error!(error = %e, "re-plan sweep failed; it will run again at the next tick")
             }
+        }
+        if let Err(e) = self.ingest.recover_interrupted(None).await {
+            tracing::error!(error = %e, "recovering interrupted imports failed; it will run again at the next tick");
         }
         if let Err(e) = self.replies.flag_silent(self.silent_days).await {
             tracing::error!(error = %e, "the silent-number check failed; it will run again at the next tick");

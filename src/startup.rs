@@ -82,10 +82,11 @@ impl Application {
             &settings.optout,
         );
         let silent_check = replies.clone();
+        recover_imports(&ingest).await?;
         let privacy = Privacy::new(store.clone(), clock.clone(), settings.retention.keep_for());
         let state = AppState {
             store: store.clone(),
-            ingest,
+            ingest: ingest.clone(),
             dispatcher: dispatcher.clone(),
             replies: replies.clone(),
             privacy: privacy.clone(),
@@ -112,6 +113,7 @@ impl Application {
         let sweeps = jobs::Sweeps {
             store: store.clone(),
             planner,
+            ingest,
             replies: silent_check,
             silent_days: settings.optout.silent_days,
             privacy,
@@ -208,6 +210,24 @@ pub fn build_planner(
 ) -> anyhow::Result<Planner> {
     let (catalogue, rules) = load_plan_inputs(settings)?;
     Ok(Planner::new(store, clock, catalogue, rules, settings))
+}
+
+/// Finish imports that an earlier process left part-way (see
+/// `ingest::journal`): their texts are planned before the daemon serves,
+/// and once their importer's lease has run out they are closed and audited.
+async fn recover_imports(ingest: &Ingest) -> anyhow::Result<()> {
+    ingest
+        .recover_interrupted(None)
+        .await
+        .context("Failed to recover an interrupted import")?;
+    let later = ingest.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(crate::ingest::IMPORT_LEASE).await;
+        if let Err(e) = later.recover_interrupted(None).await {
+            tracing::error!(error = %e, "recovering interrupted imports failed; the sweep will try again");
+        }
+    });
+    Ok(())
 }
 
 fn load_plan_inputs(settings: &Settings) -> anyhow::Result<(TemplateCatalogue, Vec<CampaignRule>)> {

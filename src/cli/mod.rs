@@ -172,19 +172,13 @@ async fn import(
         .with_context(|| format!("Cannot open {}", args.file.display()))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let planner = startup::build_planner(settings, store.clone(), clock.clone())?;
-    let audit = AuditLog::new(store.clone(), clock.clone());
     let ingest = Ingest::new(store, clock, settings.time.zone, planner);
     let bar = Bar::new();
     let summary = ingest
-        .import(org.id, kind, BufReader::new(file), &bar)
+        .import(org.id, kind, BufReader::new(file), &bar, Actor::Cli)
         .await
         .with_context(|| format!("{}", args.file.display()))?;
     bar.0.finish_and_clear();
-    let target = AuditTarget::import(kind.noun());
-    let note = Some(summary.counts());
-    audit
-        .record_as(Actor::Cli, org.id, AuditAction::Imported, target, note)
-        .await?;
     print_summary(&args.file, kind, &summary);
     Ok(if summary.rejected == 0 {
         ExitCode::SUCCESS

@@ -72,3 +72,7 @@ id_type!(
     /// An entry in the audit trail.
     AuditId
 );
+id_type!(
+    /// One CSV import, in the import journal.
+    ImportRunId
+);

@@ -19,7 +19,7 @@ pub use event::{
     AppointmentKind, AppointmentStatus, Event, EventDetail, EventKind, LiberationStatus, NewEvent,
     UnknownWord,
 };
-pub use ids::{AuditId, EventId, OrgId, PersonId, TokenId};
+pub use ids::{AuditId, EventId, ImportRunId, OrgId, PersonId, TokenId};
 pub use inbound::{AttentionItem, Inbound, NewAttention, Suppression};
 pub use message::{
     Message, MessageBody, MessageId, MessageOrigin, MessageState, NewMessage, Transition,

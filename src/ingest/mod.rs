@@ -6,6 +6,9 @@
 
 pub mod csv_file;
 pub mod input;
+mod journal;
+
+pub use journal::LEASE as IMPORT_LEASE;
 
 use std::io::Read;
 use std::sync::Arc;
@@ -13,8 +16,11 @@ use std::sync::Arc;
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use crate::audit::AuditLog;
 use crate::clock::Clock;
-use crate::domain::{Event, EventId, NewEvent, NewPerson, OrgId, Person, PersonId, UpsertOutcome};
+use crate::domain::{
+    Actor, Event, EventId, NewEvent, NewPerson, OrgId, Person, PersonId, UpsertOutcome,
+};
 use crate::planner::{PlanError, PlanReport, Planner};
 use crate::store::{ImportOutcome, Store, StoreError};
 use csv_file::{FileError, ImportKind, RowProblem};
@@ -94,15 +100,18 @@ pub struct Ingest {
     clock: Arc<dyn Clock>,
     zone: Tz,
     planner: Planner,
+    audit: AuditLog,
 }
 
 impl Ingest {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, zone: Tz, planner: Planner) -> Self {
+        let audit = AuditLog::new(store.clone(), clock.clone());
         Self {
             store,
             clock,
             zone,
             planner,
+            audit,
         }
     }
 
@@ -187,25 +196,36 @@ impl Ingest {
         Ok(updated)
     }
 
-    /// Read a whole CSV file, then write its good rows in batches. Parsing
-    /// runs on a blocking thread: a large file is seconds of CPU.
+    /// Read a whole CSV file, write its good rows in batches, plan their
+    /// texts and record the import on the audit trail as `actor`'s. Parsing
+    /// runs on a blocking thread: a large file is seconds of CPU. The import
+    /// journal (see [`journal`]) sees the whole import through even if this
+    /// process dies part-way.
     pub async fn import(
         &self,
         org: OrgId,
         kind: ImportKind,
         input: impl Read + Send + 'static,
         progress: &dyn ImportProgress,
+        actor: Actor,
     ) -> Result<ImportSummary, ImportError> {
         let zone = self.zone;
         let parsed = tokio::task::spawn_blocking(move || csv_file::parse(kind, input, zone))
             .await
             .expect("CSV parsing does not panic")?;
+        // An earlier import of this organisation that died part-way is
+        // planned first: this file may hold the same rows, now unchanged.
+        self.recover_interrupted(Some(org)).await?;
+        let fail = |written| move |source| ImportError::Store { written, source };
+        let (run, _heartbeat) = self
+            .open_run(org, kind.noun(), actor, parsed.records.len())
+            .await
+            .map_err(fail(0))?;
         let mut summary = ImportSummary {
             problems: parsed.problems,
             ..Default::default()
         };
         progress.rows_total(parsed.records.len() as u64);
-        let started = self.clock.now();
         let mut written = 0;
         let batches = parsed
             .records
@@ -216,7 +236,7 @@ impl Ingest {
                 .store
                 .import(org, batch, self.clock.now())
                 .await
-                .map_err(|source| ImportError::Store { written, source })?;
+                .map_err(fail(written))?;
             for (line, outcome) in lines.iter().zip(outcomes) {
                 match outcome {
                     ImportOutcome::Done(o) => summary.count(o),
@@ -224,11 +244,14 @@ impl Ingest {
                 }
             }
             written += batch.len();
+            let now = self.clock.now();
+            let beat = self.store.beat_import(run.id, written as u64, now).await;
+            beat.map_err(fail(written))?;
             progress.rows_done(written as u64);
         }
         if summary.created + summary.updated > 0 {
             // What the import left unchanged is already planned.
-            summary.planned = self.planner.plan_changed(org, started).await?;
+            summary.planned = self.planner.plan_changed(org, run.started_at).await?;
         }
         summary.problems.sort_by_key(|p| p.line);
         summary.rejected = summary
@@ -237,6 +260,7 @@ impl Ingest {
             .map(|p| p.line)
             .collect::<std::collections::BTreeSet<_>>()
             .len();
+        self.close_run(&run, summary.counts()).await?;
         Ok(summary)
     }
 }

@@ -15,6 +15,7 @@
 
 mod access;
 mod import_batch;
+mod journal;
 mod outcome;
 mod postgres;
 mod rows;
@@ -33,6 +34,7 @@ use crate::domain::{
 };
 
 pub use access::{AccessStore, AuditFilter};
+pub use journal::{ImportJournal, ImportRun};
 use outcome::delivery_change;
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
@@ -96,6 +98,7 @@ pub trait Store:
     + LeaderStore
     + PrivacyStore
     + AccessStore
+    + ImportJournal
     + Send
     + Sync
     + 'static

@@ -13,6 +13,7 @@ mod dispatch;
 mod fixtures;
 mod harness;
 mod inbound;
+mod journal;
 mod leader;
 mod messages;
 mod people;
@@ -47,6 +48,7 @@ macro_rules! conformance {
 
 conformance! {
     store: [
+        journal::an_import_run_stays_open_until_closed_once_and_only_in_its_organisation,
         people::organisations_are_unique_by_name_and_listed_in_byte_order,
         people::a_token_identifies_its_organisation_and_role,
         people::upserting_a_person_reports_created_then_unchanged_then_updated,

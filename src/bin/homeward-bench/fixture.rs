@@ -206,7 +206,13 @@ impl Fixture {
             self.planner()?,
         );
         let summary = ingest
-            .import(self.org, ImportKind::Releases, Cursor::new(csv), progress)
+            .import(
+                self.org,
+                ImportKind::Releases,
+                Cursor::new(csv),
+                progress,
+                homeward::domain::Actor::Cli,
+            )
             .await?;
         if let Some(problem) = summary.problems.first() {
             bail!(

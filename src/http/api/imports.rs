@@ -11,7 +11,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 
-use crate::domain::{AuditAction, AuditTarget, Caller};
+use crate::domain::{Actor, Caller};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::ingest::csv_file::ImportKind;
@@ -86,7 +86,13 @@ async fn import(
     let body = body?;
     let summary = state
         .ingest
-        .import(caller.org_id, kind, Cursor::new(body), &Quiet)
+        .import(
+            caller.org_id,
+            kind,
+            Cursor::new(body),
+            &Quiet,
+            Actor::from(&caller),
+        )
         .await
         .map_err(|e| match e {
             ImportError::File(e) => ApiError::Unprocessable(e.to_string()),
@@ -102,12 +108,6 @@ async fn import(
         rejected = summary.rejected,
         "import finished"
     );
-    let target = AuditTarget::import(kind.noun());
-    let counts = summary.counts();
-    state
-        .audit
-        .record_noted(&caller, AuditAction::Imported, target, counts)
-        .await?;
     Ok(Json(summary))
 }
 

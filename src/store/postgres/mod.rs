@@ -60,6 +60,7 @@ mod access;
 mod dispatch;
 mod import;
 mod inbound;
+mod journal;
 mod leader;
 mod messages;
 mod people;

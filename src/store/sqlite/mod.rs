@@ -40,6 +40,7 @@ mod access;
 mod dispatch;
 mod import;
 mod inbound;
+mod journal;
 mod messages;
 mod privacy;
 mod rows;
