@@ -6,6 +6,7 @@ mod audit;
 mod event;
 mod ids;
 mod inbound;
+mod lifecycle;
 mod message;
 mod person;
 mod phone;
@@ -21,6 +22,7 @@ pub use event::{
 };
 pub use ids::{AuditId, EventId, ImportRunId, OrgId, PersonId, TokenId};
 pub use inbound::{AttentionItem, Inbound, NewAttention, Suppression};
+pub use lifecycle::IllegalTransition;
 pub use message::{
     Message, MessageBody, MessageId, MessageOrigin, MessageState, NewMessage, Transition,
 };

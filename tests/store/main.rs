@@ -4,7 +4,7 @@
 //! only if it keeps them all.
 //!
 //! Every test exists twice, as `sqlite::<name>` and `postgres::<name>`, so
-//! `cargo nextest run --test store postgres::` runs one backend. PostgreSQL
+//! `cargo test --test store postgres::` runs one backend. PostgreSQL
 //! tests need `HOMEWARD_TEST_POSTGRES_URL` (see `throwaway`).
 
 mod access;

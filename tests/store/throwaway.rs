@@ -36,7 +36,7 @@ pub fn server_url() -> Option<String> {
                 // `cargo test` shows it.
                 let note = format!(
                     "\nSKIPPED: the PostgreSQL tests did not run ({URL_VAR} is not set). \
-                     To run them: {URL_VAR}=postgres://postgres@127.0.0.1:5432/test cargo nextest run\n"
+                     To run them: {URL_VAR}=postgres://postgres@127.0.0.1:5432/test cargo test\n"
                 );
                 std::io::stderr().write_all(note.as_bytes()).ok();
             });
