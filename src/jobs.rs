@@ -5,7 +5,6 @@
 //! expression in `planner.sweep_cron`, evaluated in the configured time zone
 //! so "every day at 06:00" means local 06:00.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono_tz::Tz;
@@ -13,6 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
+use crate::config::CronSchedule;
 use crate::ingest::Ingest;
 use crate::optout::Replies;
 use crate::planner::Planner;
@@ -34,9 +34,9 @@ pub struct Sweeps {
 impl Sweeps {
     /// Run on `cron` until `shutdown` is cancelled. A failed sweep is logged
     /// and tried again at the next tick: planning is idempotent.
-    pub fn spawn(self, cron: &str, shutdown: CancellationToken) -> anyhow::Result<JoinHandle<()>> {
-        let schedule = cron::Schedule::from_str(cron)?;
-        Ok(tokio::spawn(async move {
+    pub fn spawn(self, schedule: &CronSchedule, shutdown: CancellationToken) -> JoinHandle<()> {
+        let schedule = schedule.schedule().clone();
+        tokio::spawn(async move {
             loop {
                 let now = self.clock.now().with_timezone(&self.zone);
                 let Some(next) = schedule.after(&now).next() else {
@@ -51,7 +51,7 @@ impl Sweeps {
                 }
                 self.tick().await;
             }
-        }))
+        })
     }
 
     async fn tick(&self) {

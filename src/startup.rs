@@ -24,8 +24,8 @@ use crate::http::{self, ApiRateLimit, AppState};
 use crate::ingest::Ingest;
 use crate::jobs;
 use crate::optout::Replies;
-use crate::planner::Planner;
 use crate::planner::rules::{self, CampaignRule};
+use crate::planner::{CapPolicy, Planner};
 use crate::privacy::Privacy;
 use crate::providers;
 use crate::store::{PostgresOptions, PostgresStore, Reseal, SqliteStore, Store};
@@ -61,7 +61,17 @@ impl Application {
         // Templates and rules are checked before the database is touched.
         let (catalogue, rules) = load_plan_inputs(settings)?;
         let (store, vault) = open_store_and_vault(&settings.database).await?;
-        let planner = Planner::new(store.clone(), clock.clone(), catalogue, rules, settings);
+        // One cap policy (sending hours, daily cap, gap) for planning and
+        // sending alike.
+        let policy = CapPolicy::from_settings(settings);
+        let planner = Planner::new(
+            store.clone(),
+            clock.clone(),
+            catalogue,
+            rules,
+            policy,
+            settings,
+        );
         let templates = planner.catalogue().clone();
         let ingest = Ingest::new(
             store.clone(),
@@ -73,6 +83,7 @@ impl Application {
             store.clone(),
             clock.clone(),
             build_providers(settings, clock.clone())?,
+            policy,
             settings,
         );
         let replies = Replies::new(
@@ -120,7 +131,7 @@ impl Application {
             clock,
             zone: settings.time.zone,
         }
-        .spawn(&settings.planner.sweep_cron, shutdown.clone())?;
+        .spawn(&settings.planner.sweep_cron, shutdown.clone());
         Ok(Self {
             listener,
             address,
@@ -209,7 +220,10 @@ pub fn build_planner(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Planner> {
     let (catalogue, rules) = load_plan_inputs(settings)?;
-    Ok(Planner::new(store, clock, catalogue, rules, settings))
+    let policy = CapPolicy::from_settings(settings);
+    Ok(Planner::new(
+        store, clock, catalogue, rules, policy, settings,
+    ))
 }
 
 /// Finish imports that an earlier process left part-way (see

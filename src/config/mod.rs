@@ -8,6 +8,7 @@
 //! module reads the environment.
 
 mod providers;
+mod values;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -23,6 +24,7 @@ use serde::Deserialize;
 use crate::domain::Language;
 
 pub use providers::{DispatchSettings, ProviderKind, ProviderSettings};
+pub use values::{CronSchedule, LocalTime};
 
 const DEFAULTS: &str = include_str!("../../config/default.toml");
 const ENV_PREFIX: &str = "HOMEWARD__";
@@ -74,29 +76,22 @@ pub struct OptOutSettings {
 #[serde(deny_unknown_fields)]
 pub struct PlannerSettings {
     pub campaigns_file: PathBuf,
-    pub send_window_start: String,
-    pub send_window_end: String,
+    pub send_window_start: LocalTime,
+    pub send_window_end: LocalTime,
     pub daily_cap: u32,
     pub min_gap_minutes: u32,
     pub nudge_horizon_days: u32,
-    pub sweep_cron: String,
+    pub sweep_cron: CronSchedule,
 }
 
 impl PlannerSettings {
-    /// The local sending window, checked by `validate`.
+    /// The local sending window: start before end, checked by `validate`.
     pub fn window(&self) -> (chrono::NaiveTime, chrono::NaiveTime) {
-        let time = |s: &str| chrono::NaiveTime::parse_from_str(s, "%H:%M").expect("validated");
-        (time(&self.send_window_start), time(&self.send_window_end))
+        (self.send_window_start.0, self.send_window_end.0)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let time = |key, value: &str| {
-            chrono::NaiveTime::parse_from_str(value, "%H:%M")
-                .or_else(|_| invalid(key, value, "a local time written HH:MM, e.g. \"09:00\""))
-        };
-        let start = time("planner.send_window_start", &self.send_window_start)?;
-        let end = time("planner.send_window_end", &self.send_window_end)?;
-        if start >= end {
+        if self.send_window_start >= self.send_window_end {
             let value = format!("{}–{}", self.send_window_start, self.send_window_end);
             return invalid(
                 "planner.send_window_start/end",
@@ -109,13 +104,6 @@ impl PlannerSettings {
             "planner.nudge_horizon_days",
             u64::from(self.nudge_horizon_days),
         )?;
-        if self.sweep_cron.parse::<cron::Schedule>().is_err() {
-            return invalid(
-                "planner.sweep_cron",
-                &self.sweep_cron,
-                "a cron expression with seconds, e.g. \"0 */5 * * * *\"",
-            );
-        }
         Ok(())
     }
 }

@@ -91,7 +91,7 @@ pub struct DispatchSettings {
     /// When to look for texts that are due while none are (a cron
     /// expression with seconds, in `time.zone`); while texts are due, rounds
     /// follow each other at once.
-    pub due_check_cron: String,
+    pub due_check_cron: super::CronSchedule,
     /// Texts claimed per round.
     pub batch_size: u32,
     /// Sends in flight at once.
@@ -119,13 +119,6 @@ pub(super) fn validate(
     dispatch: &DispatchSettings,
     providers: &BTreeMap<String, ProviderSettings>,
 ) -> Result<(), ConfigError> {
-    if dispatch.due_check_cron.parse::<cron::Schedule>().is_err() {
-        return invalid(
-            "dispatch.due_check_cron",
-            &dispatch.due_check_cron,
-            "a cron expression with seconds, e.g. \"* * * * * *\" (every second)",
-        );
-    }
     if dispatch.providers.is_empty() {
         return invalid(
             "dispatch.providers",

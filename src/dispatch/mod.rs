@@ -36,7 +36,6 @@ use crate::clock::Clock;
 use crate::config::{DispatchSettings, Settings};
 use crate::domain::{MessageId, PhoneNumber};
 use crate::planner::CapPolicy;
-use crate::planner::timing::SendingWindow;
 use crate::providers::{OutboundSms, Provider, SendError};
 use crate::store::{ClaimedMessage, SendRecord, Store, StoreError};
 use breaker::Breaker;
@@ -136,6 +135,7 @@ impl Dispatcher {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         providers: Vec<ConfiguredProvider>,
+        policy: CapPolicy,
         settings: &Settings,
     ) -> Self {
         let d = &settings.dispatch;
@@ -151,13 +151,6 @@ impl Dispatcher {
                 ),
             })
             .collect();
-        let (start, end) = settings.planner.window();
-        let policy = CapPolicy {
-            window: SendingWindow { start, end },
-            daily_cap: settings.planner.daily_cap,
-            min_gap: Duration::minutes(settings.planner.min_gap_minutes.into()),
-            zone: settings.time.zone,
-        };
         let worker = format!("{}-{}", std::process::id(), MessageId::new());
         Self {
             inner: Arc::new(Inner {
@@ -166,10 +159,7 @@ impl Dispatcher {
                 slots,
                 policy,
                 settings: d.clone(),
-                due_check: d
-                    .due_check_cron
-                    .parse()
-                    .expect("validated with the settings"),
+                due_check: d.due_check_cron.schedule().clone(),
                 zone: settings.time.zone,
                 worker,
                 depth_reported: std::sync::Mutex::new(None),
@@ -673,6 +663,7 @@ mod tests {
     use crate::domain::{
         Language, Message, MessageBody, MessageOrigin, MessageState, OrgId, PersonId, TemplateName,
     };
+    use crate::planner::timing::SendingWindow;
 
     fn policy() -> CapPolicy {
         let at = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap();

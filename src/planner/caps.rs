@@ -21,6 +21,22 @@ pub struct CapPolicy {
     pub zone: Tz,
 }
 
+impl CapPolicy {
+    /// The policy the settings describe. Built once, at start-up, and
+    /// handed to both the planner and the dispatcher, so the two can never
+    /// disagree about when a text may go.
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        let planner = &settings.planner;
+        let (start, end) = planner.window();
+        Self {
+            window: SendingWindow { start, end },
+            daily_cap: planner.daily_cap,
+            min_gap: Duration::minutes(planner.min_gap_minutes.into()),
+            zone: settings.time.zone,
+        }
+    }
+}
+
 /// A text waiting to go to the number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Candidate {

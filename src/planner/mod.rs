@@ -35,7 +35,6 @@ pub use caps::{Candidate, CapPolicy, ExpiryReason, Placement, fit};
 pub use context::service_words;
 use plan::Wanted;
 use rules::CampaignRule;
-use timing::SendingWindow;
 
 /// Events planned per store round trip in a sweep. Each batch reads its
 /// events' texts and every text to their numbers in one go; SQLite hands
@@ -96,15 +95,9 @@ impl Planner {
         clock: Arc<dyn Clock>,
         catalogue: TemplateCatalogue,
         rules: Vec<CampaignRule>,
+        policy: CapPolicy,
         settings: &Settings,
     ) -> Self {
-        let (start, end) = settings.planner.window();
-        let policy = CapPolicy {
-            window: SendingWindow { start, end },
-            daily_cap: settings.planner.daily_cap,
-            min_gap: Duration::minutes(settings.planner.min_gap_minutes.into()),
-            zone: settings.time.zone,
-        };
         let disclosing = PhraseList::new(&settings.templates.disclosing_words);
         let nudge_horizon = Duration::days(settings.planner.nudge_horizon_days.into());
         Self {

@@ -107,6 +107,10 @@ mod tests {
             .with_ansi(false)
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
+        // Another test's thread may have cached "nobody listens" for the
+        // provider's log line while this subscriber did not yet exist;
+        // `cargo test` runs tests on threads of one process.
+        tracing::callsite::rebuild_interest_cache();
 
         LogProvider::new("dev").send(&sms()).await.unwrap();
 

@@ -77,7 +77,7 @@ pub async fn run(
 ) -> anyhow::Result<DispatchFigure> {
     let fake = FakeProvider::start().await?;
     let fixture = prepare(backend, args, &fake, progress).await?;
-    let due_check_cron = fixture.settings.dispatch.due_check_cron.clone();
+    let due_check_cron = fixture.settings.dispatch.due_check_cron.to_string();
     let raw = fixture.raw().await?;
     let pending = raw.pending().await?;
     let paced_n = (args.paced_rate * args.paced_secs) as usize;
@@ -172,6 +172,7 @@ pub fn dispatcher(fixture: &Fixture) -> anyhow::Result<Dispatcher> {
         fixture.store.clone(),
         fixture.clock.clone(),
         vec![configured],
+        homeward::planner::CapPolicy::from_settings(settings),
         settings,
     ))
 }
