@@ -82,7 +82,7 @@ impl SendRecord {
 pub enum DeliveryMatch {
     /// It moved this message, sent by the reporting provider, from sent to
     /// delivered or failed (`message.state` is the new state).
-    Applied(Message),
+    Applied(Box<Message>),
     /// It names a message the reporting provider sent, but one no report
     /// can move any more: a replay, or a late word after the last one.
     NotApplicable(MessageState),

@@ -284,7 +284,7 @@ impl DispatchStore for PostgresStore {
         record(&mut tx, message.id, Some(message.state), to, &reason, now).await?;
         tx.commit().await?;
         message.state = to;
-        Ok(DeliveryMatch::Applied(message))
+        Ok(DeliveryMatch::Applied(Box::new(message)))
     }
 
     async fn due_count(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
