@@ -2,7 +2,10 @@
 //! changes only a message its own provider sent, and its side effects
 //! (opting out, pausing a number) follow only from a report that applied.
 
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
+use sha2::Digest;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -35,6 +38,10 @@ async fn app_sending_through(server: &MockServer, providers: &str) -> TestApp {
             "\"AC0123456789abcdef0123456789abcdef\"",
         ),
         ("providers.twilio.auth_token", "\"twilio-auth-token\""),
+        (
+            "providers.twilio.webhook_shared_key",
+            "\"twilio-shared-key\"",
+        ),
         ("providers.twilio.from", "\"+447400000001\""),
     ];
     spawn_app_with_hook(NOW, &format!("{}/sms", server.uri()), &extra).await
@@ -166,4 +173,82 @@ async fn a_proper_report_by_our_reference_marks_the_text_delivered() {
     let response = app.hook_webhook("status", &report, HOOK_SECRET).await;
     assert_eq!(response.status(), 200);
     untouched(&app, &app.token, &person, &message, "delivered").await;
+}
+
+/// Base64(HMAC(key, data)) with SHA-1 or SHA-256, as Twilio signs.
+fn twilio_signature(sha256: bool, key: &str, data: &str) -> String {
+    let mac = if sha256 {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+        mac.update(data.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    } else {
+        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes()).unwrap();
+        mac.update(data.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    };
+    base64::engine::general_purpose::STANDARD.encode(mac)
+}
+
+#[tokio::test]
+async fn a_twilio_json_report_signed_with_body_sha256_is_applied_and_a_tampered_one_refused() {
+    let server = fake_provider().await;
+    let app = app_sending_through(&server, "[\"twilio\"]").await;
+    let (_, message) = text_for(&app, &app.token, MOBILE_A, "2026-12-01").await;
+    assert_eq!(app.dispatch_all_pending().await.sent, 1);
+    let body = r#"{"MessageSid":"SM1","MessageStatus":"delivered"}"#;
+    let hash = hex::encode(sha2::Sha256::digest(body.as_bytes()));
+    let url = format!("{}/webhooks/twilio/status?bodySHA256={hash}", app.address);
+    let signature = twilio_signature(false, "twilio-auth-token", &url);
+    let post = |body: &'static str| {
+        reqwest::Client::new()
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-twilio-signature", &signature)
+            .body(body)
+            .send()
+    };
+
+    let tampered = r#"{"MessageSid":"SM1","MessageStatus":"failed"}"#;
+    assert_eq!(post(tampered).await.unwrap().status(), 403);
+    let detail = shown(&app, &app.token, &format!("/v1/messages/{message}")).await;
+    assert_eq!(
+        detail["message"]["state"], "sent",
+        "a refused report changes nothing"
+    );
+    assert_eq!(post(body).await.unwrap().status(), 200);
+    let detail = shown(&app, &app.token, &format!("/v1/messages/{message}")).await;
+    assert_eq!(detail["message"]["state"], "delivered", "{detail}");
+}
+
+#[tokio::test]
+async fn a_twilio_report_signed_with_a_shared_key_is_checked_with_that_key() {
+    let server = fake_provider().await;
+    let app = app_sending_through(&server, "[\"twilio\"]").await;
+    let (_, message) = text_for(&app, &app.token, MOBILE_A, "2026-12-01").await;
+    assert_eq!(app.dispatch_all_pending().await.sent, 1);
+    let url = format!("{}/webhooks/twilio/status", app.address);
+    let form = "MessageSid=SM1&MessageStatus=delivered";
+    let signed = format!("{url}MessageSidSM1MessageStatusdelivered");
+    let shared = twilio_signature(true, "twilio-shared-key", &signed);
+    let post = |signature: String, settings: Option<&'static str>| {
+        let mut request = reqwest::Client::new()
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-twilio-signature", signature)
+            .body(form);
+        if let Some(settings) = settings {
+            request = request.header("x-twilio-webhooks-signature-settings", settings);
+        }
+        request.send()
+    };
+    let settings = Some("key=webhooks_sharedkey_01,algorithm=HMAC_SHA256");
+
+    assert_eq!(post(shared.clone(), None).await.unwrap().status(), 403);
+    let by_token = twilio_signature(false, "twilio-auth-token", &signed);
+    assert_eq!(post(by_token, settings).await.unwrap().status(), 403);
+    let detail = shown(&app, &app.token, &format!("/v1/messages/{message}")).await;
+    assert_eq!(detail["message"]["state"], "sent");
+    assert_eq!(post(shared, settings).await.unwrap().status(), 200);
+    let detail = shown(&app, &app.token, &format!("/v1/messages/{message}")).await;
+    assert_eq!(detail["message"]["state"], "delivered", "{detail}");
 }
