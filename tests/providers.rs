@@ -96,6 +96,7 @@ fn base(kind: ProviderKind) -> ProviderSettings {
         secret: None,
         account_sid: None,
         auth_token: None,
+        webhook_shared_key: None,
         messaging_service_sid: None,
         from: None,
         api_key: None,

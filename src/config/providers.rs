@@ -47,6 +47,9 @@ pub struct ProviderSettings {
     /// twilio: Account SID (`AC…`) and Auth Token.
     pub account_sid: Option<String>,
     pub auth_token: Option<SecretString>,
+    /// twilio: the secret of the SharedKey a Twilio Webhook Setting signs
+    /// webhooks with (those carrying `X-Twilio-Webhooks-Signature-Settings`).
+    pub webhook_shared_key: Option<SecretString>,
     /// twilio: a Messaging Service SID (`MG…`), or `from`.
     pub messaging_service_sid: Option<String>,
     /// twilio, vonage: the sender number or alphanumeric sender id.
@@ -190,7 +193,12 @@ impl ProviderKind {
             Self::Webhook => (&["url", "secret"], &[]),
             Self::Twilio => (
                 &["account_sid", "auth_token"],
-                &["base_url", "messaging_service_sid", "from"],
+                &[
+                    "base_url",
+                    "messaging_service_sid",
+                    "from",
+                    "webhook_shared_key",
+                ],
             ),
             Self::Vonage => (
                 &["api_key", "api_secret", "from"],
@@ -202,7 +210,7 @@ impl ProviderKind {
 }
 
 impl ProviderSettings {
-    fn credentials(&self) -> [(&'static str, bool); 12] {
+    fn credentials(&self) -> [(&'static str, bool); 13] {
         [
             ("callback_token", self.callback_token.is_some()),
             ("base_url", self.base_url.is_some()),
@@ -210,6 +218,7 @@ impl ProviderSettings {
             ("secret", self.secret.is_some()),
             ("account_sid", self.account_sid.is_some()),
             ("auth_token", self.auth_token.is_some()),
+            ("webhook_shared_key", self.webhook_shared_key.is_some()),
             (
                 "messaging_service_sid",
                 self.messaging_service_sid.is_some(),

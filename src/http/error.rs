@@ -89,9 +89,9 @@ impl ApiError {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// What kind of mistake, as a stable code: `unauthorized`, `forbidden`,
-    /// `not_found`, `bad_request`, `invalid_fields`, `unprocessable`,
-    /// `conflict`, `too_large`, `unsupported_media_type`, `rate_limited` or
-    /// `internal`.
+    /// `not_found`, `method_not_allowed`, `bad_request`, `invalid_fields`,
+    /// `unprocessable`, `conflict`, `too_large`, `unsupported_media_type`,
+    /// `rate_limited`, `timeout` or `internal`.
     #[schema(example = "invalid_fields")]
     pub error: &'static str,
     /// What was wrong, in a sentence for a person.
@@ -207,7 +207,7 @@ where
     }
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

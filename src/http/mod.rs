@@ -6,6 +6,7 @@ mod api;
 mod auth;
 pub mod error;
 mod health;
+mod json_errors;
 mod openapi;
 mod rate_limit;
 mod serve;
@@ -69,6 +70,8 @@ pub fn router(state: AppState, server: &ServerSettings) -> Router {
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, server.request_timeout()))
+        // Outside the timeout, so that its answer is JSON too.
+        .layer(middleware::map_response(json_errors::as_json))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {

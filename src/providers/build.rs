@@ -120,6 +120,8 @@ impl Context<'_> {
             ),
             account_sid: account_sid.clone(),
             auth_token: self.secret("auth_token", &self.settings.auth_token)?,
+            webhook_shared_key: self
+                .optional_secret("webhook_shared_key", &self.settings.webhook_shared_key)?,
             sender,
             status_callback: self.status_callback()?,
             transport: self.transport()?,
@@ -219,6 +221,21 @@ impl Context<'_> {
         }
     }
 
+    /// An optional secret: absent is fine, blank is a mistake.
+    fn optional_secret(
+        &self,
+        field: &str,
+        value: &Option<SecretString>,
+    ) -> Result<Option<SecretString>, BuildError> {
+        match value {
+            None => Ok(None),
+            Some(secret) if secret.expose_secret().trim().is_empty() => {
+                Err(self.invalid(field, "is blank: give the secret, or leave the key out"))
+            }
+            Some(secret) => Ok(Some(secret.clone())),
+        }
+    }
+
     fn key(&self, field: &str) -> String {
         format!("providers.{}.{field}", self.name)
     }
@@ -290,6 +307,7 @@ mod tests {
             secret: None,
             account_sid: None,
             auth_token: None,
+            webhook_shared_key: None,
             messaging_service_sid: None,
             from: None,
             api_key: None,
@@ -385,6 +403,14 @@ mod tests {
             ..twilio()
         };
         assert!(error("tw", &no_token).starts_with("providers.tw.auth_token is required"));
+        let blank_shared_key = ProviderSettings {
+            webhook_shared_key: secret(" "),
+            ..twilio()
+        };
+        assert!(
+            error("tw", &blank_shared_key)
+                .starts_with("providers.tw.webhook_shared_key is invalid")
+        );
     }
 
     #[test]

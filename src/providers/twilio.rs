@@ -16,33 +16,28 @@
 //! and 21408 (region not enabled on the account) are permanent but are not
 //! the number's fault, so they do not mark it invalid.
 //!
-//! Webhooks (status callbacks and inbound texts) are forms signed with
-//! `X-Twilio-Signature` = Base64(HMAC-SHA1(Auth Token, URL + every POST
-//! parameter's name and value, sorted by name)). Twilio's own validators
-//! also accept the URL with its default port added or removed, since
-//! proxies differ in what they pass on; so do we. Twilio does not echo our
-//! reference, so status updates are matched by the message SID alone.
+//! Webhooks (status callbacks and inbound texts) are signed with
+//! `X-Twilio-Signature`, under the Auth Token or a SharedKey, over the URL
+//! and the form parameters or (for JSON bodies) the body's hash: see
+//! [`signing`]. Twilio does not echo our reference, so status updates are
+//! matched by the message SID alone.
+
+mod signing;
 
 use async_trait::async_trait;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use hmac::Hmac;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use sha1::Sha1;
 use url::Url;
 
 use super::http::{self, Reply, Transport, scrub};
 use super::params::Params;
-use super::signature::{hmac, same};
 use super::{
     Accepted, DeliveryStatus, InboundSms, OutboundSms, Provider, SendError, StatusUpdate,
     WebhookError, WebhookReply, WebhookRequest,
 };
 
-/// The header Twilio signs its webhooks with.
-pub const SIGNATURE_HEADER: &str = "X-Twilio-Signature";
+pub use signing::{SETTINGS_HEADER, SIGNATURE_HEADER};
 
 /// Error codes that mean the `To` number cannot receive texts.
 const INVALID_TO: [u32; 2] = [21211, 21614];
@@ -65,6 +60,9 @@ pub struct TwilioProvider {
     pub(crate) endpoint: Url,
     pub(crate) account_sid: String,
     pub(crate) auth_token: SecretString,
+    /// The secret of the SharedKey that Twilio's Webhooks configuration
+    /// signs with, where the operator set one up.
+    pub(crate) webhook_shared_key: Option<SecretString>,
     pub(crate) sender: Sender,
     /// Where Twilio should send status callbacks, if we can be reached.
     pub(crate) status_callback: Option<String>,
@@ -115,23 +113,12 @@ impl Provider for TwilioProvider {
     }
 
     fn verify(&self, request: &WebhookRequest) -> Result<(), WebhookError> {
-        let given = request
-            .headers
-            .get(SIGNATURE_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(WebhookError::Unauthenticated)?;
-        // A GET carries its parameters in the URL, which is signed as is.
-        let params = if request.body.is_empty() {
-            Params::default()
-        } else {
-            Params::from_form(&request.body).map_err(|_| WebhookError::Unauthenticated)?
+        let keys = signing::Keys {
+            provider: &self.name,
+            auth_token: &self.auth_token,
+            shared_key: self.webhook_shared_key.as_ref(),
         };
-        let token = self.auth_token.expose_secret();
-        url_variants(&request.url)
-            .iter()
-            .any(|url| same(signature(token, url, &params).as_bytes(), given.as_bytes()))
-            .then_some(())
-            .ok_or(WebhookError::Unauthenticated)
+        signing::verify(request, &keys)
     }
 
     fn parse_status(&self, request: &WebhookRequest) -> Result<Vec<StatusUpdate>, WebhookError> {
@@ -245,46 +232,6 @@ fn failure(status: &str, error_code: Option<&str>) -> DeliveryStatus {
     }
 }
 
-/// `X-Twilio-Signature` for a request to `url` with form `params`.
-pub(crate) fn signature(auth_token: &str, url: &str, params: &Params) -> String {
-    let mut pairs: Vec<&(String, String)> = params.pairs().iter().collect();
-    // Sorted by name, then value for repeated names, as Twilio's own SDKs do.
-    pairs.sort();
-    pairs.dedup();
-    let mut data = url.to_string();
-    for (name, value) in pairs {
-        data.push_str(name);
-        data.push_str(value);
-    }
-    BASE64.encode(hmac::<Hmac<Sha1>>(
-        auth_token.as_bytes(),
-        &[data.as_bytes()],
-    ))
-}
-
-/// The URL as received, without its port, and with its (default) port.
-fn url_variants(url: &str) -> Vec<String> {
-    let mut variants = vec![url.to_string()];
-    let Ok(parsed) = Url::parse(url) else {
-        return variants;
-    };
-    let mut without = parsed.clone();
-    let without = without.set_port(None).ok().map(|()| without.to_string());
-    let with = match (parsed.host(), parsed.port_or_known_default()) {
-        (Some(host), Some(port)) => {
-            let rest = &parsed[url::Position::BeforePath..];
-            Some(format!("{}://{host}:{port}{rest}", parsed.scheme()))
-        }
-        _ => None,
-    };
-    for variant in [without, with].into_iter().flatten() {
-        if !variants.contains(&variant) {
-            variants.push(variant);
-        }
-    }
-    variants
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,6 +246,17 @@ mod tests {
     const URL: &str = "https://mycompany.com/myapp.php?foo=1&bar=2";
     const EXPECTED: &str = "RSOYDt4T1cUTdK1PDd93/VVr8B8=";
     const FORM: &str = "CallSid=CA1234567890ABCDE&Digits=1234&From=%2B14158675309&To=%2B18005551212&Caller=%2B14158675309";
+    // The same file's JSON-body example: the body, its hash in the URL, and
+    // the signature over that URL alone.
+    const JSON_BODY: &str = r#"{"property": "value", "boolean": true}"#;
+    const JSON_URL: &str = "https://mycompany.com/myapp.php?foo=1&bar=2&bodySHA256=0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
+    const JSON_SIGNED: &str = "a9nBmqA0ju/hNViExpshrM61xv4=";
+    // A SharedKey secret; Twilio publishes no example for it, so the
+    // signatures below were computed independently, with Python's hmac.
+    const SHARED_KEY: &str = "shared-key-secret";
+    const SHARED_SHA256_FORM: &str = "E5VnwNBwyz0tCHTP5Dkbb6TefPRbPKoGqFaaypGFqwI=";
+    const SHARED_SHA256_JSON: &str = "kt38OGXLpzMfLLEImyoqFjqqhmjr8Q/M9v4AtD0Ukdg=";
+    const SHARED_SHA1_FORM: &str = "JZ3+sKp4qI8PcVObzMqSfc13Puc=";
 
     fn provider() -> TwilioProvider {
         TwilioProvider {
@@ -306,6 +264,7 @@ mod tests {
             endpoint: Url::parse("https://api.twilio.com/x").unwrap(),
             account_sid: format!("AC{}", "0".repeat(32)),
             auth_token: TOKEN.to_string().into(),
+            webhook_shared_key: Some(SHARED_KEY.to_string().into()),
             sender: Sender::Number("+447700900000".into()),
             status_callback: None,
             transport: Transport {
@@ -327,20 +286,82 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_signature_matches_twilios_published_example() {
-        let params = Params::from_form(FORM.as_bytes()).unwrap();
-        assert_eq!(signature(TOKEN, URL, &params), EXPECTED);
+    fn with_settings(mut request: WebhookRequest, settings: &str) -> WebhookRequest {
+        let value = HeaderValue::from_str(settings).unwrap();
+        request.headers.insert(SETTINGS_HEADER, value);
+        request
     }
 
     #[test]
-    fn repeated_parameters_are_signed_in_value_order_like_twilios_sdks() {
-        let params =
-            Params::from_form(b"Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234").unwrap();
-        assert_eq!(
-            signature(TOKEN, URL, &params),
-            "IK+Dwps556ElfBT0I3Rgjkr1wJU="
+    fn a_json_webhook_signed_with_body_sha256_is_accepted_as_twilio_documents() {
+        let json = request(JSON_URL, JSON_BODY, Some(JSON_SIGNED));
+        assert_eq!(provider().verify(&json), Ok(()));
+    }
+
+    #[test]
+    fn a_json_webhook_whose_body_does_not_match_its_hash_is_unauthenticated() {
+        let tampered = JSON_BODY.replace("true", "false");
+        let wrong_hash = JSON_URL.replace("=0a1f", "=1a1f");
+        for bad in [
+            request(JSON_URL, &tampered, Some(JSON_SIGNED)),
+            request(&wrong_hash, JSON_BODY, Some(JSON_SIGNED)),
+            request(JSON_URL, JSON_BODY, Some(EXPECTED)),
+            request(URL, JSON_BODY, Some(JSON_SIGNED)),
+        ] {
+            assert_eq!(provider().verify(&bad), Err(WebhookError::Unauthenticated));
+        }
+    }
+
+    #[test]
+    fn a_webhook_signed_with_a_shared_key_is_checked_with_that_key_and_its_algorithm() {
+        let settings = "key=webhooks_sharedkey_01,algorithm=HMAC_SHA256";
+        let form = with_settings(request(URL, FORM, Some(SHARED_SHA256_FORM)), settings);
+        assert_eq!(provider().verify(&form), Ok(()));
+        let json = with_settings(
+            request(JSON_URL, JSON_BODY, Some(SHARED_SHA256_JSON)),
+            settings,
         );
+        assert_eq!(provider().verify(&json), Ok(()));
+        let sha1 = "key=webhooks_sharedkey_01,algorithm=HMAC_SHA1";
+        let sha1 = with_settings(request(URL, FORM, Some(SHARED_SHA1_FORM)), sha1);
+        assert_eq!(provider().verify(&sha1), Ok(()));
+    }
+
+    #[test]
+    fn the_settings_header_decides_the_key_and_an_unknown_algorithm_is_refused() {
+        let sha256 = "key=webhooks_sharedkey_01,algorithm=HMAC_SHA256";
+        let without_key = TwilioProvider {
+            webhook_shared_key: None,
+            ..provider()
+        };
+        for (provider, bad) in [
+            // Signed with the Auth Token, but claiming a shared key.
+            (
+                provider(),
+                with_settings(request(URL, FORM, Some(EXPECTED)), sha256),
+            ),
+            // Signed with the shared key, but without saying so.
+            (provider(), request(URL, FORM, Some(SHARED_SHA256_FORM))),
+            // The right hash under another algorithm's name.
+            (
+                provider(),
+                with_settings(
+                    request(URL, FORM, Some(SHARED_SHA256_FORM)),
+                    "key=k,algorithm=HMAC_SHA512",
+                ),
+            ),
+            (
+                provider(),
+                with_settings(request(URL, FORM, Some(SHARED_SHA256_FORM)), "key=k"),
+            ),
+            // No shared key configured to check it with.
+            (
+                without_key,
+                with_settings(request(URL, FORM, Some(SHARED_SHA256_FORM)), sha256),
+            ),
+        ] {
+            assert_eq!(provider.verify(&bad), Err(WebhookError::Unauthenticated));
+        }
     }
 
     #[test]
@@ -361,18 +382,6 @@ mod tests {
         assert_eq!(
             provider().verify(&request(&received_with_port, FORM, Some(EXPECTED))),
             Ok(())
-        );
-    }
-
-    #[test]
-    fn url_variants_add_or_drop_the_port_once_each() {
-        assert_eq!(
-            url_variants("https://h.example/p?q=1"),
-            ["https://h.example/p?q=1", "https://h.example:443/p?q=1"]
-        );
-        assert_eq!(
-            url_variants("http://h.example:8080/p"),
-            ["http://h.example:8080/p", "http://h.example/p"]
         );
     }
 

@@ -35,7 +35,8 @@ use crate::domain::{
 
 pub use access::{AccessStore, AuditFilter};
 pub use journal::{ImportJournal, ImportRun};
-use outcome::delivery_change;
+pub use outcome::{DeliveryMatch, Unmatched};
+use outcome::{delivery_change, report_can_move};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 
@@ -404,8 +405,10 @@ pub trait DispatchStore: Send + Sync + 'static {
             .await?;
         Ok(found.remove(mobile).unwrap_or_default())
     }
-    /// Apply a provider's delivery report; idempotent (a replay or a late
-    /// report changes nothing). The message it is about, if any.
+    /// Apply `provider`'s delivery report to a message that provider sent,
+    /// found by its provider id or else by our `reference`; idempotent (a
+    /// replay or a late report changes nothing). A message that provider
+    /// did not send is never touched, whatever the report names.
     async fn record_delivery(
         &self,
         provider: &str,
@@ -413,7 +416,7 @@ pub trait DispatchStore: Send + Sync + 'static {
         reference: Option<MessageId>,
         delivered: Result<(), String>,
         now: DateTime<Utc>,
-    ) -> Result<Option<Message>, StoreError>;
+    ) -> Result<DeliveryMatch, StoreError>;
     /// Waiting messages due at or before `now`: the queue depth.
     async fn due_count(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }

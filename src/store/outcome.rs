@@ -1,10 +1,11 @@
 //! A send outcome as the columns it sets, so each backend records a whole
-//! group of outcomes in one statement, with one meaning for both.
+//! group of outcomes in one statement, with one meaning for both; and what
+//! a delivery report may change, decided once for both backends.
 
 use chrono::{DateTime, Utc};
 
 use super::SendRecord;
-use crate::domain::MessageState;
+use crate::domain::{Message, MessageState};
 
 pub(super) struct OutcomeColumns<'a> {
     pub state: MessageState,
@@ -71,6 +72,43 @@ impl SendRecord {
         }
         columns
     }
+}
+
+/// What a delivery report did. A report is trusted only about a message
+/// its own provider sent: anything else is ignored, and says why, so that
+/// a provider's signing key cannot reach another provider's texts or
+/// another organisation's unsent ones.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryMatch {
+    /// It moved this message, sent by the reporting provider, from sent to
+    /// delivered or failed (`message.state` is the new state).
+    Applied(Box<Message>),
+    /// It names a message the reporting provider sent, but one no report
+    /// can move any more: a replay, or a late word after the last one.
+    NotApplicable(MessageState),
+    /// It names no message the reporting provider sent.
+    Unmatched(Unmatched),
+}
+
+/// Why a report matched nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unmatched {
+    /// No message has this provider id or reference.
+    UnknownMessage,
+    /// The reference is a message, but not one this provider sent (another
+    /// provider sent it, or it was never sent at all).
+    NotSentByProvider,
+}
+
+/// Whether a report may move a message in `state`. Only `sent` moves.
+/// Delivered and failed are both final: a delivery receipt is the
+/// handset's own word that the text arrived, so a failure reported after it
+/// is out of order (providers say callbacks may arrive out of order), and
+/// accepting it would also let its side effects (opting the number out,
+/// pausing it) act on a text the person received. A failure is final the
+/// same way: its side effects have already happened.
+pub(super) fn report_can_move(state: MessageState) -> bool {
+    state == MessageState::Sent
 }
 
 /// Where a delivery report moves a sent message, and why.

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod delivery_reports;
 mod dispatch;
 mod events;
 mod hardening;
@@ -11,6 +12,7 @@ mod helpers;
 mod imports;
 mod inbound_providers;
 mod isolation;
+mod json_errors;
 mod logs;
 mod openapi;
 mod optout;

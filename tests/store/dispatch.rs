@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use homeward::domain::{MessageId, MessageOrigin, MessageState};
-use homeward::store::{SendRecord, Store};
+use homeward::store::{DeliveryMatch, SendRecord, Store, Unmatched};
 
 use crate::fixtures::{
     MOBILE_A, MOBILE_B, MOBILE_C, mins, mobile, nudge, org, person_with_release, plan, state_of, t0,
@@ -320,16 +320,28 @@ pub async fn a_delivery_report_applies_once_and_late_reports_change_nothing(stor
         async move {
             let now = t0() + mins(2);
             let found = store.record_delivery("hook", provider_id, reference, result, now);
-            found.await.unwrap().map(|m| m.id)
+            found.await.unwrap()
         }
     };
-    assert_eq!(report("p-1", None, Ok(())).await, Some(ids[0]));
+    let applied = |id: MessageId, state| {
+        move |found: DeliveryMatch| match found {
+            DeliveryMatch::Applied(m) => m.id == id && m.state == state,
+            _ => false,
+        }
+    };
+    assert!(applied(ids[0], MessageState::Delivered)(
+        report("p-1", None, Ok(())).await
+    ));
     assert_eq!(
         report("p-1", None, Ok(())).await,
-        Some(ids[0]),
-        "a replay finds it"
+        DeliveryMatch::NotApplicable(MessageState::Delivered),
+        "a replay finds it but moves nothing"
     );
-    assert_eq!(report("p-1", None, Err("late".into())).await, Some(ids[0]));
+    assert_eq!(
+        report("p-1", None, Err("late".into())).await,
+        DeliveryMatch::NotApplicable(MessageState::Delivered),
+        "a failure after delivery is out of order"
+    );
     assert_eq!(
         state_of(&store, org_id, ids[0]).await,
         MessageState::Delivered
@@ -337,25 +349,111 @@ pub async fn a_delivery_report_applies_once_and_late_reports_change_nothing(stor
     let history = store.transitions(ids[0]).await.unwrap();
     assert_eq!(history.len(), 4, "planned, claimed, sent, delivered: once");
     assert_eq!(history[3].reason, "hook reports it delivered");
+    assert!(applied(ids[1], MessageState::Failed)(
+        report("p-2", None, Err("absent".into())).await
+    ));
     assert_eq!(
-        report("p-2", None, Err("absent".into())).await,
-        Some(ids[1])
+        report("p-2", None, Ok(())).await,
+        DeliveryMatch::NotApplicable(MessageState::Failed)
     );
-    assert_eq!(report("p-2", None, Ok(())).await, Some(ids[1]));
     assert_eq!(state_of(&store, org_id, ids[1]).await, MessageState::Failed);
     let last = store.transitions(ids[1]).await.unwrap().pop().unwrap();
     assert_eq!(last.reason, "hook reports it undelivered: absent");
-    assert_eq!(report("unknown", Some(ids[2]), Ok(())).await, Some(ids[2]));
+    assert!(applied(ids[2], MessageState::Delivered)(
+        report("unknown", Some(ids[2]), Ok(())).await
+    ));
     assert_eq!(
-        state_of(&store, org_id, ids[2]).await,
-        MessageState::Delivered
+        report("unknown", Some(ids[3]), Ok(())).await,
+        DeliveryMatch::Unmatched(Unmatched::NotSentByProvider),
+        "a message never sent is no provider's to report on"
     );
-    assert_eq!(report("unknown", Some(ids[3]), Ok(())).await, Some(ids[3]));
     assert_eq!(
         state_of(&store, org_id, ids[3]).await,
         MessageState::Pending
     );
-    assert_eq!(report("unknown", None, Ok(())).await, None);
+    assert_eq!(
+        report("unknown", None, Ok(())).await,
+        DeliveryMatch::Unmatched(Unmatched::UnknownMessage)
+    );
+    assert_eq!(
+        report("unknown", Some(MessageId::new()), Ok(())).await,
+        DeliveryMatch::Unmatched(Unmatched::UnknownMessage)
+    );
+}
+
+pub async fn a_delivery_report_reaches_only_what_its_own_provider_sent(store: Arc<dyn Store>) {
+    let ours = org(store.as_ref(), "Team").await;
+    let theirs = org(store.as_ref(), "Other team").await;
+    let (alex, _) = person_with_release(store.as_ref(), ours, "P-1", MOBILE_A).await;
+    let (sam, _) = person_with_release(store.as_ref(), theirs, "P-2", MOBILE_B).await;
+    let ids = plan(
+        store.as_ref(),
+        &[
+            nudge(&alex, "by-hook", t0()),
+            nudge(&sam, "by-twilio", t0()),
+            nudge(&sam, "waiting", t0() + mins(30)),
+        ],
+    )
+    .await;
+    let [by_hook, by_twilio, waiting] = ids[..] else {
+        unreachable!()
+    };
+    store
+        .claim_due(t0(), t0() + mins(1), 10, "w")
+        .await
+        .unwrap();
+    let twilio = SendRecord::Sent {
+        provider: "twilio".into(),
+        provider_id: "SM1".into(),
+    };
+    store
+        .record_send(by_hook, "w", &sent("p-1"), t0())
+        .await
+        .unwrap();
+    store
+        .record_send(by_twilio, "w", &twilio, t0())
+        .await
+        .unwrap();
+    let report = |provider: &'static str, provider_id: &'static str, reference| {
+        let store = store.clone();
+        async move {
+            let failed = Err("forged".to_owned());
+            let found = store.record_delivery(provider, provider_id, reference, failed, t0());
+            found.await.unwrap()
+        }
+    };
+    let not_ours = DeliveryMatch::Unmatched(Unmatched::NotSentByProvider);
+    let unknown = DeliveryMatch::Unmatched(Unmatched::UnknownMessage);
+    assert_eq!(
+        report("hook", "SM1", None).await,
+        unknown,
+        "another provider's id"
+    );
+    assert_eq!(report("hook", "x", Some(by_twilio)).await, not_ours);
+    assert_eq!(report("hook", "x", Some(waiting)).await, not_ours);
+    assert_eq!(report("twilio", "p-1", None).await, unknown);
+    assert_eq!(report("twilio", "x", Some(by_hook)).await, not_ours);
+    assert_eq!(
+        state_of(&store, theirs, by_twilio).await,
+        MessageState::Sent
+    );
+    assert_eq!(
+        state_of(&store, theirs, waiting).await,
+        MessageState::Pending
+    );
+    assert_eq!(state_of(&store, ours, by_hook).await, MessageState::Sent);
+
+    let own_id_first = report("hook", "p-1", Some(by_twilio)).await;
+    assert!(
+        matches!(&own_id_first, DeliveryMatch::Applied(m) if m.id == by_hook),
+        "its own id wins over a reference: {own_id_first:?}"
+    );
+    assert_eq!(
+        state_of(&store, theirs, by_twilio).await,
+        MessageState::Sent
+    );
+    let by_reference = report("twilio", "SM-unknown", Some(by_twilio)).await;
+    assert!(matches!(by_reference, DeliveryMatch::Applied(m) if m.id == by_twilio));
 }
 
 pub async fn sends_to_a_number_include_claims_and_exclude_the_message_itself(

@@ -1,5 +1,9 @@
 //! `POST /webhooks/{provider}/status`: delivery reports. Idempotent: a
 //! replayed report, or one for a message already final, changes nothing.
+//! A verified report that names a message this provider did not send, or
+//! one no report can move, is ignored but still answered 200, so the
+//! provider stops retrying it; `sms_delivery_reports_ignored_total` counts
+//! those by reason.
 
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
@@ -7,7 +11,7 @@ use axum::response::Response;
 use bytes::Bytes;
 
 use super::{Rejection, authenticate, refusal, reply};
-use crate::dispatch::deliveries;
+use crate::dispatch::deliveries::{self, ReportOutcome};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 
@@ -26,7 +30,7 @@ use crate::http::error::{ApiError, ErrorBody};
         description = "The provider's own delivery-report format, signed as it documents"
     ),
     responses(
-        (status = 200, description = "Accepted; the body is what the provider expects back (often empty)",
+        (status = 200, description = "Accepted, or verified and ignored (a report about a message this provider did not send, or one already final); the body is what the provider expects back (often empty)",
             content((String = "text/plain"), (String = "application/xml"))),
         (status = 400, description = "Verified, but not a request this provider sends", body = ErrorBody),
         (status = 403, description = "The signature or token is missing or wrong: nothing was changed", body = ErrorBody),
@@ -44,11 +48,13 @@ pub async fn receive(
     let updates = provider.parse_status(&request).map_err(refusal)?;
     let now = state.ingest.planner().now();
     for update in &updates {
-        let matched = deliveries::apply(state.store.as_ref(), &name, update, now)
+        let outcome = deliveries::apply(state.store.as_ref(), &name, update, now)
             .await
             .map_err(ApiError::from)?;
-        if !matched {
-            tracing::info!(provider = %name, provider_id = %update.provider_id, "delivery report for no known message");
+        if let ReportOutcome::Ignored(reason) = outcome {
+            tracing::info!(provider = %name, provider_id = %update.provider_id, reason, "delivery report ignored");
+            metrics::counter!("sms_delivery_reports_ignored_total", "provider" => name.clone(), "reason" => reason)
+                .increment(1);
         }
     }
     metrics::counter!("sms_delivery_reports_total", "provider" => name)

@@ -18,9 +18,10 @@ use sqlx::Row;
 
 use super::PostgresStore;
 use super::messages::{MESSAGE_COLUMNS, message_from_row, record, record_many};
-use crate::domain::{Message, MessageId, MessageState, PersonId, PhoneNumber};
+use crate::domain::{MessageId, MessageState, PersonId, PhoneNumber};
 use crate::store::{
-    ClaimedMessage, DispatchStore, SendRecord, StoreError, by_hash, by_number, delivery_change,
+    ClaimedMessage, DeliveryMatch, DispatchStore, SendRecord, StoreError, Unmatched, by_hash,
+    by_number, delivery_change, report_can_move,
 };
 
 #[async_trait]
@@ -238,40 +239,52 @@ impl DispatchStore for PostgresStore {
         reference: Option<MessageId>,
         delivered: Result<(), String>,
         now: DateTime<Utc>,
-    ) -> Result<Option<Message>, StoreError> {
+    ) -> Result<DeliveryMatch, StoreError> {
         let mut tx = self.write().await?;
-        // Locked, so two reports for one message (a replay racing the
-        // original) apply once: the second sees the first's state.
+        let reference = reference.map(|r| r.to_string()).unwrap_or_default();
+        // Only what this provider sent; its own id first, should a report
+        // carry both an id and another of its messages' references. Locked,
+        // so two reports for one message (a replay racing the original)
+        // apply once: the second sees the first's state.
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages \
-             WHERE (provider = $1 AND provider_message_id = $2) OR id = $3 LIMIT 1 FOR NO KEY UPDATE"
+             WHERE provider = $1 AND (provider_message_id = $2 OR id = $3) \
+             ORDER BY CASE WHEN provider_message_id = $2 THEN 0 ELSE 1 END LIMIT 1 FOR NO KEY UPDATE"
         );
         let row = sqlx::query(&sql)
             .bind(provider)
             .bind(provider_id)
-            .bind(reference.map(|r| r.to_string()).unwrap_or_default())
+            .bind(&reference)
             .fetch_optional(&mut *tx)
             .await?;
-        let message = row.map(|row| message_from_row(&row, &self.vault));
-        let Some(message) = message.transpose()? else {
-            return Ok(None);
+        let Some(row) = row else {
+            let exists = sqlx::query("SELECT 1 FROM messages WHERE id = $1")
+                .bind(&reference)
+                .fetch_optional(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(DeliveryMatch::Unmatched(match exists {
+                Some(_) => Unmatched::NotSentByProvider,
+                None => Unmatched::UnknownMessage,
+            }));
         };
+        let mut message = message_from_row(&row, &self.vault)?;
+        // Replays and late reports are harmless: they find nothing to move.
+        if !report_can_move(message.state) {
+            tx.commit().await?;
+            return Ok(DeliveryMatch::NotApplicable(message.state));
+        }
         let (to, reason) = delivery_change(provider, &delivered);
-        // Only a sent message moves: replays and late reports are harmless.
-        if message.state == MessageState::Sent {
-            sqlx::query(
-                "UPDATE messages SET state = $1, updated_at = $2 WHERE id = $3 AND state = 'sent'",
-            )
+        sqlx::query("UPDATE messages SET state = $1, updated_at = $2 WHERE id = $3")
             .bind(to.as_str())
             .bind(now)
             .bind(message.id.to_string())
             .execute(&mut *tx)
             .await?;
-            let from = Some(MessageState::Sent);
-            record(&mut tx, message.id, from, to, &reason, now).await?;
-        }
+        record(&mut tx, message.id, Some(message.state), to, &reason, now).await?;
         tx.commit().await?;
-        Ok(Some(message))
+        message.state = to;
+        Ok(DeliveryMatch::Applied(Box::new(message)))
     }
 
     async fn due_count(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
