@@ -90,7 +90,11 @@ impl OptOutSettings {
         {
             return invalid("optout.opt_in_words", word, "words of ASCII letters only");
         }
-        if let Some(tag) = self.who_phrases.keys().find(|t| Language::parse(t).is_err()) {
+        if let Some(tag) = self
+            .who_phrases
+            .keys()
+            .find(|t| Language::parse(t).is_err())
+        {
             return invalid("optout.who_phrases", tag, "language tags, e.g. en or pl");
         }
         positive("optout.silent_days", self.silent_days.into())

@@ -23,16 +23,16 @@ use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCa
 /// property itself; `unicode-properties` gives the category, and these few
 /// ranges complete it.
 const IGNORABLE_BEYOND_FORMAT: &[(char, char)] = &[
-    ('\u{034F}', '\u{034F}'),     // combining grapheme joiner
-    ('\u{115F}', '\u{1160}'),     // Hangul choseong and jungseong fillers
-    ('\u{17B4}', '\u{17B5}'),     // Khmer inherent vowels
-    ('\u{180B}', '\u{180F}'),     // Mongolian free variation selectors
-    ('\u{2065}', '\u{2065}'),     // reserved among the invisible operators
-    ('\u{3164}', '\u{3164}'),     // Hangul filler
-    ('\u{FE00}', '\u{FE0F}'),     // variation selectors 1-16
-    ('\u{FFA0}', '\u{FFA0}'),     // half-width Hangul filler
-    ('\u{FFF0}', '\u{FFF8}'),     // reserved specials
-    ('\u{E0000}', '\u{E0FFF}'),   // tags, variation selectors 17-256, reserved
+    ('\u{034F}', '\u{034F}'),   // combining grapheme joiner
+    ('\u{115F}', '\u{1160}'),   // Hangul choseong and jungseong fillers
+    ('\u{17B4}', '\u{17B5}'),   // Khmer inherent vowels
+    ('\u{180B}', '\u{180F}'),   // Mongolian free variation selectors
+    ('\u{2065}', '\u{2065}'),   // reserved among the invisible operators
+    ('\u{3164}', '\u{3164}'),   // Hangul filler
+    ('\u{FE00}', '\u{FE0F}'),   // variation selectors 1-16
+    ('\u{FFA0}', '\u{FFA0}'),   // half-width Hangul filler
+    ('\u{FFF0}', '\u{FFF8}'),   // reserved specials
+    ('\u{E0000}', '\u{E0FFF}'), // tags, variation selectors 17-256, reserved
 ];
 
 /// Whether `c` draws nothing: a default-ignorable code point, a format

@@ -464,7 +464,13 @@ mod tests {
         };
         let mut who: Vec<String> = Vec::new();
         for phrases in optout["who_phrases"].as_table().unwrap().values() {
-            who.extend(phrases.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()));
+            who.extend(
+                phrases
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_owned()),
+            );
         }
         let from_file = OptOutSettings {
             opt_out_words: list("opt_out_words"),

@@ -142,15 +142,18 @@ impl Replies {
                 let replied = self
                     .reply("help_reply", mobile, people, inbound, now)
                     .await?;
-                let detail = "asked who is texting: the HELP reply was sent; check they know who we are";
-                self.flag(people, "who_is_this", detail, inbound, now).await?;
+                let detail =
+                    "asked who is texting: the HELP reply was sent; check they know who we are";
+                self.flag(people, "who_is_this", detail, inbound, now)
+                    .await?;
                 Ok(replied)
             }
             Intent::OptInLike => {
                 // Never re-subscribes by itself: texting someone who asked us
                 // to stop costs far more than a missed restart.
                 let detail = "replied with something that looks like START but is not exactly START: nothing changed; ask the person whether they want texts";
-                self.flag(people, "start_like", detail, inbound, now).await?;
+                self.flag(people, "start_like", detail, inbound, now)
+                    .await?;
                 Ok(false)
             }
             Intent::WrongNumber => {

@@ -140,9 +140,13 @@ async fn a_stop_hidden_by_invisible_characters_still_opts_out() {
 async fn a_stop_word_with_punctuation_in_a_longer_reply_goes_to_staff_as_stop_like() {
     let (app, _server) = app().await;
     let person = released_today(&app).await;
-    for (i, text) in ["Stop. Cheers", "STOP!thanks", "S\u{336}T\u{336}O\u{336}P\u{336}"]
-        .iter()
-        .enumerate()
+    for (i, text) in [
+        "Stop. Cheers",
+        "STOP!thanks",
+        "S\u{336}T\u{336}O\u{336}P\u{336}",
+    ]
+    .iter()
+    .enumerate()
     {
         app.text_in(&format!("in-{i}"), text).await;
     }
@@ -156,7 +160,11 @@ async fn a_stop_word_with_punctuation_in_a_longer_reply_goes_to_staff_as_stop_li
     assert_eq!(intents, [&json!("stop_like"); 3], "{log}");
     let items = json_of(app.get("/v1/attention").await, 200).await["items"].clone();
     assert!(
-        items.as_array().unwrap().iter().all(|i| i["kind"] == "stop_like"),
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["kind"] == "stop_like"),
         "{items}"
     );
 }
