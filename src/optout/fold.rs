@@ -203,3 +203,55 @@ fn offset_letter(c: char, a_form: char) -> char {
     let offset = u32::from(c) - u32::from(a_form);
     char::from_u32(u32::from('A') + offset).unwrap_or(c)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_ignorable_and_format_characters_are_invisible_and_letters_are_not() {
+        for c in [
+            '\u{00AD}',
+            '\u{034F}',
+            '\u{115F}',
+            '\u{180E}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{202A}',
+            '\u{202E}',
+            '\u{2060}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{3164}',
+            '\u{FE00}',
+            '\u{FE0F}',
+            '\u{FEFF}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E0100}',
+            '\u{E01EF}',
+            '\u{0007}',
+        ] {
+            assert!(is_invisible(c), "U+{:04X}", u32::from(c));
+        }
+        for c in ['S', 'ó', '\u{0301}', ' ', '\n', '🛑', '.', 'ł'] {
+            assert!(!is_invisible(c), "U+{:04X}", u32::from(c));
+        }
+    }
+
+    #[test]
+    fn words_split_on_anything_that_is_not_a_letter_or_digit_and_lose_their_marks() {
+        let words = |text: &str| Words::of(text).words;
+        assert_eq!(words("STOP!thanks"), ["stop", "thanks"]);
+        assert_eq!(words("Don’t\ntext"), ["don", "t", "text"]);
+        assert_eq!(words("S\u{336}T\u{336}O\u{336}P\u{336} 🛑"), ["stop"]);
+        assert_eq!(words("Kto mówi?"), ["kto", "mowi"]);
+        assert_eq!(words("ꜱᴛᴏᴘ st0p 2026"), ["stop", "stop", "2026"]);
+        assert_eq!(Words::of("S-T-O-P").squashed(), "stop");
+        assert!(Words::of("please s t o p").contain(&Words::of("stop")));
+        assert!(!Words::of("Christopher").contain(&Words::of("stop")));
+    }
+}
