@@ -191,6 +191,7 @@ fn sms_inspect_json_counts_a_161_character_gsm_text_as_two_segments() {
                 "encoding": "GSM-7", "segments": 2, "characters": 161, "non_gsm": [],
                 "text": text,
             },
+            "reading_ease": 121.2, "words_per_sentence": 1.0,
         })
     );
 }
@@ -214,7 +215,75 @@ fn sms_inspect_json_shows_a_curly_quote_costs_ucs2_until_normalised() {
                 "encoding": "GSM-7", "segments": 1, "characters": 11, "non_gsm": [],
                 "text": "It's at 2pm",
             },
+            "reading_ease": 119.2, "words_per_sentence": 3.0,
         })
+    );
+}
+
+#[test]
+fn sms_inspect_json_shows_readability_and_an_ellipsis_does_not_end_a_sentence() {
+    let value = inspect("See you soon\u{2026} bring your card. Thanks");
+    assert_eq!(value["words_per_sentence"], 3.5, "{value}");
+    assert!(value["reading_ease"].as_f64().unwrap() > 60.0, "{value}");
+    let dots = inspect("See you soon... bring your card. Thanks");
+    assert_eq!(dots["words_per_sentence"], 3.5, "{dots}");
+}
+
+fn preview_json(args: &[&str], templates: Option<&Path>) -> Value {
+    let mut all = vec!["templates", "preview", "--json"];
+    all.extend(args);
+    let output = homeward(&all, templates);
+    assert!(output.status.success(), "{}", stderr(&output));
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+#[test]
+fn templates_preview_json_gives_the_text_its_cost_and_readability() {
+    let value = preview_json(&["gp_registration", "--var", "first_name=Seán"], None);
+    assert_eq!(value["template"], "gp_registration");
+    assert_eq!(value["language"], "en");
+    assert_eq!(value["requested_language"], "en");
+    let text = value["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Hi Seán, this is your local health team. "),
+        "{text}"
+    );
+    assert_eq!(value["encoding"], "UCS-2");
+    assert_eq!(value["non_gsm"], json!(["á"]));
+    assert!(value["segments"].as_u64().unwrap() >= 1);
+    assert_eq!(value["budget"], 1);
+    assert!(value["reading_ease"].as_f64().unwrap() >= 60.0, "{value}");
+    assert!(
+        value["words_per_sentence"].as_f64().unwrap() <= 15.0,
+        "{value}"
+    );
+    assert_eq!(value["problems"], json!([]));
+}
+
+#[test]
+fn templates_preview_json_lists_the_problems_and_leaves_reading_ease_to_english() {
+    let dir = folder_with_a_bad_template();
+    let value = preview_json(&["bad"], Some(dir.path()));
+    let problems = value["problems"].as_array().unwrap();
+    assert!(
+        problems.iter().any(|p| p["line"] == 6
+            && p["severity"] == "error"
+            && p["message"].as_str().unwrap().contains("\"court\"")),
+        "{value}"
+    );
+    assert_eq!(problems.len(), 2, "{value}");
+
+    let polish = preview_json(&["nhs_inform", "--lang", "pl"], None);
+    assert_eq!(polish["language"], "pl");
+    assert_eq!(polish["reading_ease"], Value::Null);
+    assert!(polish["words_per_sentence"].as_f64().unwrap() > 0.0);
+    assert!(
+        polish["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["severity"] == "warning"),
+        "the translation awaits review: {polish}"
     );
 }
 

@@ -3,9 +3,16 @@
 //!
 //! They read the configuration and the template folder only, never the
 //! database, so an author can run them anywhere the templates are. Output is
-//! for people, except `sms inspect --json`, whose shape scripts rely on:
-//! `encoding`, `segments`, `characters` and `non_gsm` for the text as given,
-//! and the same plus `text` under `normalised`.
+//! for people, except with `--json`, whose shapes scripts rely on:
+//! - `sms inspect --json`: `encoding`, `segments`, `characters` and
+//!   `non_gsm` for the text as given, the same plus `text` under
+//!   `normalised`, and `reading_ease` and `words_per_sentence` of the
+//!   normalised text (read as English).
+//! - `templates preview --json`: `template`, `language` (the one used),
+//!   `requested_language`, `text`, `encoding`, `segments`, `characters`,
+//!   `non_gsm`, `budget`, `reading_ease` (null but for English),
+//!   `words_per_sentence`, and the check's `problems` for that template and
+//!   language (`line`, `severity`, `message`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,7 +27,9 @@ use crate::config::Settings;
 use crate::domain::{Language, TemplateName};
 use crate::templates::readability::readability;
 use crate::templates::sms::{self, Encoding, SmsAnalysis};
-use crate::templates::{self, CheckReport, TemplateCatalogue, TemplateSummary};
+use crate::templates::{
+    self, CheckReport, RenderedText, Severity, TemplateCatalogue, TemplateInfo, TemplateSummary,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum TemplatesCommand {
@@ -41,6 +50,9 @@ pub struct PreviewArgs {
     /// A value to use instead of the sample, e.g. --var first_name=Seán.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+    /// Print a JSON object for scripts.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,14 +157,18 @@ fn print_problems(report: &CheckReport) {
 }
 
 fn preview(settings: &Settings, args: PreviewArgs) -> anyhow::Result<ExitCode> {
-    let fixed = templates::fixed_variables(&settings.templates);
-    let catalogue = TemplateCatalogue::load(&settings.templates.directory, fixed)?;
+    let (catalogue, report) = templates::load_and_check(&settings.templates)?;
     let Some(info) = catalogue.resolve(&args.name, &args.lang) else {
         return unknown_template(&catalogue, &args.name);
     };
     let mut values = info.samples.clone();
     values.extend(args.vars);
     let rendered = catalogue.render(&args.name, &args.lang, &values)?;
+    if args.json {
+        let value = preview_json(&args.name, &args.lang, info, &rendered, &report);
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut heading = format!("{} ({})", args.name, rendered.language_used);
     if rendered.language_used != args.lang {
         let _ = write!(heading, ", as there is no {} version", args.lang);
@@ -165,6 +181,58 @@ fn preview(settings: &Settings, args: PreviewArgs) -> anyhow::Result<ExitCode> {
     println!("{} (budget {})", describe(&rendered.analysis), info.budget);
     print_readability(&rendered.text, rendered.language_used.as_str());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `templates preview --json`: the rendered text, its cost and readability,
+/// and what the check found in that template and language.
+fn preview_json(
+    name: &TemplateName,
+    requested: &Language,
+    info: &TemplateInfo,
+    rendered: &RenderedText,
+    report: &CheckReport,
+) -> serde_json::Value {
+    let language = rendered.language_used.as_str();
+    let problems: Vec<serde_json::Value> = report
+        .problems
+        .iter()
+        .filter(|p| p.template == name.as_str() && p.language == language)
+        .map(|p| {
+            let severity = match p.severity() {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            json!({ "line": p.line, "severity": severity, "message": p.finding.to_string() })
+        })
+        .collect();
+    let mut value = analysis_json(&rendered.analysis);
+    value.extend(readability_json(&rendered.text, language));
+    value.extend([
+        ("template".to_owned(), json!(name.as_str())),
+        ("language".to_owned(), json!(language)),
+        ("requested_language".to_owned(), json!(requested.as_str())),
+        ("text".to_owned(), json!(rendered.text)),
+        ("budget".to_owned(), json!(info.budget)),
+        ("problems".to_owned(), json!(problems)),
+    ]);
+    json!(value)
+}
+
+/// Reading ease (English only, else null) and words per sentence, to one
+/// decimal place as the table shows them.
+fn readability_json(text: &str, language: &str) -> BTreeMap<String, serde_json::Value> {
+    let r = readability(text);
+    let one_place = |x: f64| (x * 10.0).round() / 10.0;
+    let ease = language
+        .starts_with("en")
+        .then(|| one_place(r.flesch_reading_ease));
+    BTreeMap::from([
+        ("reading_ease".to_owned(), json!(ease)),
+        (
+            "words_per_sentence".to_owned(),
+            json!(one_place(r.words_per_sentence)),
+        ),
+    ])
 }
 
 fn unknown_template(
@@ -241,6 +309,7 @@ pub fn sms(command: SmsCommand) -> anyhow::Result<ExitCode> {
         let mut inner = analysis_json(&normalised);
         inner.insert("text".into(), json!(normalised_text));
         value.insert("normalised".into(), json!(inner));
+        value.extend(readability_json(&normalised_text, "en"));
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         println!("As given:    {}", describe(&given));

@@ -68,7 +68,39 @@ pub struct OptOutSettings {
     pub help_words: Vec<String>,
     pub stop_phrases: Vec<String>,
     pub wrong_number_phrases: Vec<String>,
+    /// Questions about who is texting, by language tag: they get the HELP
+    /// reply. Matched in every language, as a reply's language is unknown.
+    pub who_phrases: BTreeMap<String, Vec<String>>,
     pub silent_days: u32,
+}
+
+impl OptOutSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (key, words) in [
+            ("optout.opt_out_words", &self.opt_out_words),
+            ("optout.opt_in_words", &self.opt_in_words),
+        ] {
+            if words.iter().all(|w| w.trim().is_empty()) {
+                return invalid(key, "[]", "at least one word");
+            }
+        }
+        // A re-subscribing reply must be exactly the word, in ASCII letters.
+        if let Some(word) = self
+            .opt_in_words
+            .iter()
+            .find(|w| w.is_empty() || !w.bytes().all(|b| b.is_ascii_alphabetic()))
+        {
+            return invalid("optout.opt_in_words", word, "words of ASCII letters only");
+        }
+        if let Some(tag) = self
+            .who_phrases
+            .keys()
+            .find(|t| Language::parse(t).is_err())
+        {
+            return invalid("optout.who_phrases", tag, "language tags, e.g. en or pl");
+        }
+        positive("optout.silent_days", self.silent_days.into())
+    }
 }
 
 /// How reminders are planned: the rules file, sending hours and caps.
@@ -431,15 +463,7 @@ impl Settings {
         self.templates.validate()?;
         self.planner.validate()?;
         providers::validate(&self.dispatch, &self.providers)?;
-        for (key, words) in [
-            ("optout.opt_out_words", &self.optout.opt_out_words),
-            ("optout.opt_in_words", &self.optout.opt_in_words),
-        ] {
-            if words.iter().all(|w| w.trim().is_empty()) {
-                return invalid(key, "[]", "at least one word");
-            }
-        }
-        positive("optout.silent_days", self.optout.silent_days.into())?;
+        self.optout.validate()?;
         if !(1..=3650).contains(&self.retention.keep_days) {
             return invalid(
                 "retention.keep_days",
@@ -613,6 +637,22 @@ mod tests {
             let err = Settings::defaults_with(&[(key, value)]).unwrap_err();
             assert!(err.to_string().contains(key), "{key} = {value}: {err}");
         }
+    }
+
+    #[test]
+    fn opt_in_words_must_be_plain_letters_and_who_phrases_keyed_by_language() {
+        for (key, value) in [
+            ("optout.opt_in_words", "[\"START!\"]"),
+            ("optout.opt_in_words", "[\"ＹＥＳ\"]"),
+            ("optout.opt_in_words", "[]"),
+            ("optout.who_phrases", "{ english = [\"who is this\"] }"),
+        ] {
+            let err = Settings::defaults_with(&[(key, value)]).unwrap_err();
+            assert!(err.to_string().contains(key), "{key} = {value}: {err}");
+        }
+        let optout = Settings::defaults_with(&[]).unwrap().optout;
+        assert!(optout.who_phrases["en"].iter().any(|p| p == "who's this"));
+        assert!(optout.who_phrases["pl"].iter().any(|p| p == "kto to"));
     }
 
     #[test]

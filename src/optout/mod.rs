@@ -5,9 +5,11 @@
 //! by the number, across every organisation (someone who says STOP to one
 //! sender should not have to say it again). From then on the dispatcher
 //! will not send to the number: it checks when it claims a text and again
-//! just before the provider call. Only START (or staff, with a recorded
-//! reason) takes a number off the list; a re-import never does.
+//! just before the provider call. Only the exact word START (or staff, with
+//! a recorded reason) takes a number off the list; a re-import never does,
+//! and a reply that merely looks like START goes to staff instead.
 
+mod fold;
 pub mod keywords;
 
 use std::sync::Arc;
@@ -66,18 +68,11 @@ impl Replies {
         planner: Planner,
         settings: &OptOutSettings,
     ) -> Self {
-        let keywords = Keywords {
-            opt_out: settings.opt_out_words.clone(),
-            opt_in: settings.opt_in_words.clone(),
-            help: settings.help_words.clone(),
-            stop_phrases: settings.stop_phrases.clone(),
-            wrong_number_phrases: settings.wrong_number_phrases.clone(),
-        };
         Self {
             store,
             clock,
             planner,
-            keywords: Arc::new(keywords),
+            keywords: Arc::new(Keywords::new(settings)),
         }
     }
 
@@ -143,6 +138,24 @@ impl Replies {
                     .await
             }
             Intent::Help => self.reply("help_reply", mobile, people, inbound, now).await,
+            Intent::WhoIsThis => {
+                let replied = self
+                    .reply("help_reply", mobile, people, inbound, now)
+                    .await?;
+                let detail =
+                    "asked who is texting: the HELP reply was sent; check they know who we are";
+                self.flag(people, "who_is_this", detail, inbound, now)
+                    .await?;
+                Ok(replied)
+            }
+            Intent::OptInLike => {
+                // Never re-subscribes by itself: texting someone who asked us
+                // to stop costs far more than a missed restart.
+                let detail = "replied with something that looks like START but is not exactly START: nothing changed; ask the person whether they want texts";
+                self.flag(people, "start_like", detail, inbound, now)
+                    .await?;
+                Ok(false)
+            }
             Intent::WrongNumber => {
                 for person in people {
                     store.mark_number_invalid(person.id, now).await?;

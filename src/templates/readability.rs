@@ -23,7 +23,8 @@ pub struct Readability {
     pub words_per_sentence: f64,
 }
 
-/// Punctuation that can end a sentence.
+/// Punctuation that can end a sentence, except as an ellipsis ("…" or
+/// "..."), which only pauses one.
 const TERMINATORS: &[char] = &['.', '!', '?', '\u{2026}'];
 /// Punctuation that may follow a terminator and still close the sentence.
 const CLOSERS: &[char] = &[')', ']', '"', '\'', '\u{2019}', '\u{201D}'];
@@ -95,9 +96,10 @@ fn is_numeric(word: &str) -> bool {
 }
 
 /// Counts sentences: each run of terminators ends one, provided it is
-/// followed by whitespace, a closing quote/bracket or the end of the text.
-/// That requirement keeps decimal points, times ("10.30") and web addresses
-/// from splitting sentences.
+/// followed by whitespace, a closing quote/bracket or the end of the text,
+/// and is not an ellipsis. That requirement keeps decimal points, times
+/// ("10.30") and web addresses from splitting sentences; an ellipsis
+/// ("I'll be there… maybe") trails off within one.
 fn count_sentences(text: &str) -> usize {
     let mut sentences = 0;
     let mut has_content = false;
@@ -110,17 +112,26 @@ fn count_sentences(text: &str) -> usize {
         if !TERMINATORS.contains(&c) {
             continue;
         }
-        // "?!" and "..." end one sentence, not several.
-        while chars.next_if(|n| TERMINATORS.contains(n)).is_some() {}
+        // "?!" ends one sentence, not several.
+        let mut run = vec![c];
+        while let Some(n) = chars.next_if(|n| TERMINATORS.contains(n)) {
+            run.push(n);
+        }
         let at_boundary = chars
             .peek()
             .is_none_or(|n| n.is_whitespace() || CLOSERS.contains(n));
-        if at_boundary && has_content {
+        if at_boundary && has_content && !is_ellipsis(&run) {
             sentences += 1;
             has_content = false;
         }
     }
     sentences + usize::from(has_content)
+}
+
+/// "…", "...", "..…": dots that trail off rather than end a sentence. A run
+/// with "!" or "?" in it ("...?") still ends one.
+fn is_ellipsis(run: &[char]) -> bool {
+    run != ['.'] && run.iter().all(|&c| c == '.' || c == '\u{2026}')
 }
 
 /// Estimates the syllables in one English word.
@@ -297,12 +308,30 @@ mod tests {
     fn sentence_counting() {
         assert_eq!(readability("No terminator here").sentences, 1);
         assert_eq!(readability("One. Two! Three?").sentences, 3);
-        assert_eq!(readability("Wait... what?!").sentences, 2);
+        assert_eq!(readability("Wait... what?!").sentences, 1);
         assert_eq!(readability("Come at 10.30 tomorrow.").sentences, 1);
         assert_eq!(readability("It costs 2.50 pounds").sentences, 1);
         assert_eq!(readability("See nhs.uk for help.").sentences, 1);
         assert_eq!(readability("He said \"Hello.\" Then left.").sentences, 2);
         assert_eq!(readability("Hi. . . Bye.").sentences, 2);
+    }
+
+    #[test]
+    fn an_ellipsis_is_not_a_sentence_end() {
+        for text in [
+            "I'll see you\u{2026} maybe tomorrow.",
+            "I'll see you... maybe tomorrow.",
+            "I'll see you.. maybe tomorrow",
+            "Wait\u{2026} what?",
+            "See you soon\u{2026}",
+            "Hello \u{2026} bye",
+        ] {
+            assert_eq!(readability(text).sentences, 1, "{text:?}");
+        }
+        assert_eq!(readability("Is it today...? Yes.").sentences, 2);
+        let r = readability("Your GP is near\u{2026} call us to book. Thanks.");
+        assert_eq!((r.words, r.sentences), (9, 2));
+        assert_eq!(r.words_per_sentence, 4.5);
     }
 
     #[test]

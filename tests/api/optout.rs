@@ -120,6 +120,103 @@ async fn only_an_opt_in_word_resubscribes() {
 }
 
 #[tokio::test]
+async fn a_stop_hidden_by_invisible_characters_still_opts_out() {
+    for (i, text) in ["\u{2060}STOP", "STO\u{AD}P", "\u{FEFF}stop\u{200B}"]
+        .iter()
+        .enumerate()
+    {
+        let (app, _server) = app().await;
+        let person = released_today(&app).await;
+        assert_eq!(app.text_in(&format!("in-{i}"), text).await.status(), 200);
+        assert_eq!(
+            person_json(&app, &person).await["opted_out"],
+            true,
+            "{text:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stop_word_with_punctuation_in_a_longer_reply_goes_to_staff_as_stop_like() {
+    let (app, _server) = app().await;
+    let person = released_today(&app).await;
+    for (i, text) in [
+        "Stop. Cheers",
+        "STOP!thanks",
+        "S\u{336}T\u{336}O\u{336}P\u{336}",
+    ]
+    .iter()
+    .enumerate()
+    {
+        app.text_in(&format!("in-{i}"), text).await;
+    }
+    let log = json_of(app.get(&format!("/v1/people/{person}/inbound")).await, 200).await;
+    let intents: Vec<&Value> = log["inbound"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["intent"])
+        .collect();
+    assert_eq!(intents, [&json!("stop_like"); 3], "{log}");
+    let items = json_of(app.get("/v1/attention").await, 200).await["items"].clone();
+    assert!(
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["kind"] == "stop_like"),
+        "{items}"
+    );
+}
+
+#[tokio::test]
+async fn start_with_punctuation_leaves_the_number_opted_out_and_asks_staff() {
+    let (app, _server) = app().await;
+    let person = released_today(&app).await;
+    app.text_in("in-1", "STOP").await;
+    for (i, text) in ["Start!!", "yes..", "UNSTOP.", "\u{FF39}\u{FF25}\u{FF33}"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(app.text_in(&format!("in-x{i}"), text).await.status(), 200);
+        assert_eq!(
+            person_json(&app, &person).await["opted_out"],
+            true,
+            "{text:?} must not re-subscribe"
+        );
+    }
+    let items = json_of(app.get("/v1/attention").await, 200).await["items"].clone();
+    let start_like = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "start_like")
+        .count();
+    assert_eq!(start_like, 4, "{items}");
+
+    app.text_in("in-2", "start").await;
+    assert_eq!(person_json(&app, &person).await["opted_out"], false);
+}
+
+#[tokio::test]
+async fn asking_who_is_texting_gets_the_help_reply_and_tells_staff() {
+    let (app, server) = app().await;
+    let person = released_today(&app).await;
+    app.dispatch_all_pending().await;
+    let before = sent_texts(&server).await.len();
+    assert_eq!(app.text_in("in-1", "who's this?").await.status(), 200);
+    app.dispatch_all_pending().await;
+    let texts = sent_texts(&server).await;
+    assert_eq!(texts.len(), before + 1, "{texts:?}");
+    assert!(texts[before].contains("0800 22 44 88"), "{texts:?}");
+    let items = json_of(app.get("/v1/attention").await, 200).await["items"].clone();
+    assert_eq!(items.as_array().unwrap().len(), 1, "{items}");
+    assert_eq!(items[0]["kind"], "who_is_this");
+    assert_eq!(items[0]["person_id"], person.as_str());
+    assert_eq!(person_json(&app, &person).await["opted_out"], false);
+}
+
+#[tokio::test]
 async fn help_gets_a_helpful_answer() {
     let (app, server) = app().await;
     released_today(&app).await;
@@ -140,7 +237,7 @@ async fn a_replayed_webhook_is_processed_once() {
     app.text_in("in-1", "who is this?").await;
     let log = json_of(app.get(&format!("/v1/people/{person}/inbound")).await, 200).await;
     assert_eq!(log["inbound"].as_array().unwrap().len(), 1);
-    assert_eq!(log["inbound"][0]["intent"], "other");
+    assert_eq!(log["inbound"][0]["intent"], "who_is_this");
     let attention = json_of(app.get("/v1/attention").await, 200).await;
     assert_eq!(attention["items"].as_array().unwrap().len(), 1);
 }

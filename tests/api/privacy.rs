@@ -255,7 +255,7 @@ async fn a_person_can_have_a_copy_of_everything_held_about_them() {
     assert_eq!(replies, ["who is this", "STOP"]);
     assert_eq!(export["goals_reached"], json!(["gp_registered"]));
     assert_eq!(export["opt_out"]["source"], "reply");
-    assert_eq!(export["attention"][0]["kind"], "reply");
+    assert_eq!(export["attention"][0]["kind"], "who_is_this");
     let path = format!("/v1/people/{person}/export");
     let staff = app.get_as(&app.token, &path).await;
     assert_eq!(staff.status(), 403, "staff tokens cannot export");
