@@ -11,6 +11,7 @@
 //! store, clock         persistence behind a trait; injected time
 //! templates            SMS texts: rendering, encoding, plain-language checks
 //! config, telemetry    settings; logs and metrics
+//! csv_safe             CSV output a spreadsheet cannot run as formulas
 //! domain               value types valid by construction; no I/O
 //! ```
 
@@ -18,6 +19,7 @@ pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod csv_safe;
 pub mod dispatch;
 pub mod domain;
 pub mod http;
