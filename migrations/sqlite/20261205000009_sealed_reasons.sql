@@ -10,3 +10,6 @@ ALTER TABLE message_transitions ADD COLUMN note TEXT;
 
 UPDATE message_transitions SET note = reason, reason = 'cancelled'
     WHERE to_state = 'cancelled' AND reason LIKE 'cancelled by staff%';
+
+-- Erasing a person blanks the reasons logged against their numbers.
+CREATE INDEX suppression_log_by_hash ON suppression_log (mobile_hash);

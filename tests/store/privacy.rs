@@ -6,7 +6,9 @@ use homeward::domain::{MessageId, MessageState, NewAttention, OrgId, PersonId};
 use homeward::store::Reseal;
 use homeward::vault::Field;
 
-use crate::fixtures::{MOBILE_A, mins, mobile, nudge, org, person_with_release, plan, t0};
+use crate::fixtures::{
+    MOBILE_A, MOBILE_C, mins, mobile, new_person, nudge, org, person_with_release, plan, t0,
+};
 use crate::harness::Db;
 
 /// A name and a number staff might type into any free-text field.
@@ -76,6 +78,10 @@ pub async fn words_typed_by_staff_are_sealed_at_rest_and_blanked_when_the_person
     assert_nowhere_in_clear(&db.everything_stored().await, &words);
     assert!(!store.key_usage().await.unwrap().contains_key("clear"));
 
+    // The reasons go for a number the person had before, too.
+    let changed = new_person("P-1", "Alex", MOBILE_C);
+    let updated = store.update_person(ours, person.id, &changed, t0());
+    assert!(updated.await.unwrap().is_some());
     store
         .erase_person(ours, person.id)
         .await

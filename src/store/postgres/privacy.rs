@@ -214,25 +214,26 @@ impl PostgresStore {
         Ok(total)
     }
 
-    /// Staff's reasons for opting the person's number out, or back in, may
-    /// name them: the number's hash stays on the list and in its log, the
-    /// words go.
+    /// Staff's reasons for opting the person's numbers (now and before)
+    /// out, or back in, may name them: each number's hash stays on the list
+    /// and in its log, the words go.
     async fn blank_reasons(&self, tx: &mut PgConnection, person: &str) -> Result<(), StoreError> {
-        let hash: Option<Option<String>> =
-            sqlx::query_scalar("SELECT mobile_hash FROM people WHERE id = $1")
-                .bind(person)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(hash) = hash.flatten() else {
-            return Ok(());
-        };
-        for table in ["suppressions", "suppression_log"] {
-            let sql = format!("UPDATE {table} SET reason = $1 WHERE mobile_hash = $2");
-            sqlx::query(&sql)
-                .bind(self.vault.seal(Field::Note, ""))
-                .bind(&hash)
-                .execute(&mut *tx)
-                .await?;
+        let hashes: Vec<String> = sqlx::query_scalar(
+            "SELECT mobile_hash FROM people WHERE id = $1 AND mobile_hash IS NOT NULL \
+             UNION SELECT mobile_hash FROM messages WHERE person_id = $1 AND mobile_hash IS NOT NULL",
+        )
+        .bind(person)
+        .fetch_all(&mut *tx)
+        .await?;
+        for hash in &hashes {
+            for table in ["suppressions", "suppression_log"] {
+                let sql = format!("UPDATE {table} SET reason = $2 WHERE mobile_hash = $1");
+                sqlx::query(&sql)
+                    .bind(hash)
+                    .bind(self.vault.seal(Field::Note, ""))
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         Ok(())
     }

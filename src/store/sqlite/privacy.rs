@@ -213,25 +213,27 @@ impl SqliteStore {
         Ok(total)
     }
 
-    /// Staff's reasons for opting the person's number out, or back in, may
-    /// name them: the number's hash stays on the list and in its log, the
-    /// words go.
+    /// Staff's reasons for opting the person's numbers (now and before)
+    /// out, or back in, may name them: each number's hash stays on the list
+    /// and in its log, the words go.
     async fn blank_reasons(&self, tx: &mut WriteTx, person: &str) -> Result<(), StoreError> {
-        let hash: Option<Option<String>> =
-            sqlx::query_scalar("SELECT mobile_hash FROM people WHERE id = ?")
-                .bind(person)
-                .fetch_optional(&mut **tx)
-                .await?;
-        let Some(hash) = hash.flatten() else {
-            return Ok(());
-        };
-        for table in ["suppressions", "suppression_log"] {
-            let sql = format!("UPDATE {table} SET reason = ? WHERE mobile_hash = ?");
-            sqlx::query(&sql)
-                .bind(self.vault.seal(Field::Note, ""))
-                .bind(&hash)
-                .execute(&mut **tx)
-                .await?;
+        let hashes: Vec<String> = sqlx::query_scalar(
+            "SELECT mobile_hash FROM people WHERE id = ? AND mobile_hash IS NOT NULL \
+             UNION SELECT mobile_hash FROM messages WHERE person_id = ? AND mobile_hash IS NOT NULL",
+        )
+        .bind(person)
+        .bind(person)
+        .fetch_all(&mut **tx)
+        .await?;
+        for hash in &hashes {
+            for table in ["suppressions", "suppression_log"] {
+                let sql = format!("UPDATE {table} SET reason = ? WHERE mobile_hash = ?");
+                sqlx::query(&sql)
+                    .bind(self.vault.seal(Field::Note, ""))
+                    .bind(hash)
+                    .execute(&mut **tx)
+                    .await?;
+            }
         }
         Ok(())
     }
