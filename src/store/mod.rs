@@ -262,7 +262,8 @@ pub trait MessageStore: Send + Sync + 'static {
     ) -> Result<Vec<Message>, StoreError>;
     async fn message(&self, org: OrgId, id: MessageId) -> Result<Option<Message>, StoreError>;
     async fn transitions(&self, id: MessageId) -> Result<Vec<Transition>, StoreError>;
-    /// Cancel a waiting message; `None` if there is no such message.
+    /// Cancel a waiting message; `None` if there is no such message. The
+    /// reason is sealed, as staff may have typed it.
     async fn cancel_message(
         &self,
         org: OrgId,
@@ -370,7 +371,8 @@ pub trait DispatchStore: Send + Sync + 'static {
         worker: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// Add a number to the suppression list (idempotent).
+    /// Add a number to the suppression list (idempotent). The reason is
+    /// sealed, here and in the list's log, as staff may have typed it.
     async fn suppress(
         &self,
         mobile: &PhoneNumber,
@@ -490,8 +492,8 @@ pub trait InboundStore: Send + Sync + 'static {
         person: Option<PersonId>,
         open_only: bool,
     ) -> Result<Vec<AttentionItem>, StoreError>;
-    /// Resolve an open item; `None` if there is no such item, `Some(false)`
-    /// if it was resolved already.
+    /// Resolve an open item with a note (sealed); `None` if there is no
+    /// such item, `Some(false)` if it was resolved already.
     async fn resolve_attention(
         &self,
         org: OrgId,
