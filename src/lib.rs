@@ -23,6 +23,7 @@
 //! vault        sealing personal data at rest; keyed hashes for look-ups
 //! telemetry    logs (numbers masked) and Prometheus metrics
 //! config       settings, layered, read once and checked at start-up
+//! csv_safe     CSV output a spreadsheet cannot run as formulas
 //! clock        injected time, so tests move it instead of sleeping
 //! domain       value types valid by construction and the message life cycle; no I/O
 //! ```
@@ -31,6 +32,7 @@ pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod csv_safe;
 pub mod dispatch;
 pub mod domain;
 pub mod http;

@@ -11,6 +11,7 @@ use clap::Subcommand;
 use crate::audit::AuditLog;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::csv_safe;
 use crate::domain::{Actor, AuditAction, AuditTarget, PhoneNumber};
 use crate::startup;
 use crate::store::Store;
@@ -29,9 +30,9 @@ pub enum OptOutCommand {
         #[arg(long)]
         reason: String,
     },
-    /// List suppressed numbers, masked.
+    /// List the suppression list: each number's keyed hash (numbers themselves are not kept), since when, source and reason.
     List,
-    /// Print every suppressed number in full as CSV, for a data-protection request or a migration.
+    /// Print the suppression list as CSV (mobile_hash, since, source, reason): keyed hashes, not numbers, which are not kept.
     Export,
 }
 
@@ -73,7 +74,7 @@ pub async fn optout(settings: &Settings, cmd: OptOutCommand) -> anyhow::Result<E
             }
         }
         OptOutCommand::Export => {
-            let mut out = csv::Writer::from_writer(std::io::stdout());
+            let mut out = csv_safe::Writer::from_writer(std::io::stdout());
             out.write_record(["mobile_hash", "since", "source", "reason"])?;
             for s in store.suppressions(None).await? {
                 out.write_record([

@@ -192,7 +192,7 @@ impl Privacy {
 fn kept() -> Vec<Kept> {
     vec![
         Kept {
-            what: "a keyed hash of the phone number on the opt-out list, if the number opted out",
+            what: "a keyed hash of the phone number on the opt-out list, if the number opted out (the reasons given for it are blanked)",
             why: "so that a STOP is honoured for good, even if the number is loaded again; the number cannot be read back from it",
         },
         Kept {

@@ -19,6 +19,7 @@ mod journal;
 mod outcome;
 mod postgres;
 mod rows;
+mod sealed;
 mod sqlite;
 
 use std::collections::{HashMap, HashSet};
@@ -38,6 +39,10 @@ pub use journal::{ImportJournal, ImportRun};
 pub use outcome::{DeliveryMatch, Unmatched};
 use outcome::{delivery_change, report_can_move};
 pub use postgres::{PostgresOptions, PostgresStore};
+pub(crate) use sealed::{
+    KeyValue, SEALED_COLUMNS, SEALED_REASON, SEALING_MIGRATIONS, SealedColumn, SuppressionChange,
+    note_from, transition_reason,
+};
 pub use sqlite::SqliteStore;
 
 /// What can go wrong below the use cases.
@@ -261,7 +266,8 @@ pub trait MessageStore: Send + Sync + 'static {
     ) -> Result<Vec<Message>, StoreError>;
     async fn message(&self, org: OrgId, id: MessageId) -> Result<Option<Message>, StoreError>;
     async fn transitions(&self, id: MessageId) -> Result<Vec<Transition>, StoreError>;
-    /// Cancel a waiting message; `None` if there is no such message.
+    /// Cancel a waiting message; `None` if there is no such message. The
+    /// reason is sealed, as staff may have typed it.
     async fn cancel_message(
         &self,
         org: OrgId,
@@ -369,7 +375,8 @@ pub trait DispatchStore: Send + Sync + 'static {
         worker: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// Add a number to the suppression list (idempotent).
+    /// Add a number to the suppression list (idempotent). The reason is
+    /// sealed, here and in the list's log, as staff may have typed it.
     async fn suppress(
         &self,
         mobile: &PhoneNumber,
@@ -491,8 +498,8 @@ pub trait InboundStore: Send + Sync + 'static {
         person: Option<PersonId>,
         open_only: bool,
     ) -> Result<Vec<AttentionItem>, StoreError>;
-    /// Resolve an open item; `None` if there is no such item, `Some(false)`
-    /// if it was resolved already.
+    /// Resolve an open item with a note (sealed); `None` if there is no
+    /// such item, `Some(false)` if it was resolved already.
     async fn resolve_attention(
         &self,
         org: OrgId,
@@ -556,31 +563,12 @@ pub enum Reseal {
     NotActive,
 }
 
-/// The columns that hold sealed personal data: table, column, the field
-/// it is sealed as, and the column holding its keyed hash, if any.
-pub(crate) const SEALED_COLUMNS: &[(&str, &str, crate::vault::Field, Option<&str>)] = {
-    use crate::vault::Field;
-    &[
-        ("people", "first_name", Field::FirstName, None),
-        ("people", "mobile", Field::Mobile, Some("mobile_hash")),
-        ("messages", "body", Field::Body, None),
-        ("messages", "mobile", Field::Mobile, Some("mobile_hash")),
-        (
-            "inbound_messages",
-            "from_number",
-            Field::Mobile,
-            Some("from_hash"),
-        ),
-        ("inbound_messages", "body", Field::Body, None),
-    ]
-};
-
 /// Keeping personal data sealed, for as long as it is needed and no longer.
 #[async_trait]
 pub trait PrivacyStore {
-    /// Whether the schema already seals personal data; if not, migrating
-    /// adds sealing and what is stored must then be sealed with
-    /// [`Reseal::Clear`].
+    /// Whether the schema already seals every column it seals today; if
+    /// not, migrating adds sealing and what is stored must then be sealed
+    /// with [`Reseal::Clear`].
     async fn sealing_applied(&self) -> Result<bool, StoreError>;
     /// A few sealed values, one per sealed column that has any, to check
     /// the keyring can open what the database holds.
@@ -593,8 +581,10 @@ pub trait PrivacyStore {
 
     /// Erase a person and everything about them in one transaction: their
     /// texts are first folded into `message_stats`, their replies go unless
-    /// they also concern someone else, and the opt-out list (hashes only)
-    /// is untouched. `None` if the organisation has no such person.
+    /// they also concern someone else, and the opt-out list keeps the hash
+    /// of their number but not the reasons staff gave for it (in the list
+    /// and its log): those are blanked, as they may name the person. `None`
+    /// if the organisation has no such person.
     async fn erase_person(&self, org: OrgId, id: PersonId) -> Result<Option<Erased>, StoreError>;
     /// People with no text waiting whose last change, and every event's
     /// date and change, are before `cutoff`.

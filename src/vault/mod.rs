@@ -1,5 +1,5 @@
-//! Personal data at rest: phone numbers, first names, message bodies and
-//! replies are sealed with XChaCha20-Poly1305 before they reach the database,
+//! Personal data at rest: phone numbers, first names, message bodies,
+//! replies and words typed by staff are sealed with XChaCha20-Poly1305 before they reach the database,
 //! and looked up through a keyed hash (HMAC-SHA-256) of the number, so a
 //! stolen database file alone reveals none of them.
 //!
@@ -36,6 +36,9 @@ pub enum Field {
     Mobile,
     FirstName,
     Body,
+    /// Words typed by staff: an opt-out's reason, a resolution note, a
+    /// cancellation's reason. They may name a person or give a number.
+    Note,
 }
 
 impl Field {
@@ -44,6 +47,7 @@ impl Field {
             Field::Mobile => b"mobile",
             Field::FirstName => b"first_name",
             Field::Body => b"body",
+            Field::Note => b"note",
         }
     }
 }

@@ -40,10 +40,14 @@ fn database_bytes(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 }
 
 fn assert_nothing_in_clear(dir: &std::path::Path) {
+    assert_none_in_clear(dir, SECRETS);
+}
+
+fn assert_none_in_clear(dir: &std::path::Path, secrets: &[&str]) {
     let files = database_bytes(dir);
     assert!(files.iter().any(|(name, _)| name.ends_with(".db")));
     for (name, bytes) in &files {
-        for secret in SECRETS {
+        for secret in secrets {
             let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
             assert!(!found, "{secret:?} is in clear in {name}");
         }
@@ -52,6 +56,10 @@ fn assert_nothing_in_clear(dir: &std::path::Path) {
 
 /// PostgreSQL's files are the server's: read every row of every table.
 async fn assert_no_row_in_clear(url: &str) {
+    assert_no_row_holds(url, SECRETS).await;
+}
+
+async fn assert_no_row_holds(url: &str, secrets: &[&str]) {
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
     let tables: Vec<String> = sqlx::query_scalar(
@@ -64,7 +72,7 @@ async fn assert_no_row_in_clear(url: &str) {
     for table in tables {
         let sql = format!("SELECT COALESCE(string_agg(t::text, E'\\n'), '') FROM \"{table}\" t");
         let rows: String = sqlx::query_scalar(&sql).fetch_one(&mut conn).await.unwrap();
-        for secret in SECRETS {
+        for secret in secrets {
             assert!(!rows.contains(secret), "{secret:?} is in clear in {table}");
         }
     }
@@ -346,4 +354,96 @@ async fn the_retention_sweep_deletes_people_past_their_time_and_keeps_the_rest()
         200,
         "an appointment still to come keeps its person"
     );
+}
+
+/// A name and a number as staff might type them into a reason or a note.
+const TYPED: &[&str] = &["Morag Ferguson", "07911 654321", "rang from"];
+
+fn typed(what: &str) -> String {
+    format!("{what}: Morag Ferguson rang from 07911 654321")
+}
+
+#[tokio::test]
+async fn words_staff_type_about_a_person_are_sealed_and_go_when_the_person_is_erased() {
+    let (app, _server) = spawn_app_with_fake_provider(NOW).await;
+    let person = app.add_person("SPS-1", MOBILE_A).await;
+    let event = json!({ "event_ref": "liberation", "kind": "liberation", "date": "2026-12-05" });
+    json_of(app.post_event(&person, &event).await, 201).await;
+    let waiting = app.messages_of(&person).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cancel = format!("/v1/messages/{waiting}/cancel");
+    let reason = json!({ "reason": typed("moved") });
+    json_of(app.send_json(Method::POST, &cancel, &reason).await, 200).await;
+    assert_eq!(app.text_in("in-1", "hello").await.status(), 200);
+    let items = json_of(app.get("/v1/attention").await, 200).await;
+    let resolve = format!(
+        "/v1/attention/{}/resolve",
+        items["items"][0]["id"].as_str().unwrap()
+    );
+    let note = json!({ "note": typed("called") });
+    json_of(app.send_json(Method::POST, &resolve, &note).await, 200).await;
+    let add = json!({ "person_id": person, "reason": typed("asked in person") });
+    json_of(app.send_json(Method::POST, "/v1/optouts", &add).await, 201).await;
+    let listed = json_of(app.get("/v1/optouts").await, 200).await;
+    assert_eq!(
+        listed["optouts"][0]["reason"],
+        typed("asked in person"),
+        "staff still read it"
+    );
+    let remove = json!({ "reason": typed("asked again") });
+    let path = format!("/v1/optouts/{person}");
+    let removed = app.send_json_as(&app.admin_token, Method::DELETE, &path, &remove);
+    json_of(removed.await, 200).await;
+    json_of(erase(&app, &person).await, 200).await;
+    if app.settings.database.url.starts_with("postgres") {
+        assert_no_row_holds(&app.settings.database.url, TYPED).await;
+    } else {
+        assert_none_in_clear(app.data_dir(), TYPED);
+    }
+}
+
+/// `homeward optout export` with one opt-out whose reason is `reason`: the
+/// CSV it prints.
+fn export_with_reason(reason: &str) -> String {
+    let dir = TempDir::new().unwrap();
+    let reason = format!("--reason={reason}");
+    let (code, _, err) = run(&dir, &["optout", "add", "07400 123456", &reason]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&dir, &["optout", "export"]);
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+#[test]
+fn an_exported_reason_that_a_spreadsheet_would_run_as_a_formula_is_kept_as_text() {
+    let reason = "=HYPERLINK(\"http://evil.example\",\"open\")";
+    let out = export_with_reason(reason);
+    let mut csv = csv::Reader::from_reader(out.as_bytes());
+    let headers = csv.headers().unwrap().clone();
+    assert_eq!(&headers, vec!["mobile_hash", "since", "source", "reason"]);
+    let row = csv.records().next().expect("one opt-out").unwrap();
+    assert_eq!(
+        &row[3],
+        format!("'{reason}"),
+        "a quote in front, the rest intact"
+    );
+    assert!(
+        !row[0].contains("7400"),
+        "a keyed hash, not the number: {out}"
+    );
+    for start in ["+", "-", "@"] {
+        let out = export_with_reason(&format!("{start}1+1"));
+        assert!(out.contains(&format!(",'{start}1+1")), "{out}");
+    }
+}
+
+#[test]
+fn the_export_help_says_it_prints_hashes_not_numbers() {
+    let dir = TempDir::new().unwrap();
+    let (code, out, err) = run(&dir, &["optout", "export", "--help"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("hash"), "{out}");
+    assert!(!out.contains("in full"), "{out}");
 }

@@ -52,6 +52,145 @@ impl Db {
             .expect("a session")
     }
 
+    /// The keys every store on this database seals with.
+    pub fn vault(&self) -> homeward::vault::Vault {
+        homeward::vault::Vault::load(None, Some(std::path::Path::new(&self.key_file)))
+            .expect("the test's key file")
+            .vault
+    }
+
+    /// What someone holding the database alone could read: every byte of
+    /// the SQLite files (the database and its write-ahead log), or every
+    /// row of every PostgreSQL table as text.
+    pub async fn everything_stored(&self) -> String {
+        match self.backend {
+            Backend::Sqlite => {
+                let file = self.url.trim_start_matches("sqlite://");
+                ["", "-wal", "-shm", "-journal"]
+                    .iter()
+                    .filter_map(|suffix| std::fs::read(format!("{file}{suffix}")).ok())
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .collect()
+            }
+            Backend::Postgres => {
+                let mut session = self.session().await;
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+                )
+                .fetch_all(&mut session)
+                .await
+                .unwrap();
+                let mut all = String::new();
+                for table in tables {
+                    let sql = format!(
+                        "SELECT COALESCE(string_agg(t::text, E'\\n'), '') FROM \"{table}\" t"
+                    );
+                    let rows: String = sqlx::query_scalar(&sql)
+                        .fetch_one(&mut session)
+                        .await
+                        .unwrap();
+                    all.push_str(&rows);
+                }
+                all
+            }
+        }
+    }
+
+    /// One text column of a table as stored, in no particular order.
+    pub async fn column(&self, table: &str, column: &str) -> Vec<Option<String>> {
+        let sql = format!("SELECT {column} FROM {table}");
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = self.sqlite().await;
+                sqlx::query_scalar(&sql).fetch_all(&mut conn).await.unwrap()
+            }
+            Backend::Postgres => {
+                let mut session = self.session().await;
+                sqlx::query_scalar(&sql)
+                    .fetch_all(&mut session)
+                    .await
+                    .unwrap()
+            }
+        }
+    }
+
+    /// Run statements on the database as an operator might, outside any
+    /// store.
+    pub async fn execute(&self, statements: &[&str]) {
+        for sql in statements {
+            match self.backend {
+                Backend::Sqlite => {
+                    let mut conn = self.sqlite().await;
+                    sqlx::query(sql).execute(&mut conn).await.unwrap();
+                }
+                Backend::Postgres => {
+                    let mut session = self.session().await;
+                    sqlx::query(sql).execute(&mut session).await.unwrap();
+                }
+            };
+        }
+    }
+
+    /// Empty the database and bring its schema to just before migration
+    /// `version`, as an older Homeward left it.
+    pub async fn schema_before(&self, version: i64) {
+        let (folder, wipe): (&str, &[&str]) = match self.backend {
+            Backend::Sqlite => ("migrations/sqlite", &[]),
+            Backend::Postgres => (
+                "migrations/postgres",
+                &["DROP SCHEMA public CASCADE", "CREATE SCHEMA public"],
+            ),
+        };
+        self.execute(wipe).await;
+        let mut migrator = sqlx::migrate::Migrator::new(std::path::Path::new(folder))
+            .await
+            .expect("the migrations");
+        let older: Vec<_> = migrator
+            .migrations
+            .iter()
+            .filter(|m| m.version < version)
+            .cloned()
+            .collect();
+        migrator.migrations = older.into();
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = self.sqlite().await;
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+                for table in tables {
+                    let sql = format!("DROP TABLE \"{table}\"");
+                    sqlx::query(&sql).execute(&mut conn).await.unwrap();
+                }
+                // A pool: the migrator's future over a bare connection is not `Send`.
+                let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
+                migrator.run(&pool).await.unwrap();
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
+                migrator.run(&pool).await.unwrap();
+                pool.close().await;
+            }
+        }
+    }
+
+    async fn sqlite(&self) -> sqlx::SqliteConnection {
+        use sqlx::Connection;
+        use sqlx::sqlite::SqliteConnectOptions;
+        use std::str::FromStr;
+        // Off, so that tables drop in any order.
+        let options = SqliteConnectOptions::from_str(&self.url)
+            .unwrap()
+            .foreign_keys(false);
+        sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .expect("a connection")
+    }
+
     /// End every other session on the test's database, as a PostgreSQL
     /// restart does, and wait until they are gone.
     pub async fn end_other_sessions(&self) {

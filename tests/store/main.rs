@@ -17,6 +17,7 @@ mod journal;
 mod leader;
 mod messages;
 mod people;
+mod privacy;
 mod throwaway;
 
 /// Declare each suite function once per backend. Functions listed under
@@ -96,5 +97,7 @@ conformance! {
         leader::a_lead_lost_with_its_session_passes_to_the_next_daemon_to_ask,
         connections::a_statement_stuck_behind_a_lock_gives_up_at_the_statement_timeout,
         connections::the_store_carries_on_after_postgresql_drops_its_sessions,
+        privacy::words_typed_by_staff_are_sealed_at_rest_and_blanked_when_the_person_is_erased,
+        privacy::words_stored_in_clear_by_an_older_homeward_are_sealed_at_start_up,
     ],
 }

@@ -20,7 +20,7 @@ use crate::domain::{
     AttentionItem, Inbound, MessageId, MessageState, MobileHash, NewAttention, OrgId, Person,
     PersonId, PhoneNumber, Suppression,
 };
-use crate::store::{InboundStore, StoreError, by_hash};
+use crate::store::{InboundStore, StoreError, SuppressionChange, by_hash, note_from};
 use crate::vault::{Field, Vault};
 
 #[async_trait]
@@ -91,7 +91,13 @@ impl InboundStore for PostgresStore {
             .await?;
         let removed = removed.rows_affected() > 0;
         if removed {
-            log_suppression(&mut tx, &hash, "removed", source, reason, actor, now).await?;
+            let change = SuppressionChange {
+                action: "removed",
+                source,
+                reason,
+                actor,
+            };
+            log_suppression(&mut tx, &self.vault, &hash, &change, now).await?;
         }
         tx.commit().await?;
         Ok(removed)
@@ -104,7 +110,8 @@ impl InboundStore for PostgresStore {
         .bind(self.vault.index(mobile).as_str())
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(suppression_from_row).transpose()
+        row.map(|r| suppression_from_row(&r, &self.vault))
+            .transpose()
     }
 
     async fn revive_suppressed(
@@ -177,7 +184,9 @@ impl InboundStore for PostgresStore {
                 .await?
             }
         };
-        rows.iter().map(suppression_from_row).collect()
+        rows.iter()
+            .map(|r| suppression_from_row(r, &self.vault))
+            .collect()
     }
 
     async fn raise_attention(
@@ -236,7 +245,9 @@ impl InboundStore for PostgresStore {
         .bind(person.map(|p| p.to_string()))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(attention_from_row).collect()
+        rows.iter()
+            .map(|r| attention_from_row(r, &self.vault))
+            .collect()
     }
 
     async fn resolve_attention(
@@ -266,7 +277,7 @@ impl InboundStore for PostgresStore {
         )
         .bind(now)
         .bind(by)
-        .bind(note)
+        .bind(self.vault.seal(Field::Note, note))
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -328,11 +339,9 @@ impl InboundStore for PostgresStore {
 /// Audit one change to the suppression list, in the caller's transaction.
 pub(super) async fn log_suppression(
     conn: &mut PgConnection,
+    vault: &Vault,
     mobile: &MobileHash,
-    action: &str,
-    source: &str,
-    reason: &str,
-    actor: Option<&str>,
+    change: &SuppressionChange<'_>,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     sqlx::query(
@@ -340,17 +349,17 @@ pub(super) async fn log_suppression(
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(mobile.as_str())
-    .bind(action)
-    .bind(source)
-    .bind(reason)
-    .bind(actor)
+    .bind(change.action)
+    .bind(change.source)
+    .bind(vault.seal(Field::Note, change.reason))
+    .bind(change.actor)
     .bind(at)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-fn suppression_from_row(row: &PgRow) -> Result<Suppression, StoreError> {
+fn suppression_from_row(row: &PgRow, vault: &Vault) -> Result<Suppression, StoreError> {
     let people: Option<Vec<String>> = row.try_get("people")?;
     let people = people
         .unwrap_or_default()
@@ -361,7 +370,12 @@ fn suppression_from_row(row: &PgRow) -> Result<Suppression, StoreError> {
         mobile_hash: MobileHash::from_trusted(row.try_get("mobile_hash")?),
         people,
         source: row.try_get("source")?,
-        reason: row.try_get("reason")?,
+        reason: note_from(
+            vault,
+            &row.try_get::<String, _>("reason")?,
+            "suppressions",
+            "reason",
+        )?,
         since: row.try_get("created_at")?,
     })
 }
@@ -378,7 +392,8 @@ fn inbound_from_row(row: &PgRow, vault: &Vault) -> Result<Inbound, StoreError> {
     })
 }
 
-fn attention_from_row(row: &PgRow) -> Result<AttentionItem, StoreError> {
+fn attention_from_row(row: &PgRow, vault: &Vault) -> Result<AttentionItem, StoreError> {
+    let resolution: Option<String> = row.try_get("resolution")?;
     Ok(AttentionItem {
         id: row.try_get("id")?,
         org_id: parsed(row, "org_id")?,
@@ -389,6 +404,8 @@ fn attention_from_row(row: &PgRow) -> Result<AttentionItem, StoreError> {
         message_id: optional(row, "message_id", str::parse::<MessageId>)?,
         created_at: row.try_get("created_at")?,
         resolved_at: row.try_get("resolved_at")?,
-        resolution: row.try_get("resolution")?,
+        resolution: resolution
+            .map(|r| note_from(vault, &r, "attention", "resolution"))
+            .transpose()?,
     })
 }

@@ -5,20 +5,19 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
+use sqlx::postgres::PgConnection;
 
 use super::PostgresStore;
 use super::rows::parsed;
 use crate::domain::{OrgId, PersonId};
 use crate::store::{
-    Erased, PrivacyStore, Reseal, SEALED_COLUMNS, StoreError, clear_value, keep_prefix,
+    Erased, KeyValue, PrivacyStore, Reseal, SEALED_COLUMNS, SEALING_MIGRATIONS, SealedColumn,
+    StoreError, clear_value, keep_prefix,
 };
 use crate::vault::Field;
 
 /// Rows re-sealed per transaction: short transactions hold few row locks.
 const BATCH: i64 = 500;
-
-/// The migration that began sealing personal data.
-const SEALING_MIGRATION: i64 = 20261122000005;
 
 #[async_trait]
 impl PrivacyStore for PostgresStore {
@@ -31,18 +30,24 @@ impl PrivacyStore for PostgresStore {
         if !table {
             return Ok(false);
         }
-        let found: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM _sqlx_migrations WHERE version = $1 AND success)",
+        let found: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM _sqlx_migrations WHERE version = ANY($1) AND success",
         )
-        .bind(SEALING_MIGRATION)
+        .bind(SEALING_MIGRATIONS)
         .fetch_one(&self.pool)
         .await?;
-        Ok(found)
+        Ok(found == SEALING_MIGRATIONS.len() as i64)
     }
 
     async fn sealed_sample(&self) -> Result<Vec<(Field, String)>, StoreError> {
         let mut sample = Vec::new();
-        for (table, column, field, _) in SEALED_COLUMNS {
+        for SealedColumn {
+            table,
+            column,
+            field,
+            ..
+        } in SEALED_COLUMNS
+        {
             let sql = format!("SELECT {column} FROM {table} WHERE {column} LIKE 'hw1:%' LIMIT 1");
             let value: Option<String> = sqlx::query_scalar(&sql).fetch_optional(&self.pool).await?;
             sample.extend(value.map(|v| (*field, v)));
@@ -52,10 +57,10 @@ impl PrivacyStore for PostgresStore {
 
     async fn key_usage(&self) -> Result<BTreeMap<String, u64>, StoreError> {
         let mut usage = BTreeMap::new();
-        for (table, column, _, _) in SEALED_COLUMNS {
+        for SealedColumn { table, column, .. } in SEALED_COLUMNS {
             let sql = format!(
                 "SELECT CASE WHEN left({column}, 4) = 'hw1:' THEN split_part({column}, ':', 2) \
-                 ELSE 'clear' END AS key, COUNT(*) AS n FROM {table} GROUP BY 1"
+                 ELSE 'clear' END AS key, COUNT(*) AS n FROM {table} WHERE {column} IS NOT NULL GROUP BY 1"
             );
             for row in sqlx::query(&sql).fetch_all(&self.pool).await? {
                 let n: i64 = row.try_get("n")?;
@@ -67,10 +72,8 @@ impl PrivacyStore for PostgresStore {
 
     async fn reseal(&self, scope: Reseal) -> Result<u64, StoreError> {
         let mut total = 0;
-        for (table, column, field, hash) in SEALED_COLUMNS {
-            total += self
-                .reseal_column(scope, table, column, *field, *hash)
-                .await?;
+        for sealed in SEALED_COLUMNS {
+            total += self.reseal_column(scope, sealed).await?;
         }
         for table in ["suppressions", "suppression_log"] {
             total += self.hash_clear_numbers(table).await?;
@@ -123,6 +126,7 @@ impl PrivacyStore for PostgresStore {
         .bind(&id)
         .execute(&mut *tx)
         .await?;
+        self.blank_reasons(&mut tx, &id).await?;
         sqlx::query("DELETE FROM people WHERE id = $1")
             .bind(&id)
             .execute(&mut *tx)
@@ -167,41 +171,39 @@ impl PrivacyStore for PostgresStore {
 }
 
 impl PostgresStore {
-    async fn reseal_column(
-        &self,
-        scope: Reseal,
-        table: &str,
-        column: &str,
-        field: Field,
-        hash: Option<&str>,
-    ) -> Result<u64, StoreError> {
+    async fn reseal_column(&self, scope: Reseal, sealed: &SealedColumn) -> Result<u64, StoreError> {
+        let SealedColumn {
+            table,
+            key,
+            column,
+            field,
+            hash,
+        } = *sealed;
         let keep = keep_prefix(&self.vault, scope);
+        let k = key.column();
         let select = format!(
-            "SELECT id, {column} AS value FROM {table} \
-             WHERE id > $1 AND left({column}, $2) <> $3 ORDER BY id LIMIT $4 FOR NO KEY UPDATE"
+            "SELECT {k} AS row_key, {column} AS value FROM {table} \
+             WHERE {k} > $1 AND left({column}, $2) <> $3 ORDER BY {k} LIMIT $4 FOR NO KEY UPDATE"
         );
         let hash_set = hash.map(|h| format!(", {h} = $4")).unwrap_or_default();
         let update =
-            format!("UPDATE {table} SET {column} = $1{hash_set} WHERE id = $2 AND {column} = $3");
-        let (mut after, mut total) = (String::new(), 0);
+            format!("UPDATE {table} SET {column} = $1{hash_set} WHERE {k} = $2 AND {column} = $3");
+        let (mut after, mut total) = (key.start(), 0);
         loop {
             let mut tx = self.write().await?;
-            let rows = sqlx::query(&select)
-                .bind(&after)
+            let rows = bind_key(sqlx::query(&select), &after)
                 .bind(keep.chars().count() as i32)
                 .bind(&keep)
                 .bind(BATCH)
                 .fetch_all(&mut *tx)
                 .await?;
             let Some(last) = rows.last() else { break };
-            after = last.try_get("id")?;
+            after = key.read(last)?;
             for row in &rows {
-                let (id, old): (String, String) = (row.try_get("id")?, row.try_get("value")?);
+                let old: String = row.try_get("value")?;
                 let clear = clear_value(&self.vault, field, &old, table, column)?;
-                let mut q = sqlx::query(&update)
-                    .bind(self.vault.seal(field, &clear))
-                    .bind(&id)
-                    .bind(&old);
+                let q = sqlx::query(&update).bind(self.vault.seal(field, &clear));
+                let mut q = bind_key(q, &key.read(row)?).bind(&old);
                 if hash.is_some() {
                     q = q.bind(self.vault.index_raw(&clear).as_str().to_owned());
                 }
@@ -210,6 +212,30 @@ impl PostgresStore {
             tx.commit().await?;
         }
         Ok(total)
+    }
+
+    /// Staff's reasons for opting the person's numbers (now and before)
+    /// out, or back in, may name them: each number's hash stays on the list
+    /// and in its log, the words go.
+    async fn blank_reasons(&self, tx: &mut PgConnection, person: &str) -> Result<(), StoreError> {
+        let hashes: Vec<String> = sqlx::query_scalar(
+            "SELECT mobile_hash FROM people WHERE id = $1 AND mobile_hash IS NOT NULL \
+             UNION SELECT mobile_hash FROM messages WHERE person_id = $1 AND mobile_hash IS NOT NULL",
+        )
+        .bind(person)
+        .fetch_all(&mut *tx)
+        .await?;
+        for hash in &hashes {
+            for table in ["suppressions", "suppression_log"] {
+                let sql = format!("UPDATE {table} SET reason = $2 WHERE mobile_hash = $1");
+                sqlx::query(&sql)
+                    .bind(hash)
+                    .bind(self.vault.seal(Field::Note, ""))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Suppressions written before sealing hold the number itself.
@@ -231,5 +257,15 @@ impl PostgresStore {
         }
         tx.commit().await?;
         Ok(total)
+    }
+}
+
+fn bind_key<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    key: &KeyValue,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    match key {
+        KeyValue::Text(text) => q.bind(text.clone()),
+        KeyValue::Integer(n) => q.bind(*n),
     }
 }

@@ -17,9 +17,10 @@ use super::WriteTx;
 use super::messages::{Change, MESSAGE_COLUMNS, message_from_row, record, record_all};
 use crate::domain::{MessageId, MessageState, PersonId, PhoneNumber};
 use crate::store::{
-    ClaimedMessage, DeliveryMatch, DispatchStore, SendRecord, StoreError, Unmatched, by_hash,
-    by_number, delivery_change, report_can_move,
+    ClaimedMessage, DeliveryMatch, DispatchStore, SendRecord, StoreError, SuppressionChange,
+    Unmatched, by_hash, by_number, delivery_change, report_can_move,
 };
+use crate::vault::Field;
 
 #[async_trait]
 impl DispatchStore for SqliteStore {
@@ -180,14 +181,19 @@ impl DispatchStore for SqliteStore {
         )
         .bind(self.vault.index(mobile).as_str())
         .bind(source)
-        .bind(reason)
+        .bind(self.vault.seal(Field::Note, reason))
         .bind(now)
         .execute(&mut *tx)
         .await?;
         if added.rows_affected() > 0 {
             let hash = self.vault.index(mobile);
-            super::inbound::log_suppression(&mut tx, &hash, "added", source, reason, None, now)
-                .await?;
+            let change = SuppressionChange {
+                action: "added",
+                source,
+                reason,
+                actor: None,
+            };
+            super::inbound::log_suppression(&mut tx, &self.vault, &hash, &change, now).await?;
         }
         tx.commit().await?;
         Ok(())

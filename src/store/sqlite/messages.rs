@@ -11,7 +11,10 @@ use crate::domain::{
     Event, EventId, Language, Message, MessageBody, MessageId, MessageOrigin, MessageState, OrgId,
     Person, PersonId, PhoneNumber, TemplateName, Transition,
 };
-use crate::store::{MessageFilter, MessageStore, MessageUpdate, PlanChanges, StoreError};
+use crate::store::{
+    MessageFilter, MessageStore, MessageUpdate, PlanChanges, SEALED_REASON, StoreError,
+    transition_reason,
+};
 use crate::vault::{Field, Vault};
 
 pub(super) const MESSAGE_COLUMNS: &str = "id, org_id, person_id, event_id, rule_id, dedupe_key, template, language, \
@@ -86,7 +89,7 @@ impl MessageStore for SqliteStore {
         let mut tx = self.write().await?;
         insert_messages(&mut tx, &self.vault, &changes.create, now).await?;
         for (id, reason) in &changes.cancel {
-            move_waiting(&mut tx, *id, MessageState::Cancelled, reason, now).await?;
+            move_waiting(&mut tx, *id, MessageState::Cancelled, (reason, None), now).await?;
         }
         // Updates before expiries: a text planning re-rendered and fitting
         // then expired keeps its new text.
@@ -94,7 +97,7 @@ impl MessageStore for SqliteStore {
             update_waiting(&mut tx, &self.vault, update, now).await?;
         }
         for (id, reason) in &changes.expire {
-            move_waiting(&mut tx, *id, MessageState::Expired, reason, now).await?;
+            move_waiting(&mut tx, *id, MessageState::Expired, (reason, None), now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -171,7 +174,7 @@ impl MessageStore for SqliteStore {
     }
 
     async fn transitions(&self, id: MessageId) -> Result<Vec<Transition>, StoreError> {
-        let rows = sqlx::query("SELECT from_state, to_state, reason, at FROM message_transitions WHERE message_id = ? ORDER BY id")
+        let rows = sqlx::query("SELECT from_state, to_state, reason, note, at FROM message_transitions WHERE message_id = ? ORDER BY id")
             .bind(id.to_string())
             .fetch_all(&self.pool)
             .await?;
@@ -180,7 +183,7 @@ impl MessageStore for SqliteStore {
                 Ok(Transition {
                     from: optional(row, "from_state", str::parse::<MessageState>)?,
                     to: parsed(row, "to_state")?,
-                    reason: row.try_get("reason")?,
+                    reason: transition_reason(row, &self.vault)?,
                     at: row.try_get("at")?,
                 })
             })
@@ -204,7 +207,10 @@ impl MessageStore for SqliteStore {
         if owned.is_none() {
             return Ok(None);
         }
-        move_waiting(&mut tx, id, MessageState::Cancelled, reason, now).await?;
+        // The reason may be staff's own words: sealed apart from the clear one.
+        let note = self.vault.seal(Field::Note, reason);
+        let recorded = (SEALED_REASON, Some(note.as_str()));
+        move_waiting(&mut tx, id, MessageState::Cancelled, recorded, now).await?;
         tx.commit().await?;
         self.message(org, id).await
     }
@@ -325,7 +331,7 @@ async fn move_waiting(
     conn: &mut SqliteConnection,
     id: MessageId,
     to: MessageState,
-    reason: &str,
+    (reason, note): (&str, Option<&str>),
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let from: Option<String> = sqlx::query_scalar(&format!(
@@ -344,7 +350,7 @@ async fn move_waiting(
     let from = from
         .parse::<MessageState>()
         .map_err(|e| StoreError::Corrupt(format!("state: {e}")))?;
-    record(conn, id, Some(from), to, reason, now).await
+    record_noted(conn, id, Some(from), to, (reason, note), now).await
 }
 
 async fn update_waiting(
@@ -379,11 +385,24 @@ pub(super) async fn record(
     reason: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO message_transitions (message_id, from_state, to_state, reason, at) VALUES (?, ?, ?, ?, ?)")
+    record_noted(conn, id, from, to, (reason, None), at).await
+}
+
+/// [`record`] with a sealed note beside the clear reason.
+async fn record_noted(
+    conn: &mut SqliteConnection,
+    id: MessageId,
+    from: Option<MessageState>,
+    to: MessageState,
+    (reason, note): (&str, Option<&str>),
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO message_transitions (message_id, from_state, to_state, reason, note, at) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(id.to_string())
         .bind(from.map(MessageState::as_str))
         .bind(to.as_str())
         .bind(reason)
+        .bind(note)
         .bind(at)
         .execute(&mut *conn)
         .await?;

@@ -49,9 +49,6 @@ use rows::{checked, optional, parsed, unsealed, unsealed_mobile};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// The migration that began sealing personal data.
-pub(super) const SEALING_MIGRATION: i64 = 20261122000005;
-
 pub(super) const PERSON_COLUMNS: &str =
     "id, org_id, external_ref, first_name, mobile, language, created_at, updated_at";
 pub(super) const EVENT_COLUMNS: &str = "id, org_id, person_id, event_ref, kind, status, local_date, starts_at, \

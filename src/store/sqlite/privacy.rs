@@ -6,11 +6,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::SqliteStore;
 use super::rows::parsed;
+use super::{SqliteStore, WriteTx};
 use crate::domain::{OrgId, PersonId};
 use crate::store::{
-    Erased, PrivacyStore, Reseal, SEALED_COLUMNS, StoreError, clear_value, keep_prefix,
+    Erased, KeyValue, PrivacyStore, Reseal, SEALED_COLUMNS, SEALING_MIGRATIONS, SealedColumn,
+    StoreError, clear_value, keep_prefix,
 };
 use crate::vault::Field;
 
@@ -21,12 +22,23 @@ const BATCH: i64 = 500;
 #[async_trait]
 impl PrivacyStore for SqliteStore {
     async fn sealing_applied(&self) -> Result<bool, StoreError> {
-        self.has_migration(super::SEALING_MIGRATION).await
+        for version in SEALING_MIGRATIONS {
+            if !self.has_migration(*version).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     async fn sealed_sample(&self) -> Result<Vec<(Field, String)>, StoreError> {
         let mut sample = Vec::new();
-        for (table, column, field, _) in SEALED_COLUMNS {
+        for SealedColumn {
+            table,
+            column,
+            field,
+            ..
+        } in SEALED_COLUMNS
+        {
             let sql = format!("SELECT {column} FROM {table} WHERE {column} LIKE 'hw1:%' LIMIT 1");
             let value: Option<String> = sqlx::query_scalar(&sql).fetch_optional(&self.pool).await?;
             sample.extend(value.map(|v| (*field, v)));
@@ -36,11 +48,11 @@ impl PrivacyStore for SqliteStore {
 
     async fn key_usage(&self) -> Result<BTreeMap<String, u64>, StoreError> {
         let mut usage = BTreeMap::new();
-        for (table, column, _, _) in SEALED_COLUMNS {
+        for SealedColumn { table, column, .. } in SEALED_COLUMNS {
             let sql = format!(
                 "SELECT CASE WHEN substr({column}, 1, 4) = 'hw1:' \
                  THEN substr({column}, 5, instr(substr({column}, 5), ':') - 1) ELSE 'clear' END AS key, \
-                 COUNT(*) AS n FROM {table} GROUP BY key"
+                 COUNT(*) AS n FROM {table} WHERE {column} IS NOT NULL GROUP BY key"
             );
             for row in sqlx::query(&sql).fetch_all(&self.pool).await? {
                 let n: i64 = row.try_get("n")?;
@@ -52,10 +64,8 @@ impl PrivacyStore for SqliteStore {
 
     async fn reseal(&self, scope: Reseal) -> Result<u64, StoreError> {
         let mut total = 0;
-        for (table, column, field, hash) in SEALED_COLUMNS {
-            total += self
-                .reseal_column(scope, table, column, *field, *hash)
-                .await?;
+        for sealed in SEALED_COLUMNS {
+            total += self.reseal_column(scope, sealed).await?;
         }
         for table in ["suppressions", "suppression_log"] {
             total += self.hash_clear_numbers(table).await?;
@@ -108,6 +118,7 @@ impl PrivacyStore for SqliteStore {
         .bind(&id)
         .execute(&mut *tx)
         .await?;
+        self.blank_reasons(&mut tx, &id).await?;
         sqlx::query("DELETE FROM people WHERE id = ?")
             .bind(&id)
             .execute(&mut *tx)
@@ -156,43 +167,42 @@ impl PrivacyStore for SqliteStore {
 }
 
 impl SqliteStore {
-    async fn reseal_column(
-        &self,
-        scope: Reseal,
-        table: &str,
-        column: &str,
-        field: Field,
-        hash: Option<&str>,
-    ) -> Result<u64, StoreError> {
+    async fn reseal_column(&self, scope: Reseal, sealed: &SealedColumn) -> Result<u64, StoreError> {
+        let SealedColumn {
+            table,
+            key,
+            column,
+            field,
+            hash,
+        } = *sealed;
         let keep = keep_prefix(&self.vault, scope);
+        let k = key.column();
         let select = format!(
-            "SELECT id, {column} AS value FROM {table} \
-             WHERE id > ? AND substr({column}, 1, ?) <> ? ORDER BY id LIMIT ?"
+            "SELECT {k} AS row_key, {column} AS value FROM {table} \
+             WHERE {k} > ? AND substr({column}, 1, ?) <> ? ORDER BY {k} LIMIT ?"
         );
         let hash_set = hash.map(|h| format!(", {h} = ?")).unwrap_or_default();
         let update =
-            format!("UPDATE {table} SET {column} = ?{hash_set} WHERE id = ? AND {column} = ?");
-        let (mut after, mut total) = (String::new(), 0);
+            format!("UPDATE {table} SET {column} = ?{hash_set} WHERE {k} = ? AND {column} = ?");
+        let (mut after, mut total) = (key.start(), 0);
         loop {
             let mut tx = self.write().await?;
-            let rows = sqlx::query(&select)
-                .bind(&after)
+            let rows = bind_key(sqlx::query(&select), &after)
                 .bind(keep.chars().count() as i64)
                 .bind(&keep)
                 .bind(BATCH)
                 .fetch_all(&mut *tx)
                 .await?;
             let Some(last) = rows.last() else { break };
-            after = last.try_get("id")?;
+            after = key.read(last)?;
             for row in &rows {
-                let (id, old): (String, String) = (row.try_get("id")?, row.try_get("value")?);
+                let old: String = row.try_get("value")?;
                 let clear = clear_value(&self.vault, field, &old, table, column)?;
                 let mut q = sqlx::query(&update).bind(self.vault.seal(field, &clear));
                 if hash.is_some() {
                     q = q.bind(self.vault.index_raw(&clear).as_str().to_owned());
                 }
-                total += q
-                    .bind(&id)
+                total += bind_key(q, &key.read(row)?)
                     .bind(&old)
                     .execute(&mut *tx)
                     .await?
@@ -201,6 +211,31 @@ impl SqliteStore {
             tx.commit().await?;
         }
         Ok(total)
+    }
+
+    /// Staff's reasons for opting the person's numbers (now and before)
+    /// out, or back in, may name them: each number's hash stays on the list
+    /// and in its log, the words go.
+    async fn blank_reasons(&self, tx: &mut WriteTx, person: &str) -> Result<(), StoreError> {
+        let hashes: Vec<String> = sqlx::query_scalar(
+            "SELECT mobile_hash FROM people WHERE id = ? AND mobile_hash IS NOT NULL \
+             UNION SELECT mobile_hash FROM messages WHERE person_id = ? AND mobile_hash IS NOT NULL",
+        )
+        .bind(person)
+        .bind(person)
+        .fetch_all(&mut **tx)
+        .await?;
+        for hash in &hashes {
+            for table in ["suppressions", "suppression_log"] {
+                let sql = format!("UPDATE {table} SET reason = ? WHERE mobile_hash = ?");
+                sqlx::query(&sql)
+                    .bind(self.vault.seal(Field::Note, ""))
+                    .bind(hash)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Suppressions written before sealing hold the number itself.
@@ -223,5 +258,15 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(total)
+    }
+}
+
+fn bind_key<'q>(
+    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    key: &KeyValue,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    match key {
+        KeyValue::Text(text) => q.bind(text.clone()),
+        KeyValue::Integer(n) => q.bind(*n),
     }
 }
