@@ -63,12 +63,7 @@ impl Application {
         let (store, vault) = open_store_and_vault(&settings.database).await?;
         let planner = Planner::new(store.clone(), clock.clone(), catalogue, rules, settings);
         let templates = planner.catalogue().clone();
-        let ingest = Ingest::new(
-            store.clone(),
-            clock.clone(),
-            settings.time.zone,
-            planner.clone(),
-        );
+        let ingest = Ingest::new(store.clone(), clock.clone(), planner.clone(), settings);
         let dispatcher = Dispatcher::new(
             store.clone(),
             clock.clone(),

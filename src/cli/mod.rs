@@ -173,7 +173,7 @@ async fn import(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let planner = startup::build_planner(settings, store.clone(), clock.clone())?;
     let audit = AuditLog::new(store.clone(), clock.clone());
-    let ingest = Ingest::new(store, clock, settings.time.zone, planner);
+    let ingest = Ingest::new(store, clock, planner, settings);
     let bar = Bar::new();
     let summary = ingest
         .import(org.id, kind, BufReader::new(file), &bar)

@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod imports;
 mod inbound_providers;
+mod input;
 mod isolation;
 mod logs;
 mod openapi;
