@@ -30,7 +30,6 @@ pub use phone::{MobileHash, MobilePolicy, PhoneError, PhoneNumber, mask};
 pub use region::{Region, UnknownRegion};
 pub use template::TemplateName;
 pub use text::{
-    Establishment, EventRef, ExternalRef, FirstName, Language, OrgName, Place, PlainText,
-    TextError,
+    Establishment, EventRef, ExternalRef, FirstName, Language, OrgName, Place, PlainText, TextError,
 };
 pub use token::{ApiToken, TokenHash, TokenSecret};

@@ -356,9 +356,16 @@ mod tests {
             .filter_map(char::from_u32)
             .filter_map(decimal_digit)
             .collect();
-        assert!(folded.len() > 600 && folded.len() % 10 == 0, "{}", folded.len());
+        assert!(
+            folded.len() > 600 && folded.len() % 10 == 0,
+            "{}",
+            folded.len()
+        );
         for d in '0'..='9' {
-            assert_eq!(folded.iter().filter(|c| **c == d).count(), folded.len() / 10);
+            assert_eq!(
+                folded.iter().filter(|c| **c == d).count(),
+                folded.len() / 10
+            );
         }
     }
 

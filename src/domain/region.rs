@@ -33,7 +33,9 @@ impl Region {
     ];
 
     pub(crate) fn id(self) -> country::Id {
-        self.code().parse().expect("every code in NAMES is libphonenumber's")
+        self.code()
+            .parse()
+            .expect("every code in NAMES is libphonenumber's")
     }
 
     /// The region of a number libphonenumber placed; `None` for a code

@@ -102,24 +102,36 @@ impl fmt::Debug for PlainText {
 
 fn plain_char(c: char) -> Result<(), TextError> {
     use GeneralCategory as G;
-    let hidden = |what| Err(TextError::Hidden { code: c as u32, what });
+    let hidden = |what| {
+        Err(TextError::Hidden {
+            code: c as u32,
+            what,
+        })
+    };
     match c.general_category() {
         G::Control => hidden("a control character"),
         G::Format => hidden("an invisible formatting or direction character"),
         G::LineSeparator | G::ParagraphSeparator => hidden("a line break"),
-        G::PrivateUse | G::Surrogate | G::Unassigned => {
-            hidden("a private or unassigned character")
-        }
+        G::PrivateUse | G::Surrogate | G::Unassigned => hidden("a private or unassigned character"),
         // Enclosing marks and variation selectors build emoji (keycaps, the
         // colour form of a symbol).
-        G::EnclosingMark => Err(TextError::Symbol { found: c, code: c as u32 }),
+        G::EnclosingMark => Err(TextError::Symbol {
+            found: c,
+            code: c as u32,
+        }),
         _ if matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}') => {
-            Err(TextError::Symbol { found: c, code: c as u32 })
+            Err(TextError::Symbol {
+                found: c,
+                code: c as u32,
+            })
         }
         _ if c.general_category_group() == GeneralCategoryGroup::Symbol
             && !GSM_SYMBOLS.contains(c) =>
         {
-            Err(TextError::Symbol { found: c, code: c as u32 })
+            Err(TextError::Symbol {
+                found: c,
+                code: c as u32,
+            })
         }
         _ => Ok(()),
     }
@@ -463,7 +475,10 @@ mod tests {
     #[test]
     fn text_that_reaches_a_message_refuses_hidden_characters_emoji_and_formulas() {
         for (value, expected) in [
-            ("Clinic \u{202E}2 mooR", "U+202E, an invisible formatting or direction character"),
+            (
+                "Clinic \u{202E}2 mooR",
+                "U+202E, an invisible formatting or direction character",
+            ),
             ("Room\u{200B}4", "U+200B"),
             ("Ward\u{2028}4", "a line break"),
             ("Ward\t4", "a control character"),
@@ -479,7 +494,11 @@ mod tests {
             let err = Place::parse(value).unwrap_err().to_string();
             assert!(err.contains(expected), "{value:?}: {err}");
         }
-        for value in ["A&E, Ward 2 (3rd floor)", "St Mary's £5 #4 50% 1+1=2", "Zdrowie ąę"] {
+        for value in [
+            "A&E, Ward 2 (3rd floor)",
+            "St Mary's £5 #4 50% 1+1=2",
+            "Zdrowie ąę",
+        ] {
             assert_eq!(Place::parse(value).unwrap().as_str(), value);
         }
         assert!(matches!(
@@ -487,7 +506,10 @@ mod tests {
             Err(TextError::TooLong { len: 201, max: 200 })
         ));
         let err = FirstName::parse("Ann\u{202E}").unwrap_err();
-        assert!(matches!(err, TextError::Hidden { code: 0x202E, .. }), "{err}");
+        assert!(
+            matches!(err, TextError::Hidden { code: 0x202E, .. }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -429,7 +429,12 @@ mod tests {
 
     fn read(csv: &str) -> Result<ParsedFile, FileError> {
         let london = chrono_tz::Europe::London;
-        parse(ImportKind::Releases, csv.as_bytes(), london, &MobilePolicy::uk())
+        parse(
+            ImportKind::Releases,
+            csv.as_bytes(),
+            london,
+            &MobilePolicy::uk(),
+        )
     }
 
     fn file_error(csv: &str) -> String {
@@ -460,7 +465,12 @@ mod tests {
             .collect();
         assert_eq!(
             mobiles,
-            ["+447911123459", "+447911123458", "+447911123457", "+447911123456"]
+            [
+                "+447911123459",
+                "+447911123458",
+                "+447911123457",
+                "+447911123456"
+            ]
         );
     }
 

@@ -217,9 +217,10 @@ impl Ingest {
         progress: &dyn ImportProgress,
     ) -> Result<ImportSummary, ImportError> {
         let (zone, mobiles) = (self.zone, self.mobiles.clone());
-        let parsed = tokio::task::spawn_blocking(move || csv_file::parse(kind, input, zone, &mobiles))
-            .await
-            .expect("CSV parsing does not panic")?;
+        let parsed =
+            tokio::task::spawn_blocking(move || csv_file::parse(kind, input, zone, &mobiles))
+                .await
+                .expect("CSV parsing does not panic")?;
         let mut summary = ImportSummary {
             problems: parsed.problems,
             ..Default::default()

@@ -36,7 +36,8 @@ async fn a_mobile_written_in_arabic_indic_digits_is_stored_in_e164() {
     .into_iter()
     .enumerate()
     {
-        let body = json!({ "external_ref": format!("SPS-{i}"), "first_name": "Amal", "mobile": typed });
+        let body =
+            json!({ "external_ref": format!("SPS-{i}"), "first_name": "Amal", "mobile": typed });
         let created = json_of(app.post_person(&body).await, 201).await;
         assert_eq!(created["person"]["mobile"], "+447911123459", "{typed}");
     }
@@ -71,14 +72,19 @@ async fn allowed_countries_and_numbers_that_may_be_landlines_follow_the_configur
         ("ingest.accept_fixed_line_or_mobile", "true"),
     ])
     .await;
-    let body = json_of(app.post_person(&person("Alex", "+1 201 555 0123")).await, 201).await;
+    let body = json_of(
+        app.post_person(&person("Alex", "+1 201 555 0123")).await,
+        201,
+    )
+    .await;
     assert_eq!(body["person"]["mobile"], "+12015550123");
 }
 
 #[tokio::test]
 async fn a_stop_from_a_number_outside_the_allowed_countries_still_counts() {
     let app = spawn_app_with_hook("2026-11-20T12:00:00Z", "http://127.0.0.1:9/sms", &[]).await;
-    let inbound = json!({ "id": "in-1", "from": "+33612345678", "to": "+447400000001", "text": "STOP" });
+    let inbound =
+        json!({ "id": "in-1", "from": "+33612345678", "to": "+447400000001", "text": "STOP" });
     let response = app.hook_webhook("inbound", &inbound, HOOK_SECRET).await;
     assert!(response.status().is_success(), "{}", response.status());
     let french = PhoneNumber::parse("+33 6 12 34 56 78").unwrap();
@@ -159,7 +165,10 @@ async fn a_nudge_with_a_template_homeward_sends_itself_is_refused() {
         assert_eq!(field["field"], "template");
         assert_eq!(field["value"], template);
         let reason = field["reason"].as_str().unwrap();
-        assert!(reason.contains("week_checkin"), "lists nudgeable ones: {reason}");
+        assert!(
+            reason.contains("week_checkin"),
+            "lists nudgeable ones: {reason}"
+        );
         assert!(!reason.contains("help_reply"), "{reason}");
     }
     assert_eq!(app.messages_of(&id).await, Vec::<Value>::new());
@@ -177,7 +186,9 @@ async fn an_unknown_goal_is_refused_listing_the_known_ones() {
     assert_eq!(field, "goal");
     assert!(reason.contains("gp_registered, housed"), "{reason}");
     for goal in ["gp_registered", "housed"] {
-        let response = app.send_json(Method::POST, &path, &json!({ "goal": goal })).await;
+        let response = app
+            .send_json(Method::POST, &path, &json!({ "goal": goal }))
+            .await;
         json_of(response, 200).await;
     }
 }
@@ -205,6 +216,11 @@ async fn a_file_of_numbers_kept_as_text_by_a_spreadsheet_imports() {
     mobiles.sort_unstable();
     assert_eq!(
         mobiles,
-        ["+447911123456", "+447911123457", "+447911123458", "+447911123459"]
+        [
+            "+447911123456",
+            "+447911123457",
+            "+447911123458",
+            "+447911123459"
+        ]
     );
 }

@@ -10,9 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::path_id;
-use crate::domain::{
-    AuditAction, AuditTarget, Caller, Message, PersonId, PlainText, TemplateName,
-};
+use crate::domain::{AuditAction, AuditTarget, Caller, Message, PersonId, PlainText, TemplateName};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ErrorBody};
 use crate::ingest::input::{FieldError, parse_instant};

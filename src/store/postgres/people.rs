@@ -350,7 +350,9 @@ pub(super) fn event_from_row(row: &PgRow) -> Result<Event, StoreError> {
         },
         EventKind::Appointment => EventDetail::Appointment {
             starts_at: row.try_get("starts_at")?,
-            place: row.try_get::<Option<String>, _>("place")?.map(Place::from_stored),
+            place: row
+                .try_get::<Option<String>, _>("place")?
+                .map(Place::from_stored),
             appointment_type: parsed::<AppointmentKind, _>(row, "appointment_type")?,
             status: parsed::<AppointmentStatus, _>(row, "status")?,
         },
