@@ -73,12 +73,7 @@ impl Application {
             settings,
         );
         let templates = planner.catalogue().clone();
-        let ingest = Ingest::new(
-            store.clone(),
-            clock.clone(),
-            settings.time.zone,
-            planner.clone(),
-        );
+        let ingest = Ingest::new(store.clone(), clock.clone(), planner.clone(), settings);
         let dispatcher = Dispatcher::new(
             store.clone(),
             clock.clone(),

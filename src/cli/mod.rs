@@ -172,7 +172,7 @@ async fn import(
         .with_context(|| format!("Cannot open {}", args.file.display()))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let planner = startup::build_planner(settings, store.clone(), clock.clone())?;
-    let ingest = Ingest::new(store, clock, settings.time.zone, planner);
+    let ingest = Ingest::new(store, clock, planner, settings);
     let bar = Bar::new();
     let summary = ingest
         .import(org.id, kind, BufReader::new(file), &bar, Actor::Cli)

@@ -88,6 +88,7 @@ async fn releases(settings: &Settings, file: &PathBuf) -> anyhow::Result<Vec<Pre
         ImportKind::Releases,
         std::io::BufReader::new(reader),
         settings.time.zone,
+        &settings.ingest.mobiles(),
     )
     .with_context(|| file.display().to_string())?;
     for problem in &parsed.problems {

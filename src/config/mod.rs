@@ -21,7 +21,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
-use crate::domain::Language;
+use crate::domain::{Language, MobilePolicy, Region, TemplateName};
 
 pub use providers::{DispatchSettings, ProviderKind, ProviderSettings};
 pub use values::{CronSchedule, LocalTime};
@@ -38,6 +38,7 @@ pub struct Settings {
     pub time: TimeSettings,
     pub templates: TemplateSettings,
     pub planner: PlannerSettings,
+    pub ingest: IngestSettings,
     pub dispatch: DispatchSettings,
     pub optout: OptOutSettings,
     pub retention: RetentionSettings,
@@ -103,6 +104,40 @@ impl OptOutSettings {
     }
 }
 
+/// What people and events Homeward takes in (see `ingest`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSettings {
+    /// The countries whose mobiles Homeward texts; the first is assumed for
+    /// numbers written without a country code.
+    #[serde(deserialize_with = "deserialize_regions")]
+    pub allowed_regions: Vec<Region>,
+    /// Whether a number that may be a landline (libphonenumber's "fixed
+    /// line or mobile", as in the US) is accepted.
+    pub accept_fixed_line_or_mobile: bool,
+}
+
+impl IngestSettings {
+    /// The numbers Homeward may text, as one value to hand to ingest.
+    pub fn mobiles(&self) -> MobilePolicy {
+        MobilePolicy::new(
+            self.allowed_regions.clone(),
+            self.accept_fixed_line_or_mobile,
+        )
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.allowed_regions.is_empty() {
+            return invalid(
+                "ingest.allowed_regions",
+                "[]",
+                "at least one country code, e.g. [\"GB\", \"GG\", \"JE\", \"IM\"]",
+            );
+        }
+        Ok(())
+    }
+}
+
 /// How reminders are planned: the rules file, sending hours and caps.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -114,6 +149,9 @@ pub struct PlannerSettings {
     pub min_gap_minutes: u32,
     pub nudge_horizon_days: u32,
     pub sweep_cron: CronSchedule,
+    /// Goals staff may record beyond those the campaign rules name.
+    #[serde(deserialize_with = "deserialize_goals")]
+    pub extra_goals: Vec<TemplateName>,
 }
 
 impl PlannerSettings {
@@ -462,6 +500,7 @@ impl Settings {
         }
         self.templates.validate()?;
         self.planner.validate()?;
+        self.ingest.validate()?;
         providers::validate(&self.dispatch, &self.providers)?;
         self.optout.validate()?;
         if !(1..=3650).contains(&self.retention.keep_days) {
@@ -508,6 +547,27 @@ fn deserialize_zone<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Tz, D::Err
             "unknown time zone {name:?}; use an IANA name such as \"Europe/London\""
         ))
     })
+}
+
+fn deserialize_regions<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Region>, D::Error> {
+    let codes = Vec::<String>::deserialize(d)?;
+    codes
+        .iter()
+        .map(|code| code.parse::<Region>().map_err(serde::de::Error::custom))
+        .collect()
+}
+
+fn deserialize_goals<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<TemplateName>, D::Error> {
+    let goals = Vec::<String>::deserialize(d)?;
+    goals
+        .iter()
+        .map(|goal| {
+            TemplateName::parse(goal)
+                .map_err(|e| serde::de::Error::custom(format!("goal {goal:?} {e}")))
+        })
+        .collect()
 }
 
 fn deserialize_languages<'de, D: serde::Deserializer<'de>>(
@@ -653,6 +713,39 @@ mod tests {
         let optout = Settings::defaults_with(&[]).unwrap().optout;
         assert!(optout.who_phrases["en"].iter().any(|p| p == "who's this"));
         assert!(optout.who_phrases["pl"].iter().any(|p| p == "kto to"));
+    }
+
+    #[test]
+    fn allowed_regions_are_read_as_countries_and_unknown_codes_refused_naming_key_and_value() {
+        let ingest = Settings::defaults_with(&[]).unwrap().ingest;
+        assert_eq!(ingest.mobiles(), MobilePolicy::uk());
+        let ingest = Settings::defaults_with(&[("ingest.allowed_regions", "[\"ie\", \"GB\"]")])
+            .unwrap()
+            .ingest;
+        let codes: Vec<&str> = ingest.allowed_regions.iter().map(|r| r.code()).collect();
+        assert_eq!(codes, ["IE", "GB"]);
+        let err = Settings::defaults_with(&[("ingest.allowed_regions", "[\"GB\", \"UK\"]")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ingest.allowed_regions") && err.contains("\"UK\""),
+            "{err}"
+        );
+        let err = Settings::defaults_with(&[("ingest.allowed_regions", "[]")]).unwrap_err();
+        assert!(err.to_string().contains("ingest.allowed_regions"), "{err}");
+    }
+
+    #[test]
+    fn extra_goals_must_be_snake_case_names() {
+        let planner = Settings::defaults_with(&[("planner.extra_goals", "[\"housed\"]")])
+            .unwrap()
+            .planner;
+        assert_eq!(planner.extra_goals[0].as_str(), "housed");
+        let err = Settings::defaults_with(&[("planner.extra_goals", "[\"Has GP\"]")]).unwrap_err();
+        assert!(
+            err.to_string().contains("extra_goals") && err.to_string().contains("Has GP"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod lifecycle;
 mod message;
 mod person;
 mod phone;
+mod region;
 pub(crate) mod schema;
 mod template;
 mod text;
@@ -27,9 +28,10 @@ pub use message::{
     Message, MessageBody, MessageId, MessageOrigin, MessageState, NewMessage, Transition,
 };
 pub use person::{Caller, NewPerson, Organisation, Person, Role, UpsertOutcome};
-pub use phone::{MobileHash, PhoneError, PhoneNumber, mask};
+pub use phone::{MobileHash, MobilePolicy, PhoneError, PhoneNumber, mask};
+pub use region::{Region, UnknownRegion};
 pub use template::TemplateName;
 pub use text::{
-    Establishment, EventRef, ExternalRef, FirstName, Language, OrgName, Place, TextError,
+    Establishment, EventRef, ExternalRef, FirstName, Language, OrgName, Place, PlainText, TextError,
 };
 pub use token::{ApiToken, TokenHash, TokenSecret};

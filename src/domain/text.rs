@@ -2,10 +2,14 @@
 //!
 //! Each is checked once when it enters Homeward, so code further in never has
 //! to wonder whether a name is empty or a reference holds a control character.
+//! Whatever may end up inside a text message (a first name, a place, a value
+//! staff pass to a template) passes one rule, [`PlainText`].
 
 use std::fmt;
 
 use serde::Serialize;
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
 
 /// Why a piece of text was refused; the message completes a sentence that
 /// starts with the field name.
@@ -17,6 +21,14 @@ pub enum TextError {
     TooLong { len: usize, max: usize },
     #[error("contains {found:?}, which is not allowed here ({allowed})")]
     BadCharacter { found: char, allowed: &'static str },
+    #[error("contains U+{code:04X}, {what}, which a text message must not carry")]
+    Hidden { code: u32, what: &'static str },
+    #[error(
+        "contains {found:?} (U+{code:04X}), an emoji or symbol; a text message may carry letters, digits, punctuation and only the symbols {GSM_SYMBOLS}"
+    )]
+    Symbol { found: char, code: u32 },
+    #[error("starts with {0:?}, which a spreadsheet would run as a formula")]
+    FormulaStart(char),
 }
 
 fn trimmed(input: &str, max: usize) -> Result<&str, TextError> {
@@ -38,8 +50,96 @@ fn only(value: &str, ok: fn(char) -> bool, allowed: &'static str) -> Result<(), 
     }
 }
 
-/// A person's first name as they want to be addressed. Kept exactly as given
-/// (accents included: Seán is not Sean), but never logged.
+/// The symbols of the GSM-7 alphabet that Unicode files as symbols (the
+/// rest of it is letters, digits and punctuation). Any other symbol (an
+/// emoji, ©, a maths sign) turns the whole text into UCS-2 at twice the
+/// cost, or shows as a box on an older phone.
+const GSM_SYMBOLS: &str = "+ < = > | ~ ^ $ £ ¥ € ¤";
+
+/// What a spreadsheet starts a formula with; a value opening with one could
+/// run as a formula when a text is exported to CSV (tab and CR are refused
+/// as control characters).
+const FORMULA_STARTS: [char; 4] = ['=', '+', '-', '@'];
+
+/// Text that may be put into a text message: the one rule for every value
+/// rendered into one. It is NFC-normalised (so a decomposed "Seán" is the
+/// same as a composed one), trimmed, at most a given length, and holds no
+/// control, formatting or direction character (U+202E could make the text
+/// read backwards), no emoji or symbol outside GSM-7, and does not start
+/// like a spreadsheet formula. Never logged.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct PlainText(String);
+
+impl PlainText {
+    /// The longest value staff may pass to a template.
+    pub const MAX: usize = 200;
+
+    pub fn parse(input: &str, max: usize) -> Result<Self, TextError> {
+        let nfc: String = input.nfc().collect();
+        let value = trimmed(&nfc, max)?;
+        if let Some(first) = value.chars().next().filter(|c| FORMULA_STARTS.contains(c)) {
+            return Err(TextError::FormulaStart(first));
+        }
+        value.chars().try_for_each(plain_char)?;
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for PlainText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PlainText(…)")
+    }
+}
+
+fn plain_char(c: char) -> Result<(), TextError> {
+    use GeneralCategory as G;
+    let hidden = |what| {
+        Err(TextError::Hidden {
+            code: c as u32,
+            what,
+        })
+    };
+    match c.general_category() {
+        G::Control => hidden("a control character"),
+        G::Format => hidden("an invisible formatting or direction character"),
+        G::LineSeparator | G::ParagraphSeparator => hidden("a line break"),
+        G::PrivateUse | G::Surrogate | G::Unassigned => hidden("a private or unassigned character"),
+        // Enclosing marks and variation selectors build emoji (keycaps, the
+        // colour form of a symbol).
+        G::EnclosingMark => Err(TextError::Symbol {
+            found: c,
+            code: c as u32,
+        }),
+        _ if matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}') => {
+            Err(TextError::Symbol {
+                found: c,
+                code: c as u32,
+            })
+        }
+        _ if c.general_category_group() == GeneralCategoryGroup::Symbol
+            && !GSM_SYMBOLS.contains(c) =>
+        {
+            Err(TextError::Symbol {
+                found: c,
+                code: c as u32,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A person's first name as they want to be addressed: [`PlainText`] of
+/// letters (accents and other marks included: Seán is not Sean), spaces,
+/// hyphens, apostrophes and full stops. Never logged.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct FirstName(String);
@@ -48,13 +148,18 @@ impl FirstName {
     pub const MAX: usize = 50;
 
     pub fn parse(input: &str) -> Result<Self, TextError> {
-        let value = trimmed(input, Self::MAX)?;
+        let value = PlainText::parse(input, Self::MAX)?.into_string();
         only(
-            value,
-            |c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '’' | '.'),
+            &value,
+            |c| c.is_alphabetic() || is_mark(c) || matches!(c, ' ' | '-' | '\'' | '’' | '.'),
             "letters, spaces, hyphens, apostrophes and full stops",
         )?;
-        Ok(Self(value.to_owned()))
+        Ok(Self(value))
+    }
+
+    /// A name as stored: checked when it came in, under the rules of then.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
     }
 
     pub fn as_str(&self) -> &str {
@@ -62,10 +167,18 @@ impl FirstName {
     }
 }
 
+/// Accents and vowel signs that no precomposed letter holds.
+fn is_mark(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        GeneralCategory::NonspacingMark | GeneralCategory::SpacingMark
+    )
+}
+
 super::schema::describe!(
     FirstName,
     super::schema::text(
-        "A first name as the person wants to be addressed, kept exactly as given: letters (accents included), spaces, hyphens, apostrophes and full stops.",
+        "A first name as the person wants to be addressed, kept as given (in Unicode NFC form): letters (accents included), spaces, hyphens, apostrophes and full stops.",
         FirstName::MAX,
         None,
     )
@@ -172,8 +285,8 @@ impl fmt::Debug for OrgName {
     }
 }
 
-/// Free text shown to staff, never to the person: an establishment's name or
-/// an appointment's place. Control characters are refused.
+/// Free text shown to staff, never to the person (an establishment's name).
+/// Control characters are refused.
 macro_rules! label_type {
     ($(#[doc = $doc:literal])* $name:ident, $max:expr) => {
         $(#[doc = $doc])*
@@ -218,11 +331,43 @@ label_type!(
     Establishment,
     100
 );
-label_type!(
-    /// Where an appointment takes place, as it may be said in a reminder.
+/// Where an appointment takes place, as it is said in a reminder: so it is
+/// [`PlainText`].
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Place(String);
+
+impl Place {
+    pub const MAX: usize = PlainText::MAX;
+
+    pub fn parse(input: &str) -> Result<Self, TextError> {
+        PlainText::parse(input, Self::MAX).map(|t| Self(t.into_string()))
+    }
+
+    /// A place as stored: checked when it came in, under the rules of then.
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+super::schema::describe!(
     Place,
-    200
+    super::schema::text(
+        "Where an appointment takes place, as it may be said in a reminder: plain text (letters, digits, punctuation; no emoji, no control or direction characters), not starting with = + - or @.",
+        Place::MAX,
+        None,
+    )
 );
+
+impl fmt::Debug for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Place(…)")
+    }
+}
 
 /// A language tag such as `en`, `pl` or `pt-BR`, which picks the template
 /// folder. Stored lower-case for the language and upper-case for the region.
@@ -312,6 +457,59 @@ mod tests {
             FirstName::parse(&"a".repeat(51)),
             Err(TextError::TooLong { len: 51, max: 50 })
         ));
+    }
+
+    #[test]
+    fn a_decomposed_accent_is_the_same_name_as_a_composed_one() {
+        let decomposed = FirstName::parse("Sea\u{0301}n").unwrap();
+        assert_eq!(decomposed.as_str(), "Seán");
+        assert_eq!(decomposed, FirstName::parse("Seán").unwrap());
+        assert_eq!(
+            Place::parse("Cafe\u{0301} Royal").unwrap().as_str(),
+            "Café Royal"
+        );
+        // Marks with no precomposed letter are part of the name too.
+        assert!(FirstName::parse("प्रिया").is_ok());
+    }
+
+    #[test]
+    fn text_that_reaches_a_message_refuses_hidden_characters_emoji_and_formulas() {
+        for (value, expected) in [
+            (
+                "Clinic \u{202E}2 mooR",
+                "U+202E, an invisible formatting or direction character",
+            ),
+            ("Room\u{200B}4", "U+200B"),
+            ("Ward\u{2028}4", "a line break"),
+            ("Ward\t4", "a control character"),
+            ("Clinic 😀", "an emoji or symbol"),
+            ("Clinic 1\u{20E3}", "an emoji or symbol"),
+            ("Clinic \u{2764}\u{FE0F}", "an emoji or symbol"),
+            ("Clinic ©", "an emoji or symbol"),
+            ("=HYPERLINK(\"http://x\",\"Clinic\")", "starts with '='"),
+            ("+Clinic", "starts with '+'"),
+            ("-Clinic", "starts with '-'"),
+            ("@Clinic", "starts with '@'"),
+        ] {
+            let err = Place::parse(value).unwrap_err().to_string();
+            assert!(err.contains(expected), "{value:?}: {err}");
+        }
+        for value in [
+            "A&E, Ward 2 (3rd floor)",
+            "St Mary's £5 #4 50% 1+1=2",
+            "Zdrowie ąę",
+        ] {
+            assert_eq!(Place::parse(value).unwrap().as_str(), value);
+        }
+        assert!(matches!(
+            Place::parse(&"a".repeat(201)),
+            Err(TextError::TooLong { len: 201, max: 200 })
+        ));
+        let err = FirstName::parse("Ann\u{202E}").unwrap_err();
+        assert!(
+            matches!(err, TextError::Hidden { code: 0x202E, .. }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -154,6 +154,11 @@ impl From<PlanError> for ApiError {
         match e {
             PlanError::NotFound(what) => Self::NotFound(what),
             PlanError::Invalid(reason) => Self::Unprocessable(reason),
+            PlanError::Refused {
+                field,
+                value,
+                reason,
+            } => Self::Invalid(vec![FieldError::new(field, Some(&value), reason)]),
             PlanError::Template(e) => Self::Unprocessable(e.to_string()),
             PlanError::Store(e) => e.into(),
         }

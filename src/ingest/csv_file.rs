@@ -5,8 +5,9 @@
 //! the import before anything is written. A row-level fault rejects that row
 //! only, naming its line, column, value and reason, and the good rows go on.
 //! Spreadsheet habits are tolerated: a UTF-8 byte-order mark, CRLF line ends,
-//! quoted fields with commas, spaces around values, blank lines, and
-//! DD/MM/YYYY dates.
+//! quoted fields with commas, spaces around values, blank lines,
+//! DD/MM/YYYY dates, and numbers kept as text (`'07911 123459`,
+//! `="07911123459"`; see `domain::phone`).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -16,6 +17,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::input::{EventInput, FieldError, PersonInput, parse_local_date};
+use crate::domain::MobilePolicy;
 use crate::store::ImportRecord;
 
 /// Which kind of file is being read.
@@ -98,8 +100,14 @@ pub struct ParsedFile {
     pub problems: Vec<RowProblem>,
 }
 
-/// Read a whole file. `zone` is the time zone appointment times are in.
-pub fn parse(kind: ImportKind, input: impl Read, zone: Tz) -> Result<ParsedFile, FileError> {
+/// Read a whole file. `zone` is the time zone appointment times are in;
+/// `mobiles` says which numbers Homeward may text.
+pub fn parse(
+    kind: ImportKind,
+    input: impl Read,
+    zone: Tz,
+    mobiles: &MobilePolicy,
+) -> Result<ParsedFile, FileError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -112,7 +120,7 @@ pub fn parse(kind: ImportKind, input: impl Read, zone: Tz) -> Result<ParsedFile,
         let line = record.position().map_or(0, |p| p.line());
         match columns
             .row(&record)
-            .and_then(|row| row.to_record(kind, zone))
+            .and_then(|row| row.to_record(kind, zone, mobiles))
         {
             Ok((key, rec)) => match seen.insert(key, line) {
                 Some(first) => parsed.problems.push(duplicate(kind, line, first)),
@@ -302,14 +310,15 @@ impl Row<'_> {
         &self,
         kind: ImportKind,
         zone: Tz,
+        mobiles: &MobilePolicy,
     ) -> Result<(String, ImportRecord), Vec<FieldError>> {
         match kind {
-            ImportKind::Releases => self.release(),
+            ImportKind::Releases => self.release(mobiles),
             ImportKind::Appointments => self.appointment(zone),
         }
     }
 
-    fn release(&self) -> Result<(String, ImportRecord), Vec<FieldError>> {
+    fn release(&self, mobiles: &MobilePolicy) -> Result<(String, ImportRecord), Vec<FieldError>> {
         let person = PersonInput {
             external_ref: self.text("external_ref"),
             first_name: self.text("first_name"),
@@ -326,7 +335,7 @@ impl Row<'_> {
             establishment: self.owned("establishment"),
             ..Default::default()
         };
-        let person = person.parse();
+        let person = person.parse(mobiles);
         let liberation = event
             .parse()
             .map_err(|errors| rename(errors, "date", "release_date"));
@@ -418,15 +427,51 @@ fn rename(errors: Vec<FieldError>, from: &str, to: &str) -> Vec<FieldError> {
 mod tests {
     use super::*;
 
-    fn file_error(csv: &str) -> String {
-        match parse(
+    fn read(csv: &str) -> Result<ParsedFile, FileError> {
+        let london = chrono_tz::Europe::London;
+        parse(
             ImportKind::Releases,
             csv.as_bytes(),
-            chrono_tz::Europe::London,
-        ) {
+            london,
+            &MobilePolicy::uk(),
+        )
+    }
+
+    fn file_error(csv: &str) -> String {
+        match read(csv) {
             Err(e) => e.to_string(),
             Ok(_) => panic!("{csv:?} was read"),
         }
+    }
+
+    #[test]
+    fn numbers_a_spreadsheet_kept_as_text_are_read() {
+        let csv = concat!(
+            "external_ref,first_name,mobile,release_date\n",
+            "SPS-1,Ann,'07911 123459,2026-12-01\n",
+            "SPS-2,Bea,=\"07911123458\",2026-12-01\n",
+            "SPS-3,Cat,\"=\"\"07911123457\"\"\",2026-12-01\n",
+            "SPS-4,Dee,\u{200B}07911\u{00A0}123456\u{200E},2026-12-01\n",
+        );
+        let parsed = read(csv).unwrap();
+        assert_eq!(parsed.problems, []);
+        let mobiles: Vec<&str> = parsed
+            .records
+            .iter()
+            .map(|r| match r {
+                ImportRecord::Release { person, .. } => person.mobile.as_e164(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            mobiles,
+            [
+                "+447911123459",
+                "+447911123458",
+                "+447911123457",
+                "+447911123456"
+            ]
+        );
     }
 
     #[test]

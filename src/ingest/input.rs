@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::domain::{
     AppointmentKind, AppointmentStatus, Establishment, EventDetail, EventKind, EventRef,
-    ExternalRef, FirstName, Language, LiberationStatus, NewEvent, NewPerson, PhoneNumber, Place,
+    ExternalRef, FirstName, Language, LiberationStatus, MobilePolicy, NewEvent, NewPerson, Place,
     mask,
 };
 
@@ -138,10 +138,11 @@ pub struct PersonInput {
     pub external_ref: String,
     #[schema(value_type = FirstName)]
     pub first_name: String,
-    /// A mobile number as typed: digits, spaces and `+ ( ) - .`, with or
-    /// without the country code (GB is assumed). It must be a number
-    /// libphonenumber knows as a mobile; it is stored in E.164.
-    #[schema(example = "07400 123456", pattern = r"^[0-9 +().-]+$")]
+    /// A mobile number as typed: digits (of any script), spaces and
+    /// `+ ( ) - .`, with or without the country code (the first of
+    /// `ingest.allowed_regions`, GB by default, is assumed). It must be a
+    /// mobile in one of the allowed countries; it is stored in E.164.
+    #[schema(example = "07400 123456")]
     pub mobile: String,
     /// Default `en`.
     #[serde(default)]
@@ -150,7 +151,8 @@ pub struct PersonInput {
 }
 
 impl PersonInput {
-    pub fn parse(&self) -> Result<NewPerson, Vec<FieldError>> {
+    /// Check every field; `mobiles` says which numbers Homeward may text.
+    pub fn parse(&self, mobiles: &MobilePolicy) -> Result<NewPerson, Vec<FieldError>> {
         let mut c = Checker::default();
         let external_ref = c.check(
             "external_ref",
@@ -162,7 +164,7 @@ impl PersonInput {
             &self.first_name,
             FirstName::parse(&self.first_name),
         );
-        let mobile = c.check("mobile", &self.mobile, PhoneNumber::parse(&self.mobile));
+        let mobile = c.check("mobile", &self.mobile, mobiles.parse(&self.mobile));
         let language = c.optional("language", self.language.as_deref(), Language::parse);
         c.finish()?;
         match (external_ref, first_name, mobile, language) {
@@ -185,20 +187,25 @@ impl PersonInput {
 pub struct PersonPatch {
     #[schema(value_type = Option<FirstName>)]
     pub first_name: Option<String>,
-    /// A mobile number as typed: digits, spaces and `+ ( ) - .`, with or
-    /// without the country code (GB is assumed). It must be a number
-    /// libphonenumber knows as a mobile; it is stored in E.164.
-    #[schema(example = "07400 123456", pattern = r"^[0-9 +().-]+$")]
+    /// A mobile number as typed: digits (of any script), spaces and
+    /// `+ ( ) - .`, with or without the country code (the first of
+    /// `ingest.allowed_regions`, GB by default, is assumed). It must be a
+    /// mobile in one of the allowed countries; it is stored in E.164.
+    #[schema(example = "07400 123456")]
     pub mobile: Option<String>,
     #[schema(value_type = Option<Language>)]
     pub language: Option<String>,
 }
 
 impl PersonPatch {
-    pub fn apply(&self, current: &NewPerson) -> Result<NewPerson, Vec<FieldError>> {
+    pub fn apply(
+        &self,
+        current: &NewPerson,
+        mobiles: &MobilePolicy,
+    ) -> Result<NewPerson, Vec<FieldError>> {
         let mut c = Checker::default();
         let first_name = c.optional("first_name", self.first_name.as_deref(), FirstName::parse);
-        let mobile = c.optional("mobile", self.mobile.as_deref(), PhoneNumber::parse);
+        let mobile = c.optional("mobile", self.mobile.as_deref(), |m| mobiles.parse(m));
         let language = c.optional("language", self.language.as_deref(), Language::parse);
         c.finish()?;
         let mut next = current.clone();
@@ -477,7 +484,7 @@ mod tests {
 
     #[test]
     fn a_person_defaults_to_english() {
-        let p = person("07400 123456").parse().unwrap();
+        let p = person("07400 123456").parse(&MobilePolicy::uk()).unwrap();
         assert_eq!(p.language.as_str(), "en");
         assert_eq!(p.first_name.as_str(), "Seán");
     }
@@ -488,7 +495,7 @@ mod tests {
         input.external_ref = "SPS 1001".into();
         input.first_name = "J0hn".into();
         input.language = Some("klingon".into());
-        let errors = input.parse().unwrap_err();
+        let errors = input.parse(&MobilePolicy::uk()).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["external_ref", "first_name", "mobile", "language"]);
         let values: Vec<_> = errors.iter().map(|e| e.value.as_deref()).collect();

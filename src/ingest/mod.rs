@@ -18,13 +18,15 @@ use serde::Serialize;
 
 use crate::audit::AuditLog;
 use crate::clock::Clock;
+use crate::config::Settings;
 use crate::domain::{
-    Actor, Event, EventId, NewEvent, NewPerson, OrgId, Person, PersonId, UpsertOutcome,
+    Actor, Event, EventId, MobilePolicy, NewEvent, NewPerson, OrgId, Person, PersonId,
+    UpsertOutcome,
 };
 use crate::planner::{PlanError, PlanReport, Planner};
 use crate::store::{ImportOutcome, Store, StoreError};
 use csv_file::{FileError, ImportKind, RowProblem};
-use input::{EventPatch, FieldError, PersonPatch};
+use input::{EventPatch, FieldError, PersonInput, PersonPatch};
 
 /// Rows written per transaction: large enough to be fast, small enough that
 /// the daemon's own writes are not held up for long behind an import.
@@ -99,17 +101,24 @@ pub struct Ingest {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     zone: Tz,
+    mobiles: MobilePolicy,
     planner: Planner,
     audit: AuditLog,
 }
 
 impl Ingest {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, zone: Tz, planner: Planner) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        planner: Planner,
+        settings: &Settings,
+    ) -> Self {
         let audit = AuditLog::new(store.clone(), clock.clone());
         Self {
             store,
             clock,
-            zone,
+            zone: settings.time.zone,
+            mobiles: settings.ingest.mobiles(),
             planner,
             audit,
         }
@@ -117,6 +126,16 @@ impl Ingest {
 
     pub fn planner(&self) -> &Planner {
         &self.planner
+    }
+
+    /// Which numbers Homeward may text (`ingest.allowed_regions`).
+    pub fn mobiles(&self) -> &MobilePolicy {
+        &self.mobiles
+    }
+
+    /// Check a person as a caller describes them.
+    pub fn check_person(&self, input: &PersonInput) -> Result<NewPerson, IngestError> {
+        input.parse(&self.mobiles).map_err(IngestError::Invalid)
     }
 
     pub async fn upsert_person(
@@ -140,7 +159,7 @@ impl Ingest {
     ) -> Result<Person, IngestError> {
         let current = self.person(org, id).await?;
         let next = patch
-            .apply(&current.as_new())
+            .apply(&current.as_new(), &self.mobiles)
             .map_err(IngestError::Invalid)?;
         if next == current.as_new() {
             return Ok(current);
@@ -209,10 +228,11 @@ impl Ingest {
         progress: &dyn ImportProgress,
         actor: Actor,
     ) -> Result<ImportSummary, ImportError> {
-        let zone = self.zone;
-        let parsed = tokio::task::spawn_blocking(move || csv_file::parse(kind, input, zone))
-            .await
-            .expect("CSV parsing does not panic")?;
+        let (zone, mobiles) = (self.zone, self.mobiles.clone());
+        let parsed =
+            tokio::task::spawn_blocking(move || csv_file::parse(kind, input, zone, &mobiles))
+                .await
+                .expect("CSV parsing does not panic")?;
         // An earlier import of this organisation that died part-way is
         // planned first: this file may hold the same rows, now unchanged.
         self.recover_interrupted(Some(org)).await?;

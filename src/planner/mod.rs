@@ -15,7 +15,7 @@ pub mod preview;
 pub mod rules;
 pub mod timing;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -26,7 +26,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{
     Event, EventDetail, Message, MessageBody, MessageOrigin, MessageState, NewMessage, OrgId,
-    Person, PersonId, PhoneNumber, TemplateName,
+    Person, PersonId, PhoneNumber, PlainText, TemplateName,
 };
 use crate::store::{MessageUpdate, PlanChanges, Store, StoreError};
 use crate::templates::disclosure::PhraseList;
@@ -53,6 +53,14 @@ pub enum PlanError {
     NotFound(&'static str),
     #[error("{0}")]
     Invalid(String),
+    /// A field of the request names something planning does not allow; the
+    /// value is a name from a fixed list (a template, a goal), never personal.
+    #[error("{field} {value:?} {reason}")]
+    Refused {
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
 }
 
 /// What a planning run changed.
@@ -87,6 +95,8 @@ struct Inner {
     policy: CapPolicy,
     disclosing: PhraseList,
     nudge_horizon: Duration,
+    /// The goals staff may record: the rules' and `planner.extra_goals`.
+    goals: BTreeSet<String>,
 }
 
 impl Planner {
@@ -100,6 +110,9 @@ impl Planner {
     ) -> Self {
         let disclosing = PhraseList::new(&settings.templates.disclosing_words);
         let nudge_horizon = Duration::days(settings.planner.nudge_horizon_days.into());
+        let extra = settings.planner.extra_goals.iter().map(|g| g.as_str());
+        let goals = rules.iter().filter_map(|r| r.goal.as_deref()).chain(extra);
+        let goals = goals.map(str::to_owned).collect();
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -109,6 +122,7 @@ impl Planner {
                 policy,
                 disclosing,
                 nudge_horizon,
+                goals,
             }),
         }
     }
@@ -128,6 +142,11 @@ impl Planner {
 
     pub fn catalogue(&self) -> &TemplateCatalogue {
         &self.inner.catalogue
+    }
+
+    /// The goals staff may record, in order.
+    pub fn goals(&self) -> impl Iterator<Item = &str> {
+        self.inner.goals.iter().map(String::as_str)
     }
 
     /// Re-plan every event (of one organisation, or all): applies rules
@@ -418,7 +437,13 @@ impl Planner {
                 "send_at is more than {days} days ahead"
             )));
         }
-        let rendered = self.render(&request.template, &person, None, &request.variables)?;
+        self.check_nudgeable(&request.template)?;
+        let variables = request
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().to_owned()))
+            .collect();
+        let rendered = self.render(&request.template, &person, None, &variables)?;
         if let Some(words) = self.discloses(&rendered.text) {
             return Err(PlanError::Invalid(format!(
                 "the text would say {words}; texts must not reveal that"
@@ -460,6 +485,50 @@ impl Planner {
             .ok_or(PlanError::NotFound("message"))
     }
 
+    /// Staff may send any template but those Homeward sends itself.
+    fn check_nudgeable(&self, template: &TemplateName) -> Result<(), PlanError> {
+        if TemplateCatalogue::is_nudgeable(template) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = self
+            .inner
+            .catalogue
+            .nudgeable()
+            .iter()
+            .map(|t| t.as_str())
+            .collect();
+        Err(PlanError::Refused {
+            field: "template",
+            value: template.as_str().to_owned(),
+            reason: format!(
+                "is sent only by Homeward itself (in answer to STOP, START or HELP); a nudge may use: {}",
+                allowed.join(", ")
+            ),
+        })
+    }
+
+    /// Only goals that a campaign rule or `planner.extra_goals` names may
+    /// be recorded: a misspelt goal would stop nothing, silently.
+    fn check_goal(&self, goal: &str) -> Result<(), PlanError> {
+        if self.inner.goals.contains(goal) {
+            return Ok(());
+        }
+        let known: Vec<&str> = self.goals().collect();
+        let reason = if known.is_empty() {
+            "is not a known goal, and none is configured: name goals with `goal` in the campaign rules or in planner.extra_goals".to_owned()
+        } else {
+            format!(
+                "is not a known goal; the goals are: {} (from the campaign rules and planner.extra_goals)",
+                known.join(", ")
+            )
+        };
+        Err(PlanError::Refused {
+            field: "goal",
+            value: goal.to_owned(),
+            reason,
+        })
+    }
+
     /// Record a goal a person reached; texts serving it are cancelled.
     pub async fn record_outcome(
         &self,
@@ -467,6 +536,7 @@ impl Planner {
         person: PersonId,
         goal: &str,
     ) -> Result<PlanReport, PlanError> {
+        self.check_goal(goal)?;
         self.inner
             .store
             .person(org, person)
@@ -485,7 +555,8 @@ impl Planner {
 pub struct NudgeRequest {
     pub person: PersonId,
     pub template: TemplateName,
-    pub variables: Variables,
+    /// Checked like every value that reaches a text.
+    pub variables: BTreeMap<String, PlainText>,
     pub send_at: DateTime<Utc>,
     pub expires_after: Duration,
     pub priority: u8,

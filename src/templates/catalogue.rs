@@ -23,6 +23,12 @@ use crate::domain::{Language, TemplateName};
 /// Variable names and their values, as passed to [`TemplateCatalogue::render`].
 pub type Variables = BTreeMap<String, String>;
 
+/// Templates Homeward sends itself, in answer to a person's STOP, START or
+/// HELP: staff may not send them as a nudge, since "you will get no more
+/// texts" out of the blue would tell the person something untrue. Every
+/// other template may be a nudge (see templates/README.md).
+pub const SYSTEM_TEMPLATES: [&str; 3] = ["optout_confirmation", "optin_confirmation", "help_reply"];
+
 /// Every template in every language, loaded once at start-up. Cloning is
 /// cheap: clones share one read-only catalogue.
 #[derive(Clone)]
@@ -150,6 +156,22 @@ impl TemplateCatalogue {
             text,
             language_used: info.language.clone(),
         })
+    }
+
+    /// Whether staff may send `name` as a one-off nudge.
+    #[must_use]
+    pub fn is_nudgeable(name: &TemplateName) -> bool {
+        !SYSTEM_TEMPLATES.contains(&name.as_str())
+    }
+
+    /// The templates staff may send as a nudge, by name (each exists in
+    /// English, so for every person).
+    #[must_use]
+    pub fn nudgeable(&self) -> Vec<&TemplateName> {
+        self.templates()
+            .filter(|t| t.language == Language::english() && Self::is_nudgeable(&t.name))
+            .map(|t| &t.name)
+            .collect()
     }
 
     /// Every loaded template, by name and then language.

@@ -27,7 +27,7 @@ mod rules;
 pub mod sms;
 mod source;
 
-pub use catalogue::{RenderedText, TemplateCatalogue, TemplateError, Variables};
+pub use catalogue::{RenderedText, SYSTEM_TEMPLATES, TemplateCatalogue, TemplateError, Variables};
 pub use check::{
     ACCENTED_SAMPLE_NAME, CheckReport, CheckRules, LONG_SAMPLE_NAME, TemplateSummary, check,
 };

@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod imports;
 mod inbound_providers;
+mod input;
 mod isolation;
 mod json_errors;
 mod logs;

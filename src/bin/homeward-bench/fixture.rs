@@ -202,8 +202,8 @@ impl Fixture {
         let ingest = Ingest::new(
             self.store.clone(),
             self.clock.clone(),
-            self.settings.time.zone,
             self.planner()?,
+            &self.settings,
         );
         let summary = ingest
             .import(

@@ -40,7 +40,7 @@ pub async fn upsert(
     caller: Caller,
     ApiJson(input): ApiJson<PersonInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let person = input.parse().map_err(ApiError::Invalid)?;
+    let person = state.ingest.check_person(&input)?;
     let (person, outcome) = state.ingest.upsert_person(caller.org_id, &person).await?;
     let target = AuditTarget::person(person.id);
     state.audit.record_upsert(&caller, outcome, target).await?;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::path_id;
-use crate::domain::{AuditAction, AuditTarget, Caller, Message, PersonId, TemplateName};
+use crate::domain::{AuditAction, AuditTarget, Caller, Message, PersonId, PlainText, TemplateName};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ErrorBody};
 use crate::ingest::input::{FieldError, parse_instant};
@@ -21,7 +21,8 @@ use crate::templates::Variables;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutcomeInput {
-    /// The goal, as campaign rules name it (e.g. `gp_registered`).
+    /// The goal, as campaign rules (or `planner.extra_goals`) name it (e.g.
+    /// `gp_registered`); any other is refused, listing the known ones.
     #[schema(value_type = TemplateName, example = "gp_registered")]
     goal: String,
 }
@@ -45,7 +46,7 @@ pub struct OutcomeRecorded {
     responses(
         (status = 200, description = "Recorded", body = OutcomeRecorded),
         (status = 404, description = "No such person in this organisation", body = ErrorBody),
-        (status = 422, description = "The goal is not a valid name", body = ErrorBody),
+        (status = 422, description = "The goal is not one the campaign rules or planner.extra_goals name", body = ErrorBody),
     )
 )]
 pub async fn record_outcome(
@@ -80,13 +81,17 @@ pub async fn record_outcome(
 #[schema(example = json!({"template": "week_checkin", "send_at": "2026-12-03T10:00:00Z"}))]
 pub struct NudgeInput {
     /// The template to send (one in the person's language, or English).
+    /// Templates Homeward sends itself (`optout_confirmation`,
+    /// `optin_confirmation`, `help_reply`) are refused.
     #[schema(value_type = TemplateName, example = "week_checkin")]
     template: String,
     /// When to send it: RFC 3339 with an offset. It still waits for the
     /// sending window, caps and gaps.
     #[schema(value_type = chrono::DateTime<chrono::Utc>)]
     send_at: String,
-    /// Values for the template's own variables.
+    /// Values for the template's own variables: plain text, as for a place
+    /// (no emoji, control or direction characters, no leading = + - @; at
+    /// most 200 characters).
     #[serde(default)]
     #[schema(inline)]
     variables: Variables,
@@ -115,6 +120,7 @@ impl NudgeInput {
                 "must be 1 to 168",
             ));
         }
+        let variables = plain_variables(&self.variables, &mut errors);
         let priority = self.priority.unwrap_or(5);
         if !(1..=9).contains(&priority) {
             errors.push(FieldError::new(
@@ -127,7 +133,7 @@ impl NudgeInput {
             (Some(template), Some(send_at)) if errors.is_empty() => Ok(NudgeRequest {
                 person,
                 template,
-                variables: self.variables,
+                variables,
                 send_at,
                 expires_after: Duration::hours(hours),
                 priority,
@@ -135,6 +141,24 @@ impl NudgeInput {
             _ => Err(ApiError::Invalid(errors)),
         }
     }
+}
+
+/// Each value checked like every text that reaches a message; a refusal
+/// names the variable, never the value.
+fn plain_variables(
+    variables: &Variables,
+    errors: &mut Vec<FieldError>,
+) -> std::collections::BTreeMap<String, PlainText> {
+    let mut checked = std::collections::BTreeMap::new();
+    for (name, value) in variables {
+        match PlainText::parse(value, PlainText::MAX) {
+            Ok(text) => {
+                checked.insert(name.clone(), text);
+            }
+            Err(e) => errors.push(FieldError::new(&format!("variables.{name}"), None, e)),
+        }
+    }
+    checked
 }
 
 /// Plan a one-off text to a person.
@@ -148,7 +172,7 @@ impl NudgeInput {
     responses(
         (status = 201, description = "The text, planned and rendered", body = Message),
         (status = 404, description = "No such person in this organisation", body = ErrorBody),
-        (status = 422, description = "A field is invalid, or the template cannot be rendered for this person", body = ErrorBody),
+        (status = 422, description = "A field is invalid (a template Homeward sends itself, a variable that is not plain text), or the template cannot be rendered for this person", body = ErrorBody),
     )
 )]
 pub async fn nudge(

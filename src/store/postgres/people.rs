@@ -332,8 +332,7 @@ pub(super) fn person_with_prefix(
         id: parsed(row, &col("id"))?,
         org_id: parsed(row, &col("org_id"))?,
         external_ref: checked(row, &col("external_ref"), ExternalRef::parse)?,
-        first_name: FirstName::parse(&first_name)
-            .map_err(|e| StoreError::Corrupt(format!("{prefix}first_name: {e}")))?,
+        first_name: FirstName::from_stored(first_name),
         mobile: unsealed_mobile(row, &col("mobile"), vault)?,
         language: checked(row, &col("language"), Language::parse)?,
         created_at: row.try_get(col("created_at").as_str())?,
@@ -351,7 +350,9 @@ pub(super) fn event_from_row(row: &PgRow) -> Result<Event, StoreError> {
         },
         EventKind::Appointment => EventDetail::Appointment {
             starts_at: row.try_get("starts_at")?,
-            place: optional(row, "place", Place::parse)?,
+            place: row
+                .try_get::<Option<String>, _>("place")?
+                .map(Place::from_stored),
             appointment_type: parsed::<AppointmentKind, _>(row, "appointment_type")?,
             status: parsed::<AppointmentStatus, _>(row, "status")?,
         },

@@ -472,8 +472,7 @@ fn joined_person(row: &SqliteRow, vault: &Vault) -> Result<Person, StoreError> {
         id: parsed(row, "p_id")?,
         org_id: parsed(row, "p_org_id")?,
         external_ref: checked(row, "p_external_ref", crate::domain::ExternalRef::parse)?,
-        first_name: crate::domain::FirstName::parse(&first_name)
-            .map_err(|e| StoreError::Corrupt(format!("p_first_name: {e}")))?,
+        first_name: crate::domain::FirstName::from_stored(first_name),
         mobile: unsealed_mobile(row, "p_mobile", vault)?,
         language: checked(row, "p_language", Language::parse)?,
         created_at: row.try_get("p_created_at")?,

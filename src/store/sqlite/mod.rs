@@ -664,8 +664,7 @@ pub(super) fn person_from_row(row: &SqliteRow, vault: &Vault) -> Result<Person, 
         id: parsed(row, "id")?,
         org_id: parsed(row, "org_id")?,
         external_ref: checked(row, "external_ref", ExternalRef::parse)?,
-        first_name: FirstName::parse(&first_name)
-            .map_err(|e| StoreError::Corrupt(format!("first_name: {e}")))?,
+        first_name: FirstName::from_stored(first_name),
         mobile: unsealed_mobile(row, "mobile", vault)?,
         language: checked(row, "language", Language::parse)?,
         created_at: row.try_get("created_at")?,
@@ -683,7 +682,9 @@ pub(super) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
         },
         EventKind::Appointment => EventDetail::Appointment {
             starts_at: row.try_get("starts_at")?,
-            place: optional(row, "place", Place::parse)?,
+            place: row
+                .try_get::<Option<String>, _>("place")?
+                .map(Place::from_stored),
             appointment_type: parsed::<AppointmentKind, _>(row, "appointment_type")?,
             status: parsed::<AppointmentStatus, _>(row, "status")?,
         },
