@@ -104,20 +104,32 @@ pub struct ParsedFile {
 /// `mobiles` says which numbers Homeward may text.
 pub fn parse(
     kind: ImportKind,
-    input: impl Read,
+    mut input: impl Read,
     zone: Tz,
     mobiles: &MobilePolicy,
 ) -> Result<ParsedFile, FileError> {
+    let mut data = Vec::new();
+    input
+        .read_to_end(&mut data)
+        .map_err(|e| FileError::Malformed {
+            line: 0,
+            message: format!("the file could not be read: {e}"),
+        })?;
+    let lines = LineStarts::new(&data);
+    let malformed = |e: csv::Error| FileError::Malformed {
+        line: e.position().map_or(0, |p| lines.line_of(p.byte())),
+        message: e.to_string(),
+    };
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(input);
+        .from_reader(data.as_slice());
     let columns = Columns::read(kind, reader.byte_headers().map_err(malformed)?)?;
     let mut parsed = ParsedFile::default();
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(malformed)? {
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.line_of(p.byte()));
         match columns
             .row(&record)
             .and_then(|row| row.to_record(kind, zone, mobiles))
@@ -137,11 +149,44 @@ pub fn parse(
     Ok(parsed)
 }
 
-fn malformed(e: csv::Error) -> FileError {
-    let line = e.position().map_or(0, |p| p.line());
-    FileError::Malformed {
-        line,
-        message: e.to_string(),
+/// Where each line of a file starts, so a record's byte offset names the
+/// line a person sees in a text editor. The csv crate counts lines itself,
+/// but counts a CRLF file's lines one short and a CR-only file (old Mac
+/// Excel's "CSV (Macintosh)") as one line; here CRLF, LF and a lone CR
+/// each end a line.
+struct LineStarts<'a> {
+    data: &'a [u8],
+    starts: Vec<u64>,
+}
+
+impl<'a> LineStarts<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        let mut starts = vec![0];
+        let mut i = 0;
+        while i < data.len() {
+            match data[i] {
+                b'\r' if data.get(i + 1) == Some(&b'\n') => i += 1,
+                b'\r' | b'\n' => {}
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            }
+            i += 1;
+            starts.push(i as u64);
+        }
+        Self { data, starts }
+    }
+
+    /// The line (from 1) holding the first byte of the record that starts
+    /// at or just before `byte`: line ends the reader stopped on are
+    /// skipped.
+    fn line_of(&self, byte: u64) -> u64 {
+        let mut at = byte as usize;
+        while matches!(self.data.get(at), Some(b'\r' | b'\n')) {
+            at += 1;
+        }
+        self.starts.partition_point(|&start| start <= at as u64) as u64
     }
 }
 
@@ -441,6 +486,36 @@ mod tests {
         match read(csv) {
             Err(e) => e.to_string(),
             Ok(_) => panic!("{csv:?} was read"),
+        }
+    }
+
+    #[test]
+    fn lines_are_numbered_as_an_editor_shows_them_whatever_ends_them() {
+        for end in ["\n", "\r\n", "\r"] {
+            let csv = [
+                "external_ref,first_name,mobile,release_date",
+                "SPS-1,Ann,07911 123459,2026-12-01",
+                "",
+                "SPS-2,Bea,not a number,2026-12-01",
+                "SPS-1,Ann,07911 123459,2026-12-01",
+                "SPS-3,\"Cat\nMay\",07911 123457,2026-12-01",
+                "SPS-4,Dee,07911 123456,2026-12-01",
+            ]
+            .join(end);
+            let parsed = read(&csv).unwrap();
+            let problems: Vec<(u64, &str)> = parsed
+                .problems
+                .iter()
+                .map(|p| (p.line, p.error.field.as_str()))
+                .collect();
+            assert_eq!(
+                problems,
+                [(4, "mobile"), (5, "external_ref"), (6, "first_name")],
+                "{end:?}"
+            );
+            assert_eq!(parsed.lines, [2, 8], "{end:?}");
+            let repeat = parsed.problems[1].error.to_string();
+            assert!(repeat.contains("line 2"), "{end:?}: {repeat}");
         }
     }
 
