@@ -9,13 +9,14 @@
 #![no_main]
 
 use chrono_tz::Europe::London;
+use homeward::domain::MobilePolicy;
 use homeward::ingest::csv_file::{self, FileError, ImportKind, ParsedFile};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let last_line = line_breaks(data) + 1;
     for kind in [ImportKind::Releases, ImportKind::Appointments] {
-        match csv_file::parse(kind, data, London) {
+        match csv_file::parse(kind, data, London, &MobilePolicy::uk()) {
             Ok(parsed) => read(&parsed, last_line),
             Err(FileError::Malformed { line, .. }) => {
                 assert!(line <= last_line, "malformed at line {line} of {last_line}")

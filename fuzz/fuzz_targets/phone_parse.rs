@@ -1,4 +1,6 @@
-//! `PhoneNumber::parse` on any text a person might type or paste.
+//! `PhoneNumber::parse` (any country, as replies are read) and the UK
+//! `MobilePolicy` (as people are taken in) on any text a person might type
+//! or paste.
 //!
 //! Properties: it never panics; an accepted number is E.164 (`+` then 7 to
 //! 15 digits), parses back to itself, and is masked when displayed; a
@@ -6,13 +8,20 @@
 //! responses).
 #![no_main]
 
-use homeward::domain::PhoneNumber;
+use homeward::domain::{MobilePolicy, PhoneNumber};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let input = String::from_utf8_lossy(data);
     match PhoneNumber::parse(&input) {
         Ok(number) => accepted(&number),
+        Err(error) => refused(&input, &error.to_string()),
+    }
+    match MobilePolicy::uk().parse(&input) {
+        Ok(number) => {
+            accepted(&number);
+            assert!(PhoneNumber::parse(&input).is_ok(), "the UK policy is stricter");
+        }
         Err(error) => refused(&input, &error.to_string()),
     }
 });

@@ -8,6 +8,8 @@
 //! it after its audit entry; a run left open is how start-up, the sweep and
 //! the next import find what an interrupted import wrote (see
 //! `ingest::journal`). Only counts and ids are kept, never a row.
+//!
+//! One body for both backends: [`import_journal!`].
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -90,3 +92,95 @@ where
         heartbeat_at: row.try_get("heartbeat_at")?,
     })
 }
+
+/// The one body of [`ImportJournal`], instantiated per backend (see the
+/// `store` module header).
+macro_rules! import_journal {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::ImportJournal for $store {
+            async fn open_import(
+                &self,
+                run: &$crate::store::ImportRun,
+            ) -> Result<(), $crate::store::StoreError> {
+                use $crate::store::journal::RUN_COLUMNS;
+                let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+                let mut tx = self.write().await?;
+                sqlx::query(&format!(
+                    "INSERT INTO import_runs ({RUN_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                ))
+                .bind(run.id.to_string())
+                .bind(run.org_id.to_string())
+                .bind(run.kind)
+                .bind(run.actor.kind())
+                .bind(run.actor.token_id().map(|t| t.to_string()))
+                .bind(count(run.rows_total))
+                .bind(count(run.rows_written))
+                .bind(run.started_at)
+                .bind(run.heartbeat_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn beat_import(
+                &self,
+                id: $crate::domain::ImportRunId,
+                rows_written: u64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), $crate::store::StoreError> {
+                let mut tx = self.write().await?;
+                // A heartbeat without a count (0) never lowers the count.
+                sqlx::query(
+                    "UPDATE import_runs SET heartbeat_at = $1, rows_written = \
+                     CASE WHEN rows_written > $2 THEN rows_written ELSE $2 END \
+                     WHERE id = $3 AND finished_at IS NULL",
+                )
+                .bind(now)
+                .bind(i64::try_from(rows_written).unwrap_or(i64::MAX))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn close_import(
+                &self,
+                id: $crate::domain::ImportRunId,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let mut tx = self.write().await?;
+                let closed = sqlx::query(
+                    "UPDATE import_runs SET finished_at = $1 \
+                     WHERE id = $2 AND finished_at IS NULL",
+                )
+                .bind(now)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(closed.rows_affected() == 1)
+            }
+
+            async fn open_imports(
+                &self,
+                org: Option<$crate::domain::OrgId>,
+            ) -> Result<Vec<$crate::store::ImportRun>, $crate::store::StoreError> {
+                use $crate::store::journal::{RUN_COLUMNS, run_from_row};
+                let sql = format!(
+                    "SELECT {RUN_COLUMNS} FROM import_runs WHERE finished_at IS NULL \
+                     AND (CAST($1 AS TEXT) IS NULL OR org_id = $1) ORDER BY started_at, id"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(org.map(|o| o.to_string()))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(run_from_row).collect()
+            }
+        }
+    };
+}
+pub(super) use import_journal;

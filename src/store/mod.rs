@@ -5,6 +5,24 @@
 //! time, and Homeward ships SQLite and PostgreSQL. The shared conformance
 //! tests in `tests/store` guard the SQL instead.
 //!
+//! **One body per operation.** An area's operations are written once, as a
+//! `macro_rules!` body beside its trait (e.g. `access::access_store!`), and
+//! instantiated for each backend at the end of `sqlite/mod.rs` and
+//! `postgres/mod.rs` — the pattern vaultwarden's `db_run!` uses. The body is
+//! type-checked once per backend, against that backend's own pool, write
+//! transaction and `sqlx::Database`. We chose a macro over functions generic
+//! over `sqlx::Database` because sqlx's generic bounds (an `Executor` for
+//! every connection type, `Encode` and `Type` for every bound value) make a
+//! generic function's signature longer than its body, and because the two
+//! write transactions are different types (SQLite's holds this process's
+//! writer turn). The SQL uses `$N` placeholders, which both drivers bind to
+//! the Nth argument (checked by a test in `sqlite/dialect.rs`). Where the
+//! databases really differ, a body calls its backend's `dialect` module
+//! (same function names, e.g. how an instant reads back), and what differs
+//! wholesale stays in the backend's own files: SQLite's single writer and
+//! `BEGIN IMMEDIATE`; PostgreSQL's `FOR NO KEY UPDATE SKIP LOCKED`,
+//! advisory-lock leads and `unnest` bulk forms.
+//!
 //! Every row that belongs to someone carries its organisation id, and every
 //! method that reads or changes such rows takes the caller's `OrgId`, so one
 //! organisation cannot reach another's data even through a guessed id.

@@ -56,11 +56,10 @@ use crate::domain::{
 };
 use crate::vault::{Field, Vault};
 
-mod access;
+mod dialect;
 mod dispatch;
 mod import;
 mod inbound;
-mod journal;
 mod leader;
 mod messages;
 mod people;
@@ -435,3 +434,6 @@ mod tests {
         assert_ne!(lock_key("lead", "twilio"), lock_key("lead", "vonage"));
     }
 }
+
+crate::store::access::access_store!(PostgresStore, sqlx::Postgres);
+crate::store::journal::import_journal!(PostgresStore);

@@ -36,11 +36,10 @@ use crate::domain::{
 };
 use crate::vault::{Field, Vault};
 
-mod access;
+mod dialect;
 mod dispatch;
 mod import;
 mod inbound;
-mod journal;
 mod messages;
 mod privacy;
 mod rows;
@@ -699,3 +698,6 @@ pub(super) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
         updated_at: row.try_get("updated_at")?,
     })
 }
+
+crate::store::access::access_store!(SqliteStore, sqlx::Sqlite);
+crate::store::journal::import_journal!(SqliteStore);
