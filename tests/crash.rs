@@ -3,13 +3,15 @@
 //! the crash arrive twice (the one window the design allows: between the
 //! provider accepting a text and its outcome being recorded).
 
+#[path = "support/daemon.rs"]
+mod daemon;
+
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use chrono::Utc;
 use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -76,24 +78,6 @@ fn prepare(dir: &TempDir, hook: &str) {
     ]);
 }
 
-async fn serve(dir: &TempDir, hook: &str) -> tokio::process::Child {
-    let mut cmd = tokio::process::Command::from(homeward(dir, hook));
-    let mut child = cmd
-        .arg("serve")
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    while let Some(line) = lines.next_line().await.unwrap() {
-        if line.contains("listening") {
-            break;
-        }
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    child
-}
-
 async fn references(server: &MockServer) -> Vec<String> {
     let requests = server.received_requests().await.unwrap();
     requests
@@ -136,7 +120,7 @@ async fn every_text_arrives_after_a_crash_and_duplicates_stay_within_one_round()
     let dir = tempfile::tempdir().unwrap();
     prepare(&dir, &hook);
 
-    let mut first = serve(&dir, &hook).await;
+    let mut first = daemon::serve(homeward(&dir, &hook)).await.0;
     wait_for(&server, PEOPLE / 4, Duration::from_secs(60)).await;
     first.start_kill().unwrap();
     first.wait().await.unwrap();
@@ -146,7 +130,7 @@ async fn every_text_arrives_after_a_crash_and_duplicates_stay_within_one_round()
         "the crash came before the end ({at_crash} sent)"
     );
 
-    let mut second = serve(&dir, &hook).await;
+    let mut second = daemon::serve(homeward(&dir, &hook)).await.0;
     wait_for(&server, PEOPLE, Duration::from_secs(120)).await;
     let pid = second.id().unwrap().to_string();
     assert!(

@@ -2,18 +2,19 @@
 //! once, the provider's rate limit holds across all of them, and when one
 //! dies (or PostgreSQL restarts) the work carries on.
 
+#[path = "support/daemon.rs"]
+mod daemon;
 #[path = "store/throwaway.rs"]
 #[allow(dead_code)]
 mod throwaway;
 
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const PEOPLE: usize = 1500;
@@ -155,24 +156,6 @@ fn prepare(dir: &TempDir, database: &str, hook: &str) {
     }
 }
 
-async fn serve(dir: &TempDir, database: &str, hook: &str) -> tokio::process::Child {
-    let mut cmd = tokio::process::Command::from(homeward(dir, database, hook));
-    let mut child = cmd
-        .arg("serve")
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    while let Some(line) = lines.next_line().await.unwrap() {
-        if line.contains("listening") {
-            break;
-        }
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    child
-}
-
 async fn stop(mut child: tokio::process::Child) {
     let pid = child.id().unwrap().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
@@ -194,8 +177,8 @@ async fn two_daemons_send_each_text_once_within_one_rate_limit_and_survive_one_d
     let dir = tempfile::tempdir().unwrap();
     prepare(&dir, &db.url, &hook);
 
-    let mut first = serve(&dir, &db.url, &hook).await;
-    let second = serve(&dir, &db.url, &hook).await;
+    let mut first = daemon::serve(homeward(&dir, &db.url, &hook)).await.0;
+    let second = daemon::serve(homeward(&dir, &db.url, &hook)).await.0;
     fake.wait_for(PEOPLE / 3, Duration::from_secs(60)).await;
     // The limiter admits a send before it crosses loopback, so an arrival
     // window also holds sends admitted just before it that were still in
@@ -244,7 +227,7 @@ async fn a_postgresql_restart_mid_run_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     prepare(&dir, &db.url, &hook);
 
-    let daemon = serve(&dir, &db.url, &hook).await;
+    let daemon = daemon::serve(homeward(&dir, &db.url, &hook)).await.0;
     fake.wait_for(PEOPLE / 4, Duration::from_secs(60)).await;
     let version = std::fs::read_dir("/etc/postgresql")
         .unwrap()

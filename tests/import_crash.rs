@@ -2,14 +2,16 @@
 //! HTTP and started again: every event the import stored gets its texts,
 //! and the audit trail records the import, though it never finished.
 
-use std::process::{Command, Stdio};
+#[path = "support/daemon.rs"]
+mod daemon;
+
+use std::process::Command;
 use std::time::Duration;
 
 use chrono::Utc;
 use sqlx::SqlitePool;
 use sqlx::sqlite::SqlitePoolOptions;
 use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const PEOPLE: usize = 20_000;
 /// `ingest::IMPORT_LEASE`: a run silent this long is taken as dead.
@@ -58,31 +60,6 @@ fn prepare(dir: &TempDir) -> (Vec<u8>, String) {
     (csv.into_bytes(), token)
 }
 
-/// Start `homeward serve`; the child and the address it listens on.
-async fn serve(dir: &TempDir) -> (tokio::process::Child, String) {
-    let mut cmd = tokio::process::Command::from(homeward(dir));
-    let mut child = cmd
-        .arg("serve")
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let address = loop {
-        let line = lines
-            .next_line()
-            .await
-            .unwrap()
-            .expect("the daemon started");
-        if let Some(at) = line.find("address=") {
-            let rest = &line[at + "address=".len()..];
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, address)
-}
-
 fn upload(address: &str, token: &str, csv: Vec<u8>) -> reqwest::RequestBuilder {
     reqwest::Client::new()
         .post(format!("http://{address}/v1/imports/releases"))
@@ -107,7 +84,7 @@ async fn count(db: &SqlitePool, sql: &str) -> i64 {
 async fn an_import_killed_part_way_is_planned_and_audited_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let (csv, token) = prepare(&dir);
-    let (mut first, address) = serve(&dir).await;
+    let (mut first, address) = daemon::serve(homeward(&dir)).await;
     let import = tokio::spawn(upload(&address, &token, csv.clone()).send());
     let db = database(&dir).await;
     // Killed once some rows are stored, before the import has answered.
@@ -121,7 +98,7 @@ async fn an_import_killed_part_way_is_planned_and_audited_after_a_restart() {
     let stored = count(&db, "SELECT COUNT(*) FROM people").await;
     eprintln!("killed with {stored} of {PEOPLE} people stored");
 
-    let (_second, address) = serve(&dir).await;
+    let (_second, address) = daemon::serve(homeward(&dir)).await;
     let again = upload(&address, &token, csv).send().await.unwrap();
     assert_eq!(again.status(), 200);
     let unplanned = "SELECT COUNT(*) FROM events e \

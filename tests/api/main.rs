@@ -3,6 +3,8 @@
 
 mod audit;
 mod auth;
+#[path = "../support/daemon.rs"]
+mod daemon;
 mod delivery_reports;
 mod dispatch;
 mod events;

@@ -1,12 +1,11 @@
 //! The real `homeward` binary: operator commands, serving, and a graceful
 //! stop on SIGTERM.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const BIN: &str = env!("CARGO_BIN_EXE_homeward");
 
@@ -28,31 +27,6 @@ pub(crate) fn run(dir: &TempDir, args: &[&str]) -> (i32, String, String) {
         text(out.stdout),
         text(out.stderr),
     )
-}
-
-/// Start `homeward serve` and read the address it reports.
-async fn serve(dir: &TempDir) -> (tokio::process::Child, String) {
-    let mut cmd = tokio::process::Command::from(homeward(dir));
-    let mut child = cmd
-        .arg("serve")
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("serve starts");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let address = loop {
-        let line = lines
-            .next_line()
-            .await
-            .unwrap()
-            .expect("serve logged its address before exiting");
-        if let Some(rest) = line.split("address=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    // Keep draining the log so the daemon never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, format!("http://{address}"))
 }
 
 #[test]
@@ -141,7 +115,8 @@ async fn sigterm_stops_the_daemon_gracefully_with_exit_code_zero() {
     let dir = tempfile::tempdir().unwrap();
     run(&dir, &["org", "create", "Team"]);
     let (_, token, _) = run(&dir, &["token", "create", "--org", "Team"]);
-    let (mut child, base) = serve(&dir).await;
+    let (mut child, address) = crate::daemon::serve(homeward(&dir)).await;
+    let base = format!("http://{address}");
 
     let client = reqwest::Client::new();
     let response = client
