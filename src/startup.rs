@@ -260,10 +260,11 @@ fn build_providers(
         let p = &settings.providers[name];
         let provider = providers::build_with_clock(name, p, public, clock.clone())
             .with_context(|| format!("Failed to set up SMS provider {name:?}"))?;
+        let limits = p.limits();
         built.push(ConfiguredProvider {
             provider,
-            rate_per_second: p.rate_per_second,
-            burst: p.burst,
+            rate_per_second: limits.rate_per_second,
+            burst: limits.burst,
         });
     }
     Ok(built)

@@ -23,7 +23,10 @@ use serde::Deserialize;
 
 use crate::domain::{Language, MobilePolicy, Region, TemplateName};
 
-pub use providers::{DispatchSettings, ProviderKind, ProviderSettings};
+pub use providers::{
+    DispatchSettings, Limits, LogProviderSettings, NotifySettings, ProviderKind, ProviderSettings,
+    TwilioSettings, VonageSettings, WebhookSettings,
+};
 pub use values::{CronSchedule, LocalTime};
 
 const DEFAULTS: &str = include_str!("../../config/default.toml");
@@ -746,6 +749,26 @@ mod tests {
             err.to_string().contains("extra_goals") && err.to_string().contains("Has GP"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_provider_key_of_another_kind_a_missing_one_or_a_zero_rate_is_named() {
+        let cases = [
+            ("providers.log.url", "\"https://x.example\"", "url"),
+            ("providers.log.rate_per_second", "0", "rate_per_second"),
+            ("providers.spare.kind", "\"webhook\"", "url"),
+            ("providers.log.kind", "\"pigeon\"", "pigeon"),
+        ];
+        for (key, value, named) in cases {
+            let err = Settings::defaults_with(&[(key, value)])
+                .unwrap_err()
+                .to_string();
+            let provider = key.rsplit_once('.').unwrap().0;
+            assert!(
+                err.contains(provider) && err.contains(named),
+                "{key} = {value}: {err}"
+            );
+        }
     }
 
     #[test]

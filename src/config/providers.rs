@@ -6,15 +6,17 @@
 //! names in failover order.
 
 use std::collections::BTreeMap;
+use std::num::{NonZeroU32, NonZeroU64};
 use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Deserialize;
+use serde::de::{Deserializer, Error as _, Unexpected};
 
 use super::{ConfigError, invalid, positive};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Which adapter a provider uses: the `kind` key of its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProviderKind {
     Log,
     Webhook,
@@ -23,67 +25,185 @@ pub enum ProviderKind {
     Notify,
 }
 
-/// One provider. Which keys apply depends on `kind`; a key that does not
-/// apply, or a required one missing, is an error naming it.
+/// One provider, by kind. Each kind has its own keys, so a key that does
+/// not apply, or a required one missing, stops start-up naming it (serde's
+/// "unknown field" / "missing field", with figment's key path), and nothing
+/// downstream asks whether a required key is there.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProviderSettings {
-    pub kind: ProviderKind,
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProviderSettings {
+    /// Records what would be sent (number masked, no text).
+    Log(LogProviderSettings),
+    Webhook(WebhookSettings),
+    Twilio(TwilioSettings),
+    Vonage(VonageSettings),
+    Notify(NotifySettings),
+}
+
+/// How fast and how long a provider may be asked; every kind has these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
     /// Sends per second allowed by the provider (the dispatcher's governor).
-    #[serde(default = "default_rate")]
-    pub rate_per_second: u32,
+    pub rate_per_second: NonZeroU32,
     /// How many sends may go at once after a quiet spell.
-    #[serde(default = "default_burst")]
-    pub burst: u32,
+    pub burst: NonZeroU32,
     /// How long one send may take before it counts as a transient failure.
-    #[serde(default = "default_timeout")]
-    pub timeout_secs: u64,
-    /// The API's base URL; defaults to the provider's public one.
-    pub base_url: Option<String>,
-    /// webhook: where to POST each text.
-    pub url: Option<String>,
-    /// webhook: the HMAC-SHA256 key for the `X-Homeward-Signature` header.
-    pub secret: Option<SecretString>,
-    /// twilio: Account SID (`AC…`) and Auth Token.
-    pub account_sid: Option<String>,
-    pub auth_token: Option<SecretString>,
-    /// twilio: the secret of the SharedKey a Twilio Webhook Setting signs
-    /// webhooks with (those carrying `X-Twilio-Webhooks-Signature-Settings`).
-    pub webhook_shared_key: Option<SecretString>,
-    /// twilio: a Messaging Service SID (`MG…`), or `from`.
-    pub messaging_service_sid: Option<String>,
-    /// twilio, vonage: the sender number or alphanumeric sender id.
-    pub from: Option<String>,
-    /// vonage: API key and secret; notify: the whole API key.
-    pub api_key: Option<SecretString>,
-    pub api_secret: Option<SecretString>,
-    /// vonage: the signature secret for signed webhooks.
-    pub signature_secret: Option<SecretString>,
-    /// notify: the id of a template whose body is `((body))`.
-    pub template_id: Option<String>,
-    /// notify: the bearer token Notify sends with its callbacks.
-    pub callback_token: Option<SecretString>,
+    pub timeout: Duration,
 }
 
-fn default_rate() -> u32 {
-    10
+/// A kind's settings struct: its own keys plus the limits every kind has.
+/// (A macro because serde cannot flatten the shared keys into a struct that
+/// also refuses unknown keys.)
+macro_rules! provider_kind {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            #[serde(default = "default_rate", deserialize_with = "rate")]
+            pub rate_per_second: NonZeroU32,
+            #[serde(default = "default_burst", deserialize_with = "burst")]
+            pub burst: NonZeroU32,
+            #[serde(default = "default_timeout", deserialize_with = "timeout")]
+            pub timeout_secs: NonZeroU64,
+            $($(#[$fdoc])* pub $field: $ty,)*
+        }
+
+        impl $name {
+            fn limits(&self) -> Limits {
+                Limits {
+                    rate_per_second: self.rate_per_second,
+                    burst: self.burst,
+                    timeout: Duration::from_secs(self.timeout_secs.get()),
+                }
+            }
+        }
+    };
 }
 
-fn default_burst() -> u32 {
-    1
+provider_kind!(
+    /// `kind = "log"`: no keys of its own.
+    LogProviderSettings {}
+);
+provider_kind!(
+    /// `kind = "webhook"`: Homeward's own documented contract.
+    WebhookSettings {
+        /// Where to POST each text.
+        url: String,
+        /// The HMAC-SHA256 key for the `X-Homeward-Signature` header.
+        secret: SecretString,
+    }
+);
+provider_kind!(
+    /// `kind = "twilio"`.
+    TwilioSettings {
+        /// Account SID (`AC…`) and Auth Token.
+        account_sid: String,
+        auth_token: SecretString,
+        /// The secret of the SharedKey a Twilio Webhook Setting signs
+        /// webhooks with (those carrying `X-Twilio-Webhooks-Signature-Settings`).
+        webhook_shared_key: Option<SecretString>,
+        /// A Messaging Service SID (`MG…`), or `from`.
+        messaging_service_sid: Option<String>,
+        /// The sender number or alphanumeric sender id.
+        from: Option<String>,
+        /// The API's base URL; defaults to Twilio's.
+        base_url: Option<String>,
+    }
+);
+provider_kind!(
+    /// `kind = "vonage"`.
+    VonageSettings {
+        api_key: SecretString,
+        api_secret: SecretString,
+        /// The sender number or alphanumeric sender id.
+        from: String,
+        /// The signature secret for signed webhooks.
+        signature_secret: Option<SecretString>,
+        /// The API's base URL; defaults to Vonage's.
+        base_url: Option<String>,
+    }
+);
+provider_kind!(
+    /// `kind = "notify"`: GOV.UK Notify.
+    NotifySettings {
+        /// The whole API key.
+        api_key: SecretString,
+        /// The id of a template whose body is `((body))`.
+        template_id: String,
+        /// The bearer token Notify sends with its callbacks.
+        callback_token: SecretString,
+        /// The API's base URL; defaults to Notify's.
+        base_url: Option<String>,
+    }
+);
+
+// A kind's table is read through serde's buffer for tagged enums, where
+// figment can name only the provider, not the key: these name the key in
+// what they expect.
+fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<NonZeroU32, D::Error> {
+    small(
+        d,
+        "rate_per_second: a whole number of sends a second, at least 1",
+    )
 }
 
-fn default_timeout() -> u64 {
-    10
+fn burst<'de, D: Deserializer<'de>>(d: D) -> Result<NonZeroU32, D::Error> {
+    small(d, "burst: a whole number of sends, at least 1")
+}
+
+fn timeout<'de, D: Deserializer<'de>>(d: D) -> Result<NonZeroU64, D::Error> {
+    at_least_one(d, "timeout_secs: a whole number of seconds, at least 1")
+}
+
+fn small<'de, D: Deserializer<'de>>(d: D, expected: &'static str) -> Result<NonZeroU32, D::Error> {
+    let n = at_least_one(d, expected)?;
+    NonZeroU32::try_from(n)
+        .map_err(|_| D::Error::invalid_value(Unexpected::Unsigned(n.get()), &expected))
+}
+
+fn at_least_one<'de, D: Deserializer<'de>>(
+    d: D,
+    expected: &'static str,
+) -> Result<NonZeroU64, D::Error> {
+    let n = u64::deserialize(d)?;
+    NonZeroU64::new(n).ok_or_else(|| D::Error::invalid_value(Unexpected::Unsigned(n), &expected))
+}
+
+fn default_rate() -> NonZeroU32 {
+    NonZeroU32::new(10).expect("10 is not zero")
+}
+
+fn default_burst() -> NonZeroU32 {
+    NonZeroU32::MIN
+}
+
+fn default_timeout() -> NonZeroU64 {
+    NonZeroU64::new(10).expect("10 is not zero")
 }
 
 impl ProviderSettings {
-    pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.timeout_secs)
+    pub fn kind(&self) -> ProviderKind {
+        match self {
+            Self::Log(_) => ProviderKind::Log,
+            Self::Webhook(_) => ProviderKind::Webhook,
+            Self::Twilio(_) => ProviderKind::Twilio,
+            Self::Vonage(_) => ProviderKind::Vonage,
+            Self::Notify(_) => ProviderKind::Notify,
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        match self {
+            Self::Log(s) => s.limits(),
+            Self::Webhook(s) => s.limits(),
+            Self::Twilio(s) => s.limits(),
+            Self::Vonage(s) => s.limits(),
+            Self::Notify(s) => s.limits(),
+        }
     }
 }
 
-/// How the dispatcher sends.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DispatchSettings {
@@ -147,87 +267,5 @@ pub(super) fn validate(
         "dispatch.breaker_failures",
         dispatch.breaker_failures.into(),
     )?;
-    for (name, p) in providers {
-        validate_provider(name, p)?;
-    }
     Ok(())
-}
-
-fn validate_provider(name: &str, p: &ProviderSettings) -> Result<(), ConfigError> {
-    let key = |field: &str| format!("providers.{name}.{field}");
-    positive(&key("rate_per_second"), p.rate_per_second.into())?;
-    positive(&key("burst"), p.burst.into())?;
-    positive(&key("timeout_secs"), p.timeout_secs)?;
-    let (required, optional) = p.kind.keys();
-    for (field, present) in p.credentials() {
-        if present && !required.contains(&field) && !optional.contains(&field) {
-            return invalid(
-                &key(field),
-                "(set)",
-                &format!("not a key of a {:?} provider", p.kind),
-            );
-        }
-        if !present && required.contains(&field) {
-            return invalid(
-                &key(field),
-                "",
-                &format!("required for a {:?} provider", p.kind),
-            );
-        }
-    }
-    if p.kind == ProviderKind::Twilio && p.messaging_service_sid.is_none() && p.from.is_none() {
-        return invalid(
-            &key("from"),
-            "",
-            "a Twilio provider needs messaging_service_sid or from",
-        );
-    }
-    Ok(())
-}
-
-impl ProviderKind {
-    /// The kind-specific keys: required, then optional.
-    fn keys(self) -> (&'static [&'static str], &'static [&'static str]) {
-        match self {
-            Self::Log => (&[], &[]),
-            Self::Webhook => (&["url", "secret"], &[]),
-            Self::Twilio => (
-                &["account_sid", "auth_token"],
-                &[
-                    "base_url",
-                    "messaging_service_sid",
-                    "from",
-                    "webhook_shared_key",
-                ],
-            ),
-            Self::Vonage => (
-                &["api_key", "api_secret", "from"],
-                &["base_url", "signature_secret"],
-            ),
-            Self::Notify => (&["api_key", "template_id", "callback_token"], &["base_url"]),
-        }
-    }
-}
-
-impl ProviderSettings {
-    fn credentials(&self) -> [(&'static str, bool); 13] {
-        [
-            ("callback_token", self.callback_token.is_some()),
-            ("base_url", self.base_url.is_some()),
-            ("url", self.url.is_some()),
-            ("secret", self.secret.is_some()),
-            ("account_sid", self.account_sid.is_some()),
-            ("auth_token", self.auth_token.is_some()),
-            ("webhook_shared_key", self.webhook_shared_key.is_some()),
-            (
-                "messaging_service_sid",
-                self.messaging_service_sid.is_some(),
-            ),
-            ("from", self.from.is_some()),
-            ("api_key", self.api_key.is_some()),
-            ("api_secret", self.api_secret.is_some()),
-            ("signature_secret", self.signature_secret.is_some()),
-            ("template_id", self.template_id.is_some()),
-        ]
-    }
 }

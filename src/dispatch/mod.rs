@@ -21,6 +21,7 @@ mod gate;
 mod recorder;
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -59,8 +60,8 @@ pub struct Round {
 /// A provider as configured: failover position is its place in the list.
 pub struct ConfiguredProvider {
     pub provider: Arc<dyn Provider>,
-    pub rate_per_second: u32,
-    pub burst: u32,
+    pub rate_per_second: NonZeroU32,
+    pub burst: NonZeroU32,
 }
 
 impl Round {
@@ -600,9 +601,7 @@ impl Dispatcher {
     }
 }
 
-fn quota(rate: u32, burst: u32) -> Quota {
-    let rate = std::num::NonZeroU32::new(rate).expect("validated: rate_per_second > 0");
-    let burst = std::num::NonZeroU32::new(burst).expect("validated: burst > 0");
+fn quota(rate: NonZeroU32, burst: NonZeroU32) -> Quota {
     Quota::per_second(rate).allow_burst(burst)
 }
 

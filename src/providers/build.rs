@@ -23,7 +23,10 @@ use super::twilio::{Sender, TwilioProvider};
 use super::vonage::VonageProvider;
 use super::webhook::WebhookProvider;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{ProviderKind, ProviderSettings};
+use crate::config::{
+    Limits, NotifySettings, ProviderKind, ProviderSettings, TwilioSettings, VonageSettings,
+    WebhookSettings,
+};
 
 const TWILIO_BASE: &str = "https://api.twilio.com";
 const VONAGE_BASE: &str = "https://rest.nexmo.com";
@@ -66,41 +69,41 @@ pub fn build_with_clock(
 ) -> Result<Arc<dyn Provider>, BuildError> {
     let context = Context {
         name,
-        settings,
+        kind: settings.kind(),
+        limits: settings.limits(),
         public_base_url,
         clock,
     };
-    match settings.kind {
-        ProviderKind::Log => Ok(Arc::new(LogProvider::new(name))),
-        ProviderKind::Webhook => context.webhook(),
-        ProviderKind::Twilio => context.twilio(),
-        ProviderKind::Vonage => context.vonage(),
-        ProviderKind::Notify => context.notify(),
+    match settings {
+        ProviderSettings::Log(_) => Ok(Arc::new(LogProvider::new(name))),
+        ProviderSettings::Webhook(s) => context.webhook(s),
+        ProviderSettings::Twilio(s) => context.twilio(s),
+        ProviderSettings::Vonage(s) => context.vonage(s),
+        ProviderSettings::Notify(s) => context.notify(s),
     }
 }
 
 struct Context<'a> {
     name: &'a str,
-    settings: &'a ProviderSettings,
+    kind: ProviderKind,
+    limits: Limits,
     public_base_url: Option<&'a str>,
     clock: Arc<dyn Clock>,
 }
 
 impl Context<'_> {
-    fn webhook(&self) -> Result<Arc<dyn Provider>, BuildError> {
-        let url = self.required("url", &self.settings.url)?;
-        let url = checked_url(self.key("url"), url)?;
-        let secret = self.secret("secret", &self.settings.secret)?;
+    fn webhook(&self, s: &WebhookSettings) -> Result<Arc<dyn Provider>, BuildError> {
+        let url = checked_url(self.key("url"), &s.url)?;
+        let secret = self.secret("secret", &s.secret)?;
         let provider = WebhookProvider::new(self.name.into(), url, secret, self.transport()?);
         Ok(Arc::new(provider))
     }
 
-    fn twilio(&self) -> Result<Arc<dyn Provider>, BuildError> {
-        let account_sid = self.required("account_sid", &self.settings.account_sid)?;
-        if !is_sid(account_sid, "AC") {
+    fn twilio(&self, s: &TwilioSettings) -> Result<Arc<dyn Provider>, BuildError> {
+        if !is_sid(&s.account_sid, "AC") {
             return Err(self.invalid("account_sid", "must be AC followed by 32 hex digits"));
         }
-        let sender = match (&self.settings.messaging_service_sid, &self.settings.from) {
+        let sender = match (&s.messaging_service_sid, &s.from) {
             (Some(sid), _) if is_sid(sid, "MG") => Sender::Service(sid.clone()),
             (Some(_), _) => {
                 return Err(self.invalid(
@@ -111,72 +114,70 @@ impl Context<'_> {
             (None, Some(from)) if !from.trim().is_empty() => Sender::Number(from.trim().into()),
             (None, _) => return Err(self.missing("from")),
         };
-        let base = self.base_url(TWILIO_BASE)?;
+        let base = self.base_url(&s.base_url, TWILIO_BASE)?;
         Ok(Arc::new(TwilioProvider {
             name: self.name.into(),
             endpoint: with_path(
                 base,
-                &["2010-04-01", "Accounts", account_sid, "Messages.json"],
+                &["2010-04-01", "Accounts", &s.account_sid, "Messages.json"],
             ),
-            account_sid: account_sid.clone(),
-            auth_token: self.secret("auth_token", &self.settings.auth_token)?,
+            account_sid: s.account_sid.clone(),
+            auth_token: self.secret("auth_token", &s.auth_token)?,
             webhook_shared_key: self
-                .optional_secret("webhook_shared_key", &self.settings.webhook_shared_key)?,
+                .optional_secret("webhook_shared_key", &s.webhook_shared_key)?,
             sender,
             status_callback: self.status_callback()?,
             transport: self.transport()?,
         }))
     }
 
-    fn vonage(&self) -> Result<Arc<dyn Provider>, BuildError> {
-        let from = self.required("from", &self.settings.from)?.trim();
+    fn vonage(&self, s: &VonageSettings) -> Result<Arc<dyn Provider>, BuildError> {
+        let from = s.from.trim();
+        if from.is_empty() {
+            return Err(self.missing("from"));
+        }
         // Vonage wants numbers as bare digits; a sender name stays as it is.
         let numeric = from
             .strip_prefix('+')
             .filter(|rest| rest.bytes().all(|b| b.is_ascii_digit()));
-        let base = self.base_url(VONAGE_BASE)?;
+        let base = self.base_url(&s.base_url, VONAGE_BASE)?;
         Ok(Arc::new(VonageProvider {
             name: self.name.into(),
             endpoint: with_path(base, &["sms", "json"]),
-            api_key: self.secret("api_key", &self.settings.api_key)?,
-            api_secret: self.secret("api_secret", &self.settings.api_secret)?,
+            api_key: self.secret("api_key", &s.api_key)?,
+            api_secret: self.secret("api_secret", &s.api_secret)?,
             from: numeric.unwrap_or(from).to_string(),
             callback: self.status_callback()?,
-            signature_secret: self.settings.signature_secret.clone(),
+            signature_secret: s.signature_secret.clone(),
             transport: self.transport()?,
         }))
     }
 
-    fn notify(&self) -> Result<Arc<dyn Provider>, BuildError> {
-        let api_key = self.secret("api_key", &self.settings.api_key)?;
+    fn notify(&self, s: &NotifySettings) -> Result<Arc<dyn Provider>, BuildError> {
+        let api_key = self.secret("api_key", &s.api_key)?;
         let (service_id, secret) = notify::split_api_key(api_key.expose_secret().trim())
             .ok_or_else(|| self.invalid("api_key", "must be Notify's whole API key: {key name}-{service id}-{secret}, both ids UUIDs"))?;
-        let template_id = self
-            .required("template_id", &self.settings.template_id)?
-            .trim();
+        let template_id = s.template_id.trim();
         if !notify::is_uuid(template_id) {
             return Err(self.invalid("template_id", "must be the template's UUID"));
         }
-        let base = self.base_url(NOTIFY_BASE)?;
+        let base = self.base_url(&s.base_url, NOTIFY_BASE)?;
         Ok(Arc::new(NotifyProvider {
             name: self.name.into(),
             endpoint: with_path(base, &["v2", "notifications", "sms"]),
             service_id: service_id.to_string(),
             secret: secret.to_string().into(),
             template_id: template_id.to_string(),
-            callback_token: self.secret("callback_token", &self.settings.callback_token)?,
+            callback_token: self.secret("callback_token", &s.callback_token)?,
             transport: self.transport()?,
         }))
     }
 
     fn transport(&self) -> Result<Transport, BuildError> {
-        if self.settings.timeout_secs == 0 {
-            return Err(self.invalid("timeout_secs", "must be at least 1"));
-        }
         let client = reqwest::Client::builder()
             .use_rustls_tls()
-            .timeout(self.settings.timeout())
-            .connect_timeout(self.settings.timeout())
+            .timeout(self.limits.timeout)
+            .connect_timeout(self.limits.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("homeward/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -190,8 +191,8 @@ impl Context<'_> {
         })
     }
 
-    fn base_url(&self, default: &str) -> Result<Url, BuildError> {
-        let text = self.settings.base_url.as_deref().unwrap_or(default);
+    fn base_url(&self, given: &Option<String>, default: &str) -> Result<Url, BuildError> {
+        let text = given.as_deref().unwrap_or(default);
         checked_url(self.key("base_url"), text)
     }
 
@@ -206,19 +207,12 @@ impl Context<'_> {
         ))
     }
 
-    fn required<'s, T>(&self, field: &str, value: &'s Option<T>) -> Result<&'s T, BuildError> {
-        value.as_ref().ok_or_else(|| self.missing(field))
-    }
-
-    fn secret(
-        &self,
-        field: &str,
-        value: &Option<SecretString>,
-    ) -> Result<SecretString, BuildError> {
-        match value {
-            Some(secret) if !secret.expose_secret().trim().is_empty() => Ok(secret.clone()),
-            _ => Err(self.missing(field)),
+    /// A required secret: present (serde saw to that) and not blank.
+    fn secret(&self, field: &str, value: &SecretString) -> Result<SecretString, BuildError> {
+        if value.expose_secret().trim().is_empty() {
+            return Err(self.missing(field));
         }
+        Ok(value.clone())
     }
 
     /// An optional secret: absent is fine, blank is a mistake.
@@ -243,7 +237,7 @@ impl Context<'_> {
     fn missing(&self, field: &str) -> BuildError {
         BuildError::Missing {
             key: self.key(field),
-            kind: self.settings.kind,
+            kind: self.kind,
         }
     }
 
@@ -296,39 +290,31 @@ fn with_path(mut base: Url, segments: &[&str]) -> Url {
 mod tests {
     use super::*;
 
-    fn settings(kind: ProviderKind) -> ProviderSettings {
-        ProviderSettings {
-            kind,
-            rate_per_second: 10,
-            burst: 1,
-            timeout_secs: 10,
-            base_url: None,
-            url: None,
-            secret: None,
-            account_sid: None,
-            auth_token: None,
-            webhook_shared_key: None,
-            messaging_service_sid: None,
-            from: None,
-            api_key: None,
-            api_secret: None,
-            signature_secret: None,
-            template_id: None,
-            callback_token: None,
+    /// Settings as an operator writes them.
+    fn read(toml_text: &str) -> ProviderSettings {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    fn twilio_settings() -> TwilioSettings {
+        let settings = read(&format!(
+            "kind = \"twilio\"\naccount_sid = \"AC{}\"\nauth_token = \"token\"\n\
+             from = \"+447700900000\"",
+            "a1".repeat(16)
+        ));
+        match settings {
+            ProviderSettings::Twilio(twilio) => twilio,
+            other => panic!("{other:?}"),
         }
+    }
+
+    fn twilio(change: impl FnOnce(&mut TwilioSettings)) -> ProviderSettings {
+        let mut settings = twilio_settings();
+        change(&mut settings);
+        ProviderSettings::Twilio(settings)
     }
 
     fn secret(text: &str) -> Option<SecretString> {
         Some(text.to_string().into())
-    }
-
-    fn twilio() -> ProviderSettings {
-        ProviderSettings {
-            account_sid: Some(format!("AC{}", "a1".repeat(16))),
-            auth_token: secret("token"),
-            from: Some("+447700900000".into()),
-            ..settings(ProviderKind::Twilio)
-        }
     }
 
     fn error(name: &str, settings: &ProviderSettings) -> String {
@@ -340,28 +326,20 @@ mod tests {
 
     #[test]
     fn every_kind_builds_from_valid_settings() {
-        let notify = ProviderSettings {
-            api_key: secret(
-                "key-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0",
-            ),
-            template_id: Some("f33517ff-2a88-4f6e-b855-c550268ce08a".into()),
-            callback_token: secret("cb"),
-            ..settings(ProviderKind::Notify)
-        };
-        let vonage = ProviderSettings {
-            api_key: secret("abcd1234"),
-            api_secret: secret("abcdef0123456789"),
-            from: Some("Homeward".into()),
-            ..settings(ProviderKind::Vonage)
-        };
-        let webhook = ProviderSettings {
-            url: Some("https://gateway.example/sms".into()),
-            secret: secret("s"),
-            ..settings(ProviderKind::Webhook)
-        };
+        let notify = read(
+            "kind = \"notify\"\n\
+             api_key = \"key-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0\"\n\
+             template_id = \"f33517ff-2a88-4f6e-b855-c550268ce08a\"\ncallback_token = \"cb\"",
+        );
+        let vonage = read(
+            "kind = \"vonage\"\napi_key = \"abcd1234\"\napi_secret = \"abcdef0123456789\"\n\
+             from = \"Homeward\"",
+        );
+        let webhook =
+            read("kind = \"webhook\"\nurl = \"https://gateway.example/sms\"\nsecret = \"s\"");
         for (name, settings) in [
-            ("log", settings(ProviderKind::Log)),
-            ("t", twilio()),
+            ("log", read("kind = \"log\"")),
+            ("t", twilio(|_| {})),
             ("n", notify),
             ("v", vonage),
             ("w", webhook),
@@ -372,41 +350,32 @@ mod tests {
     }
 
     #[test]
+    fn a_key_of_another_kind_or_a_missing_one_is_named() {
+        let wrong = toml::from_str::<ProviderSettings>("kind = \"log\"\nurl = \"https://x\"");
+        let wrong = wrong.unwrap_err().to_string();
+        assert!(wrong.contains("unknown field `url`"), "{wrong}");
+        let missing = toml::from_str::<ProviderSettings>("kind = \"webhook\"\nsecret = \"s\"");
+        let missing = missing.unwrap_err().to_string();
+        assert!(missing.contains("missing field `url`"), "{missing}");
+        let zero = toml::from_str::<ProviderSettings>("kind = \"log\"\nrate_per_second = 0");
+        assert!(zero.unwrap_err().to_string().contains("rate_per_second: a whole number"));
+    }
+
+    #[test]
     fn bad_values_are_named_by_their_key() {
-        let bad_sid = ProviderSettings {
-            account_sid: Some("AC123".into()),
-            ..twilio()
-        };
+        let bad_sid = twilio(|t| t.account_sid = "AC123".into());
         assert!(error("tw", &bad_sid).starts_with("providers.tw.account_sid is invalid"));
-        let bad_service = ProviderSettings {
-            messaging_service_sid: Some("MG1".into()),
-            ..twilio()
-        };
+        let bad_service = twilio(|t| t.messaging_service_sid = Some("MG1".into()));
         assert!(error("tw", &bad_service).starts_with("providers.tw.messaging_service_sid"));
-        let no_sender = ProviderSettings {
-            from: None,
-            ..twilio()
-        };
+        let no_sender = twilio(|t| t.from = None);
         assert!(error("tw", &no_sender).starts_with("providers.tw.from is required"));
-        let bad_base = ProviderSettings {
-            base_url: Some("not a url".into()),
-            ..twilio()
-        };
+        let bad_base = twilio(|t| t.base_url = Some("not a url".into()));
         assert!(error("tw", &bad_base).starts_with("providers.tw.base_url is invalid"));
-        let plain_http = ProviderSettings {
-            base_url: Some("http://api.twilio.com".into()),
-            ..twilio()
-        };
+        let plain_http = twilio(|t| t.base_url = Some("http://api.twilio.com".into()));
         assert!(error("tw", &plain_http).contains("https://"));
-        let no_token = ProviderSettings {
-            auth_token: secret("  "),
-            ..twilio()
-        };
+        let no_token = twilio(|t| t.auth_token = "  ".to_string().into());
         assert!(error("tw", &no_token).starts_with("providers.tw.auth_token is required"));
-        let blank_shared_key = ProviderSettings {
-            webhook_shared_key: secret(" "),
-            ..twilio()
-        };
+        let blank_shared_key = twilio(|t| t.webhook_shared_key = secret(" "));
         assert!(
             error("tw", &blank_shared_key)
                 .starts_with("providers.tw.webhook_shared_key is invalid")
@@ -415,12 +384,10 @@ mod tests {
 
     #[test]
     fn a_malformed_notify_key_is_refused_without_quoting_it() {
-        let settings = ProviderSettings {
-            api_key: secret("key-not-a-real-secret-value"),
-            template_id: Some("f33517ff-2a88-4f6e-b855-c550268ce08a".into()),
-            callback_token: secret("cb"),
-            ..settings(ProviderKind::Notify)
-        };
+        let settings = read(
+            "kind = \"notify\"\napi_key = \"key-not-a-real-secret-value\"\n\
+             template_id = \"f33517ff-2a88-4f6e-b855-c550268ce08a\"\ncallback_token = \"cb\"",
+        );
         let message = error("gov", &settings);
         assert!(
             message.starts_with("providers.gov.api_key is invalid"),
@@ -436,10 +403,7 @@ mod tests {
             "http://localhost:1",
             "http://[::1]:80/",
         ] {
-            let settings = ProviderSettings {
-                base_url: Some(base.into()),
-                ..twilio()
-            };
+            let settings = twilio(|t| t.base_url = Some(base.into()));
             assert!(build("tw", &settings, None).is_ok(), "{base}");
         }
     }

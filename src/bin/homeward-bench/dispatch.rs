@@ -163,10 +163,11 @@ pub fn dispatcher(fixture: &Fixture) -> anyhow::Result<Dispatcher> {
     let settings = &fixture.settings;
     let hook = &settings.providers[HOOK];
     let provider = homeward::providers::build_with_clock(HOOK, hook, None, fixture.clock.clone())?;
+    let limits = hook.limits();
     let configured = ConfiguredProvider {
         provider,
-        rate_per_second: hook.rate_per_second,
-        burst: hook.burst,
+        rate_per_second: limits.rate_per_second,
+        burst: limits.burst,
     };
     Ok(Dispatcher::new(
         fixture.store.clone(),
