@@ -36,6 +36,7 @@ mod import_batch;
 mod journal;
 mod outcome;
 mod postgres;
+mod privacy;
 mod rows;
 mod sealed;
 mod sqlite;
@@ -57,9 +58,10 @@ pub use journal::{ImportJournal, ImportRun};
 pub use outcome::{DeliveryMatch, Unmatched};
 use outcome::{delivery_change, report_can_move};
 pub use postgres::{PostgresOptions, PostgresStore};
+pub use privacy::{Erased, PrivacyStore, Reseal};
 pub(crate) use sealed::{
-    KeyValue, SEALED_COLUMNS, SEALED_REASON, SEALING_MIGRATIONS, SealedColumn, SuppressionChange,
-    note_from, transition_reason,
+    SEALED_COLUMNS, SEALED_REASON, SEALING_MIGRATIONS, SealedColumn, SuppressionChange, note_from,
+    transition_reason,
 };
 pub use sqlite::SqliteStore;
 
@@ -570,83 +572,6 @@ impl LeaderStore for SqliteStore {
     async fn release_lead(&self, _name: &str) -> Result<(), StoreError> {
         Ok(())
     }
-}
-
-/// Which sealed values a re-sealing pass rewrites.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reseal {
-    /// Values still in clear (written before sealing existed).
-    Clear,
-    /// Every value not sealed under the active key (after a rotation).
-    NotActive,
-}
-
-/// Keeping personal data sealed, for as long as it is needed and no longer.
-#[async_trait]
-pub trait PrivacyStore {
-    /// Whether the schema already seals every column it seals today; if
-    /// not, migrating adds sealing and what is stored must then be sealed
-    /// with [`Reseal::Clear`].
-    async fn sealing_applied(&self) -> Result<bool, StoreError>;
-    /// A few sealed values, one per sealed column that has any, to check
-    /// the keyring can open what the database holds.
-    async fn sealed_sample(&self) -> Result<Vec<(crate::vault::Field, String)>, StoreError>;
-    /// How many values each key id sealed (`clear` for unsealed ones).
-    async fn key_usage(&self) -> Result<std::collections::BTreeMap<String, u64>, StoreError>;
-    /// Re-seal values under the active key, a batch per transaction; how
-    /// many were rewritten.
-    async fn reseal(&self, scope: Reseal) -> Result<u64, StoreError>;
-
-    /// Erase a person and everything about them in one transaction: their
-    /// texts are first folded into `message_stats`, their replies go unless
-    /// they also concern someone else, and the opt-out list keeps the hash
-    /// of their number but not the reasons staff gave for it (in the list
-    /// and its log): those are blanked, as they may name the person. `None`
-    /// if the organisation has no such person.
-    async fn erase_person(&self, org: OrgId, id: PersonId) -> Result<Option<Erased>, StoreError>;
-    /// People with no text waiting whose last change, and every event's
-    /// date and change, are before `cutoff`.
-    async fn people_past_retention(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<(OrgId, PersonId)>, StoreError>;
-    /// Delete replies received before `cutoff` that concern nobody stored.
-    async fn purge_unmatched_inbound(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
-}
-
-/// What erasing a person removed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct Erased {
-    pub events: u64,
-    pub messages: u64,
-    pub replies: u64,
-    pub attention_items: u64,
-}
-
-/// The prefix a value that needs no re-sealing starts with.
-pub(crate) fn keep_prefix(vault: &crate::vault::Vault, scope: Reseal) -> String {
-    match scope {
-        Reseal::Clear => "hw1:".to_owned(),
-        Reseal::NotActive => format!("hw1:{}:", vault.active_key()),
-    }
-}
-
-/// A stored value in clear: opened if sealed, as it is if written before
-/// sealing existed.
-pub(crate) fn clear_value(
-    vault: &crate::vault::Vault,
-    field: crate::vault::Field,
-    stored: &str,
-    table: &str,
-    column: &str,
-) -> Result<String, StoreError> {
-    if crate::vault::Vault::key_of(stored).is_none() {
-        return Ok(stored.to_owned());
-    }
-    vault
-        .open(field, stored)
-        .map_err(|e| StoreError::Corrupt(format!("{table}.{column}: {e}")))
 }
 
 /// Open a sealed column of a row from either backend (see `vault`).

@@ -145,7 +145,7 @@ pub(crate) fn note_from(
     table: &str,
     column: &str,
 ) -> Result<String, StoreError> {
-    super::clear_value(vault, Field::Note, stored, table, column)
+    super::privacy::clear_value(vault, Field::Note, stored, table, column)
 }
 
 /// The migrations that began sealing columns. Values stored before one of

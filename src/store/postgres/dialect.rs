@@ -3,3 +3,34 @@
 //! the same functions.
 
 pub(super) use super::rows::stored;
+
+/// Whether sqlx's migration table exists yet: not before the first
+/// migration of a new database.
+pub(super) async fn has_migrations_table(pool: &sqlx::PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await
+}
+
+/// The key id of a sealed value `hw1:<key>:...` in `column`.
+pub(super) fn sealing_key_id(column: &str) -> String {
+    format!("split_part({column}, ':', 2)")
+}
+
+/// The UTC calendar day of a `timestamptz` column, as a `date`.
+pub(super) fn utc_day(column: &str) -> String {
+    format!("({column} AT TIME ZONE 'UTC')::date")
+}
+
+/// Rows read to be changed are locked so a concurrent change waits and is
+/// then seen rather than overwritten; `NO KEY` lets inserts that merely
+/// reference the row (a message's transitions) go on.
+pub(super) fn lock_for_update() -> &'static str {
+    " FOR NO KEY UPDATE"
+}
+
+/// A row read to be deleted takes the full row lock, which also holds off
+/// inserts that would reference it.
+pub(super) fn lock_for_delete() -> &'static str {
+    " FOR UPDATE"
+}

@@ -63,7 +63,6 @@ mod inbound;
 mod leader;
 mod messages;
 mod people;
-mod privacy;
 mod rows;
 
 use people::{
@@ -437,3 +436,4 @@ mod tests {
 
 crate::store::access::access_store!(PostgresStore, sqlx::Postgres);
 crate::store::journal::import_journal!(PostgresStore);
+crate::store::privacy::privacy_store!(PostgresStore, sqlx::Postgres);

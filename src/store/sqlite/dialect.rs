@@ -9,6 +9,39 @@ pub(super) fn stored(at: DateTime<Utc>) -> DateTime<Utc> {
     at
 }
 
+/// Whether sqlx's migration table exists yet: not before the first
+/// migration of a new file.
+pub(super) async fn has_migrations_table(pool: &sqlx::SqlitePool) -> Result<bool, sqlx::Error> {
+    let table: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(table.is_some())
+}
+
+/// The key id of a sealed value `hw1:<key>:...` in `column`.
+pub(super) fn sealing_key_id(column: &str) -> String {
+    format!("substr({column}, 5, instr(substr({column}, 5), ':') - 1)")
+}
+
+/// The UTC calendar day of an instant column, as a day column holds it:
+/// instants are stored as text in UTC, date first.
+pub(super) fn utc_day(column: &str) -> String {
+    format!("substr({column}, 1, 10)")
+}
+
+/// No row locks: `BEGIN IMMEDIATE` and the writer turn already let one
+/// writer in at a time.
+pub(super) fn lock_for_update() -> &'static str {
+    ""
+}
+
+/// No row locks, as for [`lock_for_update`].
+pub(super) fn lock_for_delete() -> &'static str {
+    ""
+}
+
 #[cfg(test)]
 mod tests {
     use sqlx::sqlite::SqlitePoolOptions;

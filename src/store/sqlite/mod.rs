@@ -41,7 +41,6 @@ mod dispatch;
 mod import;
 mod inbound;
 mod messages;
-mod privacy;
 mod rows;
 
 use rows::{checked, optional, parsed, unsealed, unsealed_mobile};
@@ -116,24 +115,6 @@ impl SqliteStore {
             writer: Arc::new(tokio::sync::Mutex::new(())),
             vault,
         })
-    }
-
-    pub(super) async fn has_migration(&self, version: i64) -> Result<bool, StoreError> {
-        let table: Option<String> = sqlx::query_scalar(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        if table.is_none() {
-            return Ok(false);
-        }
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT version FROM _sqlx_migrations WHERE version = ? AND success = 1",
-        )
-        .bind(version)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(found.is_some())
     }
 
     /// Wait for this process's writer turn, then begin an immediate
@@ -701,3 +682,4 @@ pub(super) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
 
 crate::store::access::access_store!(SqliteStore, sqlx::Sqlite);
 crate::store::journal::import_journal!(SqliteStore);
+crate::store::privacy::privacy_store!(SqliteStore, sqlx::Sqlite);
