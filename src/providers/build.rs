@@ -358,7 +358,11 @@ mod tests {
         let missing = missing.unwrap_err().to_string();
         assert!(missing.contains("missing field `url`"), "{missing}");
         let zero = toml::from_str::<ProviderSettings>("kind = \"log\"\nrate_per_second = 0");
-        assert!(zero.unwrap_err().to_string().contains("rate_per_second: a whole number"));
+        assert!(
+            zero.unwrap_err()
+                .to_string()
+                .contains("rate_per_second: a whole number")
+        );
     }
 
     #[test]
