@@ -3,10 +3,52 @@
 //! the same functions.
 
 use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::messages::{Change, record_all};
+use crate::domain::{MessageId, MessageState};
+use crate::store::StoreError;
 
 /// An instant as it reads back: SQLite keeps chrono's nanoseconds.
 pub(super) fn stored(at: DateTime<Utc>) -> DateTime<Utc> {
     at
+}
+
+/// Nothing: a read in a write transaction needs no row lock here, since
+/// `BEGIN IMMEDIATE` already lets one writer in at a time.
+pub(super) fn lock_for_update() -> &'static str {
+    ""
+}
+
+/// How many values one [`push_in`] list may hold: each is a bound
+/// parameter, and SQLite caps how many a statement takes.
+pub(super) const IN_LIST_MAX: usize = 500;
+
+/// ` IN ($n, …)`: whether the column before it is one of `values` (at most
+/// [`IN_LIST_MAX`]). SQLite has no arrays to bind.
+pub(super) fn push_in<'a>(q: &mut QueryBuilder<'a, Sqlite>, values: &[&'a str]) {
+    q.push(" IN (");
+    let mut list = q.separated(", ");
+    for value in values {
+        list.push_bind(*value);
+    }
+    list.push_unseparated(")");
+}
+
+/// Record the same change for many messages, in order: PostgreSQL's
+/// `messages::record_many`, through SQLite's multi-row insert.
+pub(super) async fn record_many(
+    conn: &mut SqliteConnection,
+    moves: &[(MessageId, MessageState, &str)],
+    to: MessageState,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let changes: Vec<Change<'_>> = moves
+        .iter()
+        .map(|&(id, from, reason)| (id, Some(from), to, reason))
+        .collect();
+    record_all(conn, &changes, at).await
 }
 
 #[cfg(test)]

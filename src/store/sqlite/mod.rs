@@ -39,7 +39,6 @@ use crate::vault::{Field, Vault};
 mod dialect;
 mod dispatch;
 mod import;
-mod inbound;
 mod messages;
 mod privacy;
 mod rows;
@@ -701,3 +700,4 @@ pub(super) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
 
 crate::store::access::access_store!(SqliteStore, sqlx::Sqlite);
 crate::store::journal::import_journal!(SqliteStore);
+crate::store::inbound::inbound_store!(SqliteStore, sqlx::Sqlite);
