@@ -74,4 +74,22 @@ mod tests {
             .unwrap();
         assert_eq!(joined, "babc");
     }
+
+    /// The shared suppression listing joins a number's people with
+    /// PostgreSQL's `string_agg(.. ORDER BY ..)`, which SQLite understands
+    /// only since 3.44: the SQLite bundled with sqlx must be that new.
+    #[tokio::test]
+    async fn ordered_string_agg_joins_in_the_order_asked_on_sqlite() {
+        let pool = SqlitePoolOptions::new()
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let joined: String = sqlx::query_scalar(
+            "SELECT string_agg(v, ',' ORDER BY v) FROM (SELECT 'b' AS v UNION ALL SELECT 'a')",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(joined, "a,b");
+    }
 }
