@@ -33,6 +33,7 @@
 
 mod access;
 mod import_batch;
+mod inbound;
 mod journal;
 mod outcome;
 mod postgres;
@@ -41,19 +42,19 @@ mod rows;
 mod sealed;
 mod sqlite;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AttentionItem, Caller, Event, EventDetail, EventId, ExternalRef, Inbound, Language, Message,
-    MessageBody, MessageId, MessageState, NewAttention, NewEvent, NewMessage, NewPerson, OrgId,
-    OrgName, Organisation, Person, PersonId, PhoneNumber, Role, Suppression, TokenHash, TokenId,
-    Transition, UpsertOutcome,
+    Caller, Event, EventDetail, EventId, ExternalRef, Language, Message, MessageBody, MessageId,
+    MessageState, NewEvent, NewMessage, NewPerson, OrgId, OrgName, Organisation, Person, PersonId,
+    PhoneNumber, Role, TokenHash, TokenId, Transition, UpsertOutcome,
 };
 
 pub use access::{AccessStore, AuditFilter};
+pub use inbound::InboundStore;
 pub use journal::{ImportJournal, ImportRun};
 pub use outcome::{DeliveryMatch, Unmatched};
 use outcome::{delivery_change, report_can_move};
@@ -455,97 +456,6 @@ pub struct ClaimedMessage {
     pub attempts: u32,
     /// The person's number was marked invalid (a permanent failure).
     pub number_invalid: bool,
-}
-
-/// Replies, the suppression list and the attention list.
-#[async_trait]
-pub trait InboundStore: Send + Sync + 'static {
-    /// Store an inbound text once: `false` when this provider id was seen
-    /// before (a replayed webhook).
-    async fn record_inbound(
-        &self,
-        inbound: &Inbound,
-        people: &[Person],
-    ) -> Result<bool, StoreError>;
-    /// Everyone with this number, in every organisation, most recent first.
-    async fn people_by_mobile(&self, mobile: &PhoneNumber) -> Result<Vec<Person>, StoreError>;
-    /// Remove a number from the suppression list (audited); `false` if it
-    /// was not on it.
-    async fn unsuppress(
-        &self,
-        mobile: &PhoneNumber,
-        source: &str,
-        reason: &str,
-        actor: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-    async fn suppression(&self, mobile: &PhoneNumber) -> Result<Option<Suppression>, StoreError>;
-    /// After an opt-in: texts to this number that were stopped by the
-    /// opt-out and are still worth sending wait to be sent again.
-    async fn revive_suppressed(
-        &self,
-        mobile: &PhoneNumber,
-        now: DateTime<Utc>,
-    ) -> Result<u64, StoreError>;
-    /// Which of these numbers are on the suppression list.
-    async fn suppressed_among(
-        &self,
-        mobiles: &[PhoneNumber],
-    ) -> Result<HashSet<PhoneNumber>, StoreError>;
-    /// Is this number on the suppression list?
-    async fn is_suppressed(&self, mobile: &PhoneNumber) -> Result<bool, StoreError> {
-        let found = self.suppressed_among(std::slice::from_ref(mobile)).await?;
-        Ok(!found.is_empty())
-    }
-    /// Every suppression, or those of one organisation's people.
-    async fn suppressions(&self, org: Option<OrgId>) -> Result<Vec<Suppression>, StoreError>;
-    /// Raise an item unless the same one is open already.
-    async fn raise_attention(
-        &self,
-        item: &NewAttention,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    /// People with a text sent at or before `cutoff` and none delivered
-    /// since: their number may be dead.
-    async fn silent_people(
-        &self,
-        cutoff: DateTime<Utc>,
-    ) -> Result<Vec<(OrgId, PersonId)>, StoreError>;
-    /// The organisation's attention items, or one person's.
-    async fn attention(
-        &self,
-        org: OrgId,
-        person: Option<PersonId>,
-        open_only: bool,
-    ) -> Result<Vec<AttentionItem>, StoreError>;
-    /// Resolve an open item with a note (sealed); `None` if there is no
-    /// such item, `Some(false)` if it was resolved already.
-    async fn resolve_attention(
-        &self,
-        org: OrgId,
-        id: &str,
-        by: &str,
-        note: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<bool>, StoreError>;
-    /// Since when texts to this person are paused (a wrong number or a
-    /// permanent failure), until staff change the number.
-    async fn number_paused_since(
-        &self,
-        person: PersonId,
-    ) -> Result<Option<DateTime<Utc>>, StoreError>;
-    async fn inbound_for_person(
-        &self,
-        org: OrgId,
-        person: PersonId,
-    ) -> Result<Vec<Inbound>, StoreError>;
-    /// Was a reply from `template` sent (or queued) to this number since `since`?
-    async fn replied_since(
-        &self,
-        mobile: &PhoneNumber,
-        template: &str,
-        since: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
 }
 
 /// Leadership among daemons sharing one database: for a given name, at most

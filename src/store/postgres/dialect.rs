@@ -2,6 +2,9 @@
 //! (see the `store` module header). The SQLite module of the same name has
 //! the same functions.
 
+use sqlx::{Postgres, QueryBuilder};
+
+pub(super) use super::messages::record_many;
 pub(super) use super::rows::stored;
 
 /// Whether sqlx's migration table exists yet: not before the first
@@ -33,4 +36,18 @@ pub(super) fn lock_for_update() -> &'static str {
 /// inserts that would reference it.
 pub(super) fn lock_for_delete() -> &'static str {
     " FOR UPDATE"
+}
+
+/// How many values one [`push_in`] list may hold: all of them, as one
+/// bound array.
+pub(super) const IN_LIST_MAX: usize = usize::MAX;
+
+/// ` = ANY($n::text[])`: whether the column before it is one of `values`,
+/// bound as one array. This is the form the inbound bodies have always
+/// used; for a batch's keys against a table that may lack statistics, see
+/// the module header on `IN (SELECT unnest(..))`.
+pub(super) fn push_in<'a>(q: &mut QueryBuilder<'a, Postgres>, values: &[&'a str]) {
+    q.push(" = ANY(")
+        .push_bind(values.to_vec())
+        .push("::text[])");
 }

@@ -59,7 +59,6 @@ use crate::vault::{Field, Vault};
 mod dialect;
 mod dispatch;
 mod import;
-mod inbound;
 mod leader;
 mod messages;
 mod people;
@@ -437,3 +436,4 @@ mod tests {
 crate::store::access::access_store!(PostgresStore, sqlx::Postgres);
 crate::store::journal::import_journal!(PostgresStore);
 crate::store::privacy::privacy_store!(PostgresStore, sqlx::Postgres);
+crate::store::inbound::inbound_store!(PostgresStore, sqlx::Postgres);

@@ -1,8 +1,6 @@
 //! Reading typed values back out of PostgreSQL rows (see `store::rows` for
 //! what both backends share).
 
-use std::str::FromStr;
-
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -21,16 +19,6 @@ pub(super) fn small(row: &PgRow, column: &str) -> Result<u8, StoreError> {
 /// back without a read are cut the same way, so they equal a later read.
 pub(super) fn stored(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
-}
-
-/// An id from a text column.
-pub(super) fn id<T>(raw: &str) -> Result<T, StoreError>
-where
-    T: FromStr,
-    T::Err: std::fmt::Display,
-{
-    raw.parse()
-        .map_err(|e| StoreError::Corrupt(format!("id: {e}")))
 }
 
 pub(super) use crate::store::{unsealed, unsealed_mobile};

@@ -3,6 +3,12 @@
 //! the same functions.
 
 use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::messages::{Change, record_all};
+use crate::domain::{MessageId, MessageState};
+use crate::store::StoreError;
 
 /// An instant as it reads back: SQLite keeps chrono's nanoseconds.
 pub(super) fn stored(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -42,6 +48,36 @@ pub(super) fn lock_for_delete() -> &'static str {
     ""
 }
 
+/// How many values one [`push_in`] list may hold: each is a bound
+/// parameter, and SQLite caps how many a statement takes.
+pub(super) const IN_LIST_MAX: usize = 500;
+
+/// ` IN ($n, …)`: whether the column before it is one of `values` (at most
+/// [`IN_LIST_MAX`]). SQLite has no arrays to bind.
+pub(super) fn push_in<'a>(q: &mut QueryBuilder<'a, Sqlite>, values: &[&'a str]) {
+    q.push(" IN (");
+    let mut list = q.separated(", ");
+    for value in values {
+        list.push_bind(*value);
+    }
+    list.push_unseparated(")");
+}
+
+/// Record the same change for many messages, in order: PostgreSQL's
+/// `messages::record_many`, through SQLite's multi-row insert.
+pub(super) async fn record_many(
+    conn: &mut SqliteConnection,
+    moves: &[(MessageId, MessageState, &str)],
+    to: MessageState,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let changes: Vec<Change<'_>> = moves
+        .iter()
+        .map(|&(id, from, reason)| (id, Some(from), to, reason))
+        .collect();
+    record_all(conn, &changes, at).await
+}
+
 #[cfg(test)]
 mod tests {
     use sqlx::sqlite::SqlitePoolOptions;
@@ -64,5 +100,23 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(joined, "babc");
+    }
+
+    /// The shared suppression listing joins a number's people with
+    /// PostgreSQL's `string_agg(.. ORDER BY ..)`, which SQLite understands
+    /// only since 3.44: the SQLite bundled with sqlx must be that new.
+    #[tokio::test]
+    async fn ordered_string_agg_joins_in_the_order_asked_on_sqlite() {
+        let pool = SqlitePoolOptions::new()
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let joined: String = sqlx::query_scalar(
+            "SELECT string_agg(v, ',' ORDER BY v) FROM (SELECT 'b' AS v UNION ALL SELECT 'a')",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(joined, "a,b");
     }
 }

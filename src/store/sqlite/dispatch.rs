@@ -193,7 +193,7 @@ impl DispatchStore for SqliteStore {
                 reason,
                 actor: None,
             };
-            super::inbound::log_suppression(&mut tx, &self.vault, &hash, &change, now).await?;
+            super::log_suppression(&mut tx, &self.vault, &hash, &change, now).await?;
         }
         tx.commit().await?;
         Ok(())

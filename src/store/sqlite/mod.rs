@@ -39,7 +39,6 @@ use crate::vault::{Field, Vault};
 mod dialect;
 mod dispatch;
 mod import;
-mod inbound;
 mod messages;
 mod rows;
 
@@ -683,3 +682,4 @@ pub(super) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
 crate::store::access::access_store!(SqliteStore, sqlx::Sqlite);
 crate::store::journal::import_journal!(SqliteStore);
 crate::store::privacy::privacy_store!(SqliteStore, sqlx::Sqlite);
+crate::store::inbound::inbound_store!(SqliteStore, sqlx::Sqlite);
