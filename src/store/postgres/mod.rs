@@ -437,3 +437,4 @@ mod tests {
 
 crate::store::access::access_store!(PostgresStore, sqlx::Postgres);
 crate::store::journal::import_journal!(PostgresStore);
+crate::store::messages::message_store!(PostgresStore, sqlx::Postgres);

@@ -701,3 +701,4 @@ pub(super) fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
 
 crate::store::access::access_store!(SqliteStore, sqlx::Sqlite);
 crate::store::journal::import_journal!(SqliteStore);
+crate::store::messages::message_store!(SqliteStore, sqlx::Sqlite);
