@@ -35,6 +35,7 @@ mod access;
 mod import_batch;
 mod inbound;
 mod journal;
+mod messages;
 mod outcome;
 mod postgres;
 mod privacy;
@@ -48,14 +49,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Caller, Event, EventDetail, EventId, ExternalRef, Language, Message, MessageBody, MessageId,
-    MessageState, NewEvent, NewMessage, NewPerson, OrgId, OrgName, Organisation, Person, PersonId,
-    PhoneNumber, Role, TokenHash, TokenId, Transition, UpsertOutcome,
+    Caller, Event, EventDetail, EventId, ExternalRef, Message, MessageId, NewEvent, NewPerson,
+    OrgId, OrgName, Organisation, Person, PersonId, PhoneNumber, Role, TokenHash, TokenId,
+    UpsertOutcome,
 };
 
 pub use access::{AccessStore, AuditFilter};
 pub use inbound::InboundStore;
 pub use journal::{ImportJournal, ImportRun};
+pub use messages::{MessageFilter, MessageStore, MessageUpdate, PlanChanges};
 pub use outcome::{DeliveryMatch, Unmatched};
 use outcome::{delivery_change, report_can_move};
 pub use postgres::{PostgresOptions, PostgresStore};
@@ -199,111 +201,6 @@ pub trait Store:
         records: &[ImportRecord],
         now: DateTime<Utc>,
     ) -> Result<Vec<ImportOutcome>, StoreError>;
-}
-
-/// What planning decided, applied in one transaction: creations, then
-/// cancellations, updates and expiries, in that order.
-#[derive(Debug, Default, Clone)]
-pub struct PlanChanges {
-    /// New messages with their first state (pending, or expired when
-    /// planned too late) and the reason recorded for it.
-    pub create: Vec<(NewMessage, MessageState, String)>,
-    /// Waiting messages to cancel, with the reason.
-    pub cancel: Vec<(MessageId, String)>,
-    /// Waiting messages whose text or timing changed.
-    pub update: Vec<MessageUpdate>,
-    /// Waiting messages that can no longer go in time, with the reason.
-    pub expire: Vec<(MessageId, String)>,
-}
-
-impl PlanChanges {
-    pub fn is_empty(&self) -> bool {
-        self.create.is_empty()
-            && self.cancel.is_empty()
-            && self.update.is_empty()
-            && self.expire.is_empty()
-    }
-}
-
-/// New values for a waiting message; only waiting messages are touched.
-#[derive(Debug, Clone)]
-pub struct MessageUpdate {
-    pub id: MessageId,
-    pub body: MessageBody,
-    pub language: Language,
-    pub mobile: PhoneNumber,
-    pub due_at: DateTime<Utc>,
-    pub send_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// Which messages a listing shows.
-#[derive(Debug, Clone, Default)]
-pub struct MessageFilter {
-    pub person: Option<PersonId>,
-    pub state: Option<MessageState>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-    pub limit: u32,
-}
-
-/// Planning's read and write side of the store.
-#[async_trait]
-pub trait MessageStore: Send + Sync + 'static {
-    /// Every message rules planned for these events, in any state.
-    async fn rule_messages_for_events(
-        &self,
-        events: &[EventId],
-    ) -> Result<Vec<Message>, StoreError>;
-    /// Goals already reached by these people.
-    async fn goals_reached(
-        &self,
-        people: &[PersonId],
-    ) -> Result<Vec<(PersonId, String)>, StoreError>;
-    /// Messages to these numbers (from any organisation) that went, are
-    /// going, or wait to go at or after `since`: what a daily cap counts.
-    async fn messages_to_numbers(
-        &self,
-        mobiles: &[PhoneNumber],
-        since: DateTime<Utc>,
-    ) -> Result<Vec<Message>, StoreError>;
-    async fn apply_plan(&self, changes: &PlanChanges, now: DateTime<Utc>)
-    -> Result<(), StoreError>;
-    /// Events with their people, across organisations, in id order: the
-    /// re-plan sweep walks these. With `changed_since`, only events where
-    /// the event or its person changed at or after that time.
-    async fn events_with_people(
-        &self,
-        org: Option<OrgId>,
-        changed_since: Option<DateTime<Utc>>,
-        after: Option<EventId>,
-        limit: u32,
-    ) -> Result<Vec<(Person, Event)>, StoreError>;
-
-    async fn messages(
-        &self,
-        org: OrgId,
-        filter: &MessageFilter,
-    ) -> Result<Vec<Message>, StoreError>;
-    async fn message(&self, org: OrgId, id: MessageId) -> Result<Option<Message>, StoreError>;
-    async fn transitions(&self, id: MessageId) -> Result<Vec<Transition>, StoreError>;
-    /// Cancel a waiting message; `None` if there is no such message. The
-    /// reason is sealed, as staff may have typed it.
-    async fn cancel_message(
-        &self,
-        org: OrgId,
-        id: MessageId,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Message>, StoreError>;
-    /// Record that a person reached a goal; `false` if it was known already.
-    async fn record_outcome(
-        &self,
-        org: OrgId,
-        person: PersonId,
-        goal: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
 }
 
 /// Each number by its keyed hash, for look-ups of many numbers at once.

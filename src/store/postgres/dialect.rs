@@ -2,10 +2,14 @@
 //! (see the `store` module header). The SQLite module of the same name has
 //! the same functions.
 
-use sqlx::{Postgres, QueryBuilder};
+use chrono::NaiveTime;
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder, Row};
+
+use crate::store::StoreError;
 
 pub(super) use super::messages::record_many;
-pub(super) use super::rows::stored;
+pub(super) use super::rows::{small, stored};
 
 /// Whether sqlx's migration table exists yet: not before the first
 /// migration of a new database.
@@ -23,6 +27,17 @@ pub(super) fn sealing_key_id(column: &str) -> String {
 /// The UTC calendar day of a `timestamptz` column, as a `date`.
 pub(super) fn utc_day(column: &str) -> String {
     format!("({column} AT TIME ZONE 'UTC')::date")
+}
+
+/// Values per `IN (...)` list: the list is one bound array, so any number
+/// go in one statement.
+pub(super) const LIST_CHUNK: usize = usize::MAX;
+
+/// The values of an `IN (` list, as one array, and its closing bracket.
+pub(super) fn push_list(q: &mut QueryBuilder<'_, Postgres>, values: Vec<String>) {
+    q.push("SELECT unnest(")
+        .push_bind(values)
+        .push("::text[]))");
 }
 
 /// Rows read to be changed are locked so a concurrent change waits and is
@@ -50,4 +65,9 @@ pub(super) fn push_in<'a>(q: &mut QueryBuilder<'a, Postgres>, values: &[&'a str]
     q.push(" = ANY(")
         .push_bind(values.to_vec())
         .push("::text[])");
+}
+
+/// A time of day, which PostgreSQL keeps as `time`.
+pub(super) fn time_of_day(row: &PgRow, column: &str) -> Result<Option<NaiveTime>, StoreError> {
+    Ok(row.try_get(column)?)
 }

@@ -2,13 +2,14 @@
 //! the `store` module header). The PostgreSQL module of the same name has
 //! the same functions.
 
-use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{QueryBuilder, Sqlite};
+use chrono::{DateTime, NaiveTime, Utc};
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::messages::{Change, record_all};
 use crate::domain::{MessageId, MessageState};
 use crate::store::StoreError;
+use crate::store::rows::optional;
 
 /// An instant as it reads back: SQLite keeps chrono's nanoseconds.
 pub(super) fn stored(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -63,6 +64,25 @@ pub(super) fn push_in<'a>(q: &mut QueryBuilder<'a, Sqlite>, values: &[&'a str]) 
     list.push_unseparated(")");
 }
 
+/// Values per `IN (...)` list: each is a bound value, and SQLite allows
+/// 32766 a statement, so long lists go a chunk (a statement) at a time.
+pub(super) const LIST_CHUNK: usize = 500;
+
+/// The values of an `IN (` list, and its closing bracket.
+pub(super) fn push_list(q: &mut QueryBuilder<'_, Sqlite>, values: Vec<String>) {
+    let mut list = q.separated(", ");
+    let mut any = false;
+    for value in values {
+        list.push_bind(value);
+        any = true;
+    }
+    if !any {
+        // `IN ()` is a syntax error; NULL matches nothing.
+        list.push("NULL");
+    }
+    list.push_unseparated(")");
+}
+
 /// Record the same change for many messages, in order: PostgreSQL's
 /// `messages::record_many`, through SQLite's multi-row insert.
 pub(super) async fn record_many(
@@ -76,6 +96,16 @@ pub(super) async fn record_many(
         .map(|&(id, from, reason)| (id, Some(from), to, reason))
         .collect();
     record_all(conn, &changes, at).await
+}
+
+/// A time of day, which SQLite keeps as "HH:MM" text.
+pub(super) fn time_of_day(row: &SqliteRow, column: &str) -> Result<Option<NaiveTime>, StoreError> {
+    optional(row, column, |t| NaiveTime::parse_from_str(t, "%H:%M"))
+}
+
+/// A small count, which SQLite keeps as an integer.
+pub(super) fn small(row: &SqliteRow, column: &str) -> Result<u8, StoreError> {
+    Ok(row.try_get(column)?)
 }
 
 #[cfg(test)]
