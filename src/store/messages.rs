@@ -21,12 +21,11 @@ use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::StoreError;
-use super::rows::{checked, parsed};
 use crate::domain::{
-    Event, EventId, ExternalRef, FirstName, Language, Message, MessageBody, MessageId,
-    MessageOrigin, MessageState, NewMessage, OrgId, Person, PersonId, PhoneNumber, Transition,
+    Event, EventId, Language, Message, MessageBody, MessageId, MessageOrigin, MessageState,
+    NewMessage, OrgId, Person, PersonId, PhoneNumber, Transition,
 };
-use crate::vault::{Field, Vault};
+use crate::vault::Vault;
 
 /// What planning decided, applied in one transaction: creations, then
 /// cancellations, updates and expiries, in that order.
@@ -174,17 +173,7 @@ where
     for<'r> DateTime<Utc>: Decode<'r, R::Database> + Type<R::Database>,
     for<'a> &'a str: ColumnIndex<R>,
 {
-    let first_name = super::unsealed(row, "p_first_name", vault, Field::FirstName)?;
-    Ok(Person {
-        id: parsed(row, "p_id")?,
-        org_id: parsed(row, "p_org_id")?,
-        external_ref: checked(row, "p_external_ref", ExternalRef::parse)?,
-        first_name: FirstName::from_stored(first_name),
-        mobile: super::unsealed_mobile(row, "p_mobile", vault)?,
-        language: checked(row, "p_language", Language::parse)?,
-        created_at: row.try_get("p_created_at")?,
-        updated_at: row.try_get("p_updated_at")?,
-    })
+    super::people::person_with_prefix(row, "p_", vault)
 }
 
 /// The per-message steps both the trait's body and other store areas use

@@ -37,6 +37,7 @@ mod inbound;
 mod journal;
 mod messages;
 mod outcome;
+mod people;
 mod postgres;
 mod privacy;
 mod rows;
@@ -49,9 +50,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Caller, Event, EventDetail, EventId, ExternalRef, Message, MessageId, NewEvent, NewPerson,
-    OrgId, OrgName, Organisation, Person, PersonId, PhoneNumber, Role, TokenHash, TokenId,
-    UpsertOutcome,
+    ExternalRef, Message, MessageId, NewEvent, NewPerson, OrgId, PersonId, PhoneNumber, Role,
+    TokenHash, UpsertOutcome,
 };
 
 pub use access::{AccessStore, AuditFilter};
@@ -60,6 +60,7 @@ pub use journal::{ImportJournal, ImportRun};
 pub use messages::{MessageFilter, MessageStore, MessageUpdate, PlanChanges};
 pub use outcome::{DeliveryMatch, Unmatched};
 use outcome::{delivery_change, report_can_move};
+pub use people::Store;
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use privacy::{Erased, PrivacyStore, Reseal};
 pub(crate) use sealed::{
@@ -117,90 +118,6 @@ pub enum ImportRecord {
 pub enum ImportOutcome {
     Done(UpsertOutcome),
     UnknownPerson,
-}
-
-#[async_trait]
-pub trait Store:
-    MessageStore
-    + DispatchStore
-    + InboundStore
-    + LeaderStore
-    + PrivacyStore
-    + AccessStore
-    + ImportJournal
-    + Send
-    + Sync
-    + 'static
-{
-    /// Apply any migrations not yet applied.
-    async fn migrate(&self) -> Result<(), StoreError>;
-    /// The database answers and every migration this build knows is applied.
-    async fn check_ready(&self) -> Result<(), StoreError>;
-
-    async fn create_org(
-        &self,
-        name: &OrgName,
-        now: DateTime<Utc>,
-    ) -> Result<Organisation, StoreError>;
-    async fn org_by_name(&self, name: &OrgName) -> Result<Option<Organisation>, StoreError>;
-    async fn orgs(&self) -> Result<Vec<Organisation>, StoreError>;
-
-    async fn create_token(
-        &self,
-        token: &NewToken,
-        now: DateTime<Utc>,
-    ) -> Result<TokenId, StoreError>;
-    /// The caller behind an unrevoked token.
-    async fn caller_for_token(&self, hash: &TokenHash) -> Result<Option<Caller>, StoreError>;
-
-    async fn upsert_person(
-        &self,
-        org: OrgId,
-        person: &NewPerson,
-        now: DateTime<Utc>,
-    ) -> Result<(Person, UpsertOutcome), StoreError>;
-    async fn person(&self, org: OrgId, id: PersonId) -> Result<Option<Person>, StoreError>;
-    async fn people(&self, org: OrgId, page: Page<PersonId>) -> Result<Vec<Person>, StoreError>;
-    /// Replace a person's details; `None` if no such person in `org`.
-    async fn update_person(
-        &self,
-        org: OrgId,
-        id: PersonId,
-        person: &NewPerson,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Person>, StoreError>;
-    // Removing a person is `PrivacyStore::erase_person`.
-
-    async fn upsert_event(
-        &self,
-        org: OrgId,
-        person: PersonId,
-        event: &NewEvent,
-        now: DateTime<Utc>,
-    ) -> Result<(Event, UpsertOutcome), StoreError>;
-    async fn events(&self, org: OrgId, person: PersonId) -> Result<Vec<Event>, StoreError>;
-    async fn event(
-        &self,
-        org: OrgId,
-        person: PersonId,
-        id: EventId,
-    ) -> Result<Option<Event>, StoreError>;
-    async fn update_event(
-        &self,
-        org: OrgId,
-        person: PersonId,
-        id: EventId,
-        detail: &EventDetail,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Event>, StoreError>;
-
-    /// Apply validated import rows in one transaction: all of them or none.
-    async fn import(
-        &self,
-        org: OrgId,
-        records: &[ImportRecord],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<ImportOutcome>, StoreError>;
 }
 
 /// Each number by its keyed hash, for look-ups of many numbers at once.

@@ -3,12 +3,14 @@
 //! the same functions.
 
 use chrono::NaiveTime;
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row};
 
+use crate::domain::OrgId;
 use crate::store::StoreError;
 
 pub(super) use super::messages::record_many;
+pub(super) use super::people::{load_batch, write_events, write_people};
 pub(super) use super::rows::{small, stored};
 
 /// Whether sqlx's migration table exists yet: not before the first
@@ -38,6 +40,23 @@ pub(super) fn push_list(q: &mut QueryBuilder<'_, Postgres>, values: Vec<String>)
     q.push("SELECT unnest(")
         .push_bind(values)
         .push("::text[]))");
+}
+
+/// Serialise upserts by external reference within one organisation until
+/// the transaction ends: two writers creating the same new person would
+/// otherwise both see nothing, and one would fail on the unique key.
+pub(super) async fn lock_org_ingest(conn: &mut PgConnection, org: OrgId) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(super::lock_key("ingest", &org.to_string()))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A `date` column as the instant it sorts as against `timestamptz`
+/// columns: its UTC midnight, as its text does on SQLite.
+pub(super) fn day_start(column: &str) -> String {
+    format!("{column}::timestamp AT TIME ZONE 'UTC'")
 }
 
 /// Rows read to be changed are locked so a concurrent change waits and is

@@ -1,5 +1,6 @@
-//! People and events in PostgreSQL: upserts by the caller's reference, the
-//! batch import, and reading rows back into domain types.
+//! What PostgreSQL does differently for people and events (see
+//! `store::people`): the bulk writes, one statement over arrays per table,
+//! and an import batch's up-front reads.
 //!
 //! Every function here runs inside a transaction that already holds the
 //! organisation's ingest lock (see the module header), so "read, compare,
@@ -7,84 +8,16 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::Row;
-use sqlx::postgres::{PgConnection, PgRow};
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgConnection;
 
-use super::rows::{checked, optional, parsed, stored, unsealed, unsealed_mobile};
-use crate::domain::{
-    AppointmentKind, AppointmentStatus, Establishment, Event, EventDetail, EventId, EventKind,
-    EventRef, ExternalRef, FirstName, Language, LiberationStatus, NewEvent, NewPerson, OrgId,
-    OrgName, Organisation, Person, PersonId, Place, UpsertOutcome,
+use crate::domain::{Event, OrgId, Person};
+use crate::store::import_batch::Known;
+use crate::store::people::{
+    EVENT_COLUMNS, EventColumns, PERSON_COLUMNS, event_from_row, person_from_row,
 };
-use crate::store::StoreError;
+use crate::store::{ImportRecord, StoreError};
 use crate::vault::{Field, Vault};
-
-pub(super) const PERSON_COLUMNS: &str =
-    "id, org_id, external_ref, first_name, mobile, language, created_at, updated_at";
-pub(super) const EVENT_COLUMNS: &str = "id, org_id, person_id, event_ref, kind, status, local_date, starts_at, \
-     establishment, place, appointment_type, created_at, updated_at";
-
-/// The person whose `key` column is `value`, locked until the transaction ends.
-pub(super) async fn find_person(
-    conn: &mut PgConnection,
-    vault: &Vault,
-    org: OrgId,
-    (key, value): (&'static str, &str),
-) -> Result<Option<Person>, StoreError> {
-    let sql = format!(
-        "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND {key} = $2 FOR NO KEY UPDATE"
-    );
-    let row = sqlx::query(&sql)
-        .bind(org.to_string())
-        .bind(value)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|row| person_from_row(&row, vault)).transpose()
-}
-
-/// Write `new` unless it equals `existing`, the row with the same reference.
-pub(super) async fn upsert_person(
-    conn: &mut PgConnection,
-    vault: &Vault,
-    org: OrgId,
-    new: &NewPerson,
-    existing: Option<Person>,
-    now: DateTime<Utc>,
-) -> Result<(Person, UpsertOutcome), StoreError> {
-    let (person, outcome) = person_change(org, new, existing, now);
-    if outcome != UpsertOutcome::Unchanged {
-        write_people(conn, vault, std::slice::from_ref(&person)).await?;
-    }
-    Ok((person, outcome))
-}
-
-/// What upserting `new` over `existing` makes of the person, decided
-/// without touching the database.
-pub(super) fn person_change(
-    org: OrgId,
-    new: &NewPerson,
-    existing: Option<Person>,
-    now: DateTime<Utc>,
-) -> (Person, UpsertOutcome) {
-    let now = stored(now);
-    let (id, created_at, outcome) = match existing {
-        Some(old) if old.as_new() == *new => return (old, UpsertOutcome::Unchanged),
-        Some(old) => (old.id, old.created_at, UpsertOutcome::Updated),
-        None => (PersonId::new(), now, UpsertOutcome::Created),
-    };
-    let person = Person {
-        id,
-        org_id: org,
-        external_ref: new.external_ref.clone(),
-        first_name: new.first_name.clone(),
-        mobile: new.mobile.clone(),
-        language: new.language.clone(),
-        created_at,
-        updated_at: now,
-    };
-    (person, outcome)
-}
 
 /// Insert or update people by id in one statement over arrays. A person
 /// listed twice ends as the later entry says (PostgreSQL will not change
@@ -144,72 +77,6 @@ fn last_of_each<T, K: std::hash::Hash + Eq>(items: &[T], key: impl Fn(&T) -> K) 
         .collect()
 }
 
-/// The person's event with this reference, locked until the transaction ends.
-pub(super) async fn find_event(
-    conn: &mut PgConnection,
-    org: OrgId,
-    person: PersonId,
-    event_ref: &EventRef,
-) -> Result<Option<Event>, StoreError> {
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events \
-         WHERE org_id = $1 AND person_id = $2 AND event_ref = $3 FOR NO KEY UPDATE"
-    );
-    let row = sqlx::query(&sql)
-        .bind(org.to_string())
-        .bind(person.to_string())
-        .bind(event_ref.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(event_from_row).transpose()
-}
-
-/// Write `new` unless it equals `existing`, the event with the same reference.
-pub(super) async fn upsert_event(
-    conn: &mut PgConnection,
-    org: OrgId,
-    person: PersonId,
-    new: &NewEvent,
-    existing: Option<Event>,
-    now: DateTime<Utc>,
-) -> Result<(Event, UpsertOutcome), StoreError> {
-    let (event, outcome) = event_change(org, person, new, existing, now);
-    if outcome != UpsertOutcome::Unchanged {
-        write_events(conn, std::slice::from_ref(&event)).await?;
-    }
-    Ok((event, outcome))
-}
-
-/// What upserting `new` over `existing` makes of the event, decided
-/// without touching the database.
-pub(super) fn event_change(
-    org: OrgId,
-    person: PersonId,
-    new: &NewEvent,
-    existing: Option<Event>,
-    now: DateTime<Utc>,
-) -> (Event, UpsertOutcome) {
-    let now = stored(now);
-    // Compared as it will read back, or a sub-microsecond start time would
-    // count as a change on every re-import.
-    let detail = stored_detail(&new.detail);
-    let (id, created_at, outcome) = match existing {
-        Some(old) if old.detail == detail => return (old, UpsertOutcome::Unchanged),
-        Some(old) => (old.id, old.created_at, UpsertOutcome::Updated),
-        None => (EventId::new(), now, UpsertOutcome::Created),
-    };
-    let event = Event {
-        id,
-        org_id: org,
-        person_id: person,
-        event_ref: new.event_ref.clone(),
-        detail,
-        created_at,
-        updated_at: now,
-    };
-    (event, outcome)
-}
-
 /// Insert or update events by id in one statement over arrays; an event
 /// listed twice ends as the later entry says.
 pub(super) async fn write_events(
@@ -255,115 +122,49 @@ pub(super) async fn write_events(
     Ok(())
 }
 
-fn stored_detail(detail: &EventDetail) -> EventDetail {
-    let mut detail = detail.clone();
-    if let EventDetail::Appointment { starts_at, .. } = &mut detail {
-        *starts_at = stored(*starts_at);
-    }
-    detail
-}
-
-/// An event's detail spread over its nullable columns.
-pub(super) struct EventColumns<'a> {
-    pub kind: &'static str,
-    pub status: &'static str,
-    pub local_date: Option<NaiveDate>,
-    pub starts_at: Option<DateTime<Utc>>,
-    pub establishment: Option<&'a str>,
-    pub place: Option<&'a str>,
-    pub appointment_type: Option<&'static str>,
-}
-
-impl<'a> EventColumns<'a> {
-    pub(super) fn of(detail: &'a EventDetail) -> Self {
-        match detail {
-            EventDetail::Liberation {
-                date,
-                establishment,
-                status,
-            } => Self {
-                kind: EventKind::Liberation.as_str(),
-                status: status.as_str(),
-                local_date: Some(*date),
-                starts_at: None,
-                establishment: establishment.as_ref().map(Establishment::as_str),
-                place: None,
-                appointment_type: None,
-            },
-            EventDetail::Appointment {
-                starts_at,
-                place,
-                appointment_type,
-                status,
-            } => Self {
-                kind: EventKind::Appointment.as_str(),
-                status: status.as_str(),
-                local_date: None,
-                starts_at: Some(*starts_at),
-                establishment: None,
-                place: place.as_ref().map(Place::as_str),
-                appointment_type: Some(appointment_type.as_str()),
-            },
-        }
-    }
-}
-
-pub(super) fn org_from_row(row: &PgRow) -> Result<Organisation, StoreError> {
-    Ok(Organisation {
-        id: parsed(row, "id")?,
-        name: checked(row, "name", OrgName::parse)?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-pub(super) fn person_from_row(row: &PgRow, vault: &Vault) -> Result<Person, StoreError> {
-    person_with_prefix(row, "", vault)
-}
-
-/// A person read from columns named with `prefix` (for joined rows).
-pub(super) fn person_with_prefix(
-    row: &PgRow,
-    prefix: &str,
+/// The batch's people and their events, read (and locked) with two queries
+/// up front so that an unchanged row costs no query at all.
+pub(super) async fn load_batch(
+    conn: &mut PgConnection,
     vault: &Vault,
-) -> Result<Person, StoreError> {
-    let col = |name: &str| format!("{prefix}{name}");
-    let first_name = unsealed(row, &col("first_name"), vault, Field::FirstName)?;
-    Ok(Person {
-        id: parsed(row, &col("id"))?,
-        org_id: parsed(row, &col("org_id"))?,
-        external_ref: checked(row, &col("external_ref"), ExternalRef::parse)?,
-        first_name: FirstName::from_stored(first_name),
-        mobile: unsealed_mobile(row, &col("mobile"), vault)?,
-        language: checked(row, &col("language"), Language::parse)?,
-        created_at: row.try_get(col("created_at").as_str())?,
-        updated_at: row.try_get(col("updated_at").as_str())?,
-    })
-}
-
-pub(super) fn event_from_row(row: &PgRow) -> Result<Event, StoreError> {
-    let kind: EventKind = parsed(row, "kind")?;
-    let detail = match kind {
-        EventKind::Liberation => EventDetail::Liberation {
-            date: row.try_get("local_date")?,
-            establishment: optional(row, "establishment", Establishment::parse)?,
-            status: parsed::<LiberationStatus, _>(row, "status")?,
-        },
-        EventKind::Appointment => EventDetail::Appointment {
-            starts_at: row.try_get("starts_at")?,
-            place: row
-                .try_get::<Option<String>, _>("place")?
-                .map(Place::from_stored),
-            appointment_type: parsed::<AppointmentKind, _>(row, "appointment_type")?,
-            status: parsed::<AppointmentStatus, _>(row, "status")?,
-        },
-    };
-    Ok(Event {
-        id: parsed(row, "id")?,
-        org_id: parsed(row, "org_id")?,
-        person_id: parsed(row, "person_id")?,
-        event_ref: checked(row, "event_ref", EventRef::parse)?,
-        detail,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+    org: OrgId,
+    records: &[ImportRecord],
+) -> Result<Known, StoreError> {
+    let refs: Vec<&str> = records
+        .iter()
+        .map(|r| match r {
+            ImportRecord::Release { person, .. } => person.external_ref.as_str(),
+            ImportRecord::Appointment { person, .. } => person.as_str(),
+        })
+        .collect();
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND external_ref IN (SELECT unnest($2::text[])) \
+             FOR NO KEY UPDATE"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(org.to_string())
+        .bind(&refs)
+        .fetch_all(&mut *conn)
+        .await?;
+    let people: Vec<Person> = rows
+        .iter()
+        .map(|row| person_from_row(row, vault))
+        .collect::<Result<_, _>>()?;
+    let ids: Vec<String> = people.iter().map(|p| p.id.to_string()).collect();
+    // Person by person through the events' (person, reference) key, the
+    // organisation tested outside an `OFFSET 0` fence: without
+    // statistics PostgreSQL joins the organisation's index in and reads
+    // every event the organisation has, once per batch.
+    let sql = format!(
+        "SELECT e.* FROM (SELECT DISTINCT unnest($2::text[]) AS wanted) k \
+             CROSS JOIN LATERAL (SELECT {EVENT_COLUMNS} FROM events WHERE person_id = k.wanted \
+             OFFSET 0 FOR NO KEY UPDATE) e WHERE e.org_id = $1"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(org.to_string())
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    let events = rows.iter().map(event_from_row).collect::<Result<_, _>>()?;
+    Ok(Known::new(people, events))
 }

@@ -1,13 +1,11 @@
-//! Reading typed values back out of PostgreSQL rows (see `store::rows` for
-//! what both backends share).
+//! How PostgreSQL keeps some values (see `store::rows` for reading what
+//! both backends share).
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use crate::store::StoreError;
-
-pub(super) use crate::store::rows::{checked, optional, parsed};
 
 /// A `smallint` column holding a `u8`.
 pub(super) fn small(row: &PgRow, column: &str) -> Result<u8, StoreError> {
@@ -20,5 +18,3 @@ pub(super) fn small(row: &PgRow, column: &str) -> Result<u8, StoreError> {
 pub(super) fn stored(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
 }
-
-pub(super) use crate::store::{unsealed, unsealed_mobile};

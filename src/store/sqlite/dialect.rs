@@ -6,8 +6,10 @@ use chrono::{DateTime, NaiveTime, Utc};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
+pub(super) use super::people::{load_batch, write_events, write_people};
+
 use super::messages::{Change, record_all};
-use crate::domain::{MessageId, MessageState};
+use crate::domain::{MessageId, MessageState, OrgId};
 use crate::store::StoreError;
 use crate::store::rows::optional;
 
@@ -42,6 +44,22 @@ pub(super) fn utc_day(column: &str) -> String {
 /// writer in at a time.
 pub(super) fn lock_for_update() -> &'static str {
     ""
+}
+
+/// Nothing to take: `BEGIN IMMEDIATE` and the writer turn already keep
+/// a concurrent upsert of the same person out until this one commits.
+pub(super) async fn lock_org_ingest(
+    _conn: &mut SqliteConnection,
+    _org: OrgId,
+) -> Result<(), StoreError> {
+    Ok(())
+}
+
+/// A day column as the instant it sorts as against instant columns: both
+/// are text, date first, so the day's text already sorts as its UTC
+/// midnight.
+pub(super) fn day_start(column: &str) -> String {
+    column.to_owned()
 }
 
 /// No row locks, as for [`lock_for_update`].
