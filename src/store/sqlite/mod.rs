@@ -684,3 +684,4 @@ crate::store::journal::import_journal!(SqliteStore);
 crate::store::privacy::privacy_store!(SqliteStore, sqlx::Sqlite);
 crate::store::inbound::inbound_store!(SqliteStore, sqlx::Sqlite);
 crate::store::messages::message_store!(SqliteStore, sqlx::Sqlite);
+crate::store::dispatch::dispatch_store!(SqliteStore, sqlx::Sqlite);
