@@ -32,6 +32,7 @@
 //! writers are kept apart).
 
 mod access;
+mod dispatch;
 mod import_batch;
 mod inbound;
 mod journal;
@@ -47,14 +48,13 @@ mod sqlite;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    ExternalRef, Message, MessageId, NewEvent, NewPerson, OrgId, PersonId, PhoneNumber, Role,
-    TokenHash, UpsertOutcome,
+    ExternalRef, NewEvent, NewPerson, OrgId, PhoneNumber, Role, TokenHash, UpsertOutcome,
 };
 
 pub use access::{AccessStore, AuditFilter};
+pub use dispatch::{ClaimedMessage, DispatchStore, SendRecord};
 pub use inbound::InboundStore;
 pub use journal::{ImportJournal, ImportRun};
 pub use messages::{MessageFilter, MessageStore, MessageUpdate, PlanChanges};
@@ -126,150 +126,6 @@ fn by_hash(vault: &crate::vault::Vault, mobiles: &[PhoneNumber]) -> HashMap<Stri
         .iter()
         .map(|m| (vault.index(m).as_str().to_owned(), m.clone()))
         .collect()
-}
-
-/// Times keyed by hash, grouped under the numbers the hashes stand for.
-fn by_number(
-    by_hash: &HashMap<String, PhoneNumber>,
-    rows: Vec<(String, DateTime<Utc>)>,
-) -> HashMap<PhoneNumber, Vec<DateTime<Utc>>> {
-    let mut found: HashMap<PhoneNumber, Vec<DateTime<Utc>>> = HashMap::new();
-    for (hash, at) in rows {
-        if let Some(mobile) = by_hash.get(&hash) {
-            found.entry(mobile.clone()).or_default().push(at);
-        }
-    }
-    found
-}
-
-/// How a claimed message ended, recorded right after the provider call.
-#[derive(Debug, Clone)]
-pub enum SendRecord {
-    Sent {
-        provider: String,
-        provider_id: String,
-    },
-    /// Try again at `at` (a passing failure, or not allowed to go yet).
-    Retry {
-        at: DateTime<Utc>,
-        reason: String,
-        count_attempt: bool,
-    },
-    Failed {
-        reason: String,
-    },
-    Suppressed {
-        reason: String,
-    },
-    Expired {
-        reason: String,
-    },
-}
-
-/// The dispatcher's side of the store: claims with leases, outcomes, and the
-/// checks made again at send time.
-#[async_trait]
-pub trait DispatchStore: Send + Sync + 'static {
-    /// Claim up to `limit` due messages for `worker` until `lease_until`,
-    /// committing before any provider is called. Waiting messages whose
-    /// time has come and claims whose lease ran out (a daemon died
-    /// mid-send) are both due.
-    async fn claim_due(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-        worker: &str,
-    ) -> Result<Vec<ClaimedMessage>, StoreError>;
-    /// Record the outcomes of claims held by `worker`, all in one
-    /// transaction. For each, in order, `false` when the claim was no longer
-    /// ours (its lease ran out and another took it).
-    async fn record_sends(
-        &self,
-        worker: &str,
-        outcomes: &[(MessageId, SendRecord)],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<bool>, StoreError>;
-    /// [`Self::record_sends`] for one claim.
-    async fn record_send(
-        &self,
-        id: MessageId,
-        worker: &str,
-        record: &SendRecord,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let ours = self
-            .record_sends(worker, &[(id, record.clone())], now)
-            .await?;
-        Ok(ours[0])
-    }
-    /// Put back claims not yet sent (at shutdown).
-    async fn release(
-        &self,
-        id: MessageId,
-        worker: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    /// Add a number to the suppression list (idempotent). The reason is
-    /// sealed, here and in the list's log, as staff may have typed it.
-    async fn suppress(
-        &self,
-        mobile: &PhoneNumber,
-        source: &str,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    /// Note that a person's number failed permanently: texts to them pause
-    /// until staff change the number.
-    async fn mark_number_invalid(
-        &self,
-        person: PersonId,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    /// For each of these numbers that has any, when texts to it went out
-    /// (or were claimed) since `since`, leaving out the messages `except`.
-    /// Replies to a person's own text are not counted.
-    async fn sends_to_numbers(
-        &self,
-        mobiles: &[PhoneNumber],
-        since: DateTime<Utc>,
-        except: &[MessageId],
-    ) -> Result<HashMap<PhoneNumber, Vec<DateTime<Utc>>>, StoreError>;
-    /// [`Self::sends_to_numbers`] for one number.
-    async fn sends_to_number(
-        &self,
-        mobile: &PhoneNumber,
-        since: DateTime<Utc>,
-        except: MessageId,
-    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
-        let mut found = self
-            .sends_to_numbers(std::slice::from_ref(mobile), since, &[except])
-            .await?;
-        Ok(found.remove(mobile).unwrap_or_default())
-    }
-    /// Apply `provider`'s delivery report to a message that provider sent,
-    /// found by its provider id or else by our `reference`; idempotent (a
-    /// replay or a late report changes nothing). A message that provider
-    /// did not send is never touched, whatever the report names.
-    async fn record_delivery(
-        &self,
-        provider: &str,
-        provider_id: &str,
-        reference: Option<MessageId>,
-        delivered: Result<(), String>,
-        now: DateTime<Utc>,
-    ) -> Result<DeliveryMatch, StoreError>;
-    /// Waiting messages due at or before `now`: the queue depth.
-    async fn due_count(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
-}
-
-/// A claimed message with what the send-time checks need.
-#[derive(Debug, Clone)]
-pub struct ClaimedMessage {
-    pub message: Message,
-    pub attempts: u32,
-    /// The person's number was marked invalid (a permanent failure).
-    pub number_invalid: bool,
 }
 
 /// Leadership among daemons sharing one database: for a given name, at most

@@ -86,6 +86,17 @@ pub(super) fn push_in<'a>(q: &mut QueryBuilder<'a, Postgres>, values: &[&'a str]
         .push("::text[])");
 }
 
+/// A count (a message's attempts), which PostgreSQL keeps as `int4`.
+pub(super) fn count(row: &PgRow, column: &str) -> Result<u32, StoreError> {
+    let n: i32 = row.try_get(column)?;
+    u32::try_from(n).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+/// No index hints: PostgreSQL's planner chooses for itself.
+pub(super) fn indexed_by(_index: &str) -> String {
+    String::new()
+}
+
 /// A time of day, which PostgreSQL keeps as `time`.
 pub(super) fn time_of_day(row: &PgRow, column: &str) -> Result<Option<NaiveTime>, StoreError> {
     Ok(row.try_get(column)?)

@@ -157,4 +157,5 @@ crate::store::journal::import_journal!(PostgresStore);
 crate::store::privacy::privacy_store!(PostgresStore, sqlx::Postgres);
 crate::store::inbound::inbound_store!(PostgresStore, sqlx::Postgres);
 crate::store::messages::message_store!(PostgresStore, sqlx::Postgres);
+crate::store::dispatch::dispatch_store!(PostgresStore, sqlx::Postgres);
 crate::store::people::people_store!(PostgresStore, sqlx::Postgres);

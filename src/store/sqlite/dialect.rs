@@ -116,6 +116,19 @@ pub(super) async fn record_many(
     record_all(conn, &changes, at).await
 }
 
+/// A count (a message's attempts), which SQLite keeps as a 64-bit integer.
+pub(super) fn count(row: &SqliteRow, column: &str) -> Result<u32, StoreError> {
+    let n: i64 = row.try_get(column)?;
+    Ok(n as u32)
+}
+
+/// ` INDEXED BY index`: SQLite's planner, without statistics, may judge a
+/// long `IN` list dearer than a walk that grows with the history, so a
+/// body names the index it means.
+pub(super) fn indexed_by(index: &str) -> String {
+    format!(" INDEXED BY {index}")
+}
+
 /// A time of day, which SQLite keeps as "HH:MM" text.
 pub(super) fn time_of_day(row: &SqliteRow, column: &str) -> Result<Option<NaiveTime>, StoreError> {
     optional(row, column, |t| NaiveTime::parse_from_str(t, "%H:%M"))

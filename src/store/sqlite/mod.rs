@@ -122,4 +122,5 @@ crate::store::journal::import_journal!(SqliteStore);
 crate::store::privacy::privacy_store!(SqliteStore, sqlx::Sqlite);
 crate::store::inbound::inbound_store!(SqliteStore, sqlx::Sqlite);
 crate::store::messages::message_store!(SqliteStore, sqlx::Sqlite);
+crate::store::dispatch::dispatch_store!(SqliteStore, sqlx::Sqlite);
 crate::store::people::people_store!(SqliteStore, sqlx::Sqlite);
