@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::Duration;
 
-use chrono::Utc;
 use tempfile::TempDir;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -51,13 +50,7 @@ fn prepare(dir: &TempDir, hook: &str) {
     let rule = "[[rule]]\nid = \"now\"\nevent = \"liberation\"\noffset_days = 0\nsend_at = \"00:00\"\n\
                 template = \"gp_registration\"\nexpires_after_hours = 72\n";
     std::fs::write(dir.path().join("campaigns.toml"), rule).unwrap();
-    let today = Utc::now()
-        .with_timezone(&chrono_tz::Europe::London)
-        .date_naive();
-    let mut csv = String::from("external_ref,first_name,mobile,release_date\n");
-    for i in 0..PEOPLE {
-        csv.push_str(&format!("SPS-{i},Alex,07400 {:06},{today}\n", 100_000 + i));
-    }
+    let csv = daemon::released_today(PEOPLE);
     let file = dir.path().join("releases.csv");
     std::fs::write(&file, csv).unwrap();
     let run = |args: &[&str]| {

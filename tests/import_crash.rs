@@ -8,7 +8,6 @@ mod daemon;
 use std::process::Command;
 use std::time::Duration;
 
-use chrono::Utc;
 use sqlx::SqlitePool;
 use sqlx::sqlite::SqlitePoolOptions;
 use tempfile::TempDir;
@@ -50,13 +49,7 @@ fn prepare(dir: &TempDir) -> (Vec<u8>, String) {
     let token = run(&["token", "create", "--org", "Crash"])
         .trim()
         .to_owned();
-    let today = Utc::now()
-        .with_timezone(&chrono_tz::Europe::London)
-        .date_naive();
-    let mut csv = String::from("external_ref,first_name,mobile,release_date\n");
-    for i in 0..PEOPLE {
-        csv.push_str(&format!("SPS-{i},Alex,07400 {:06},{today}\n", 100_000 + i));
-    }
+    let csv = daemon::released_today(PEOPLE);
     (csv.into_bytes(), token)
 }
 

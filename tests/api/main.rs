@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 #[path = "../support/daemon.rs"]
+#[allow(dead_code)] // the API tests start the daemon but import no release file
 mod daemon;
 mod delivery_reports;
 mod dispatch;

@@ -30,3 +30,16 @@ pub async fn serve(cmd: std::process::Command) -> (tokio::process::Child, String
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, address)
 }
+
+/// A releases CSV of `people` people, each with their own valid mobile,
+/// released today in Europe/London.
+pub fn released_today(people: usize) -> String {
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::London)
+        .date_naive();
+    let mut csv = String::from("external_ref,first_name,mobile,release_date\n");
+    for i in 0..people {
+        csv.push_str(&format!("SPS-{i},Alex,07400 {:06},{today}\n", 100_000 + i));
+    }
+    csv
+}
