@@ -8,7 +8,9 @@
 //! ```text
 //! cli          edge: the `homeward` subcommands; starts the daemon or runs one use case
 //! startup      composition root: the only place naming concrete types; owns shutdown
-//! http         edge: REST API, provider webhooks, health, metrics, OpenAPI
+//! http         edge: REST API, staff pages, provider webhooks, health, metrics, OpenAPI
+//! casework     use case: what staff read: today, finding a person, their story
+//! accounts     use case: staff accounts, first-run setup, sign-in, sessions
 //! jobs         work on a clock: the re-plan sweep, interrupted imports, silent numbers, retention
 //! ingest       use case: people, events and CSV imports (with the import journal)
 //! optout       use case: replies read (STOP, START, HELP, who-is-this) and acted on
@@ -28,7 +30,9 @@
 //! domain       value types valid by construction and the message life cycle; no I/O
 //! ```
 
+pub mod accounts;
 pub mod audit;
+pub mod casework;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -45,7 +45,36 @@ pub struct Settings {
     pub dispatch: DispatchSettings,
     pub optout: OptOutSettings,
     pub retention: RetentionSettings,
+    pub staff: StaffSettings,
     pub providers: BTreeMap<String, ProviderSettings>,
+}
+
+/// Staff sign-in on the web pages (see README, "Staff pages").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffSettings {
+    /// A session unused this long ends.
+    pub idle_timeout_mins: std::num::NonZeroU32,
+    /// A session ends this long after sign-in, however busy.
+    pub absolute_timeout_hours: std::num::NonZeroU32,
+    /// Failed sign-ins allowed per account, and per address, in
+    /// `lockout_mins`, before further attempts wait.
+    pub max_failed_sign_ins: std::num::NonZeroU32,
+    pub lockout_mins: std::num::NonZeroU32,
+}
+
+impl StaffSettings {
+    pub fn idle_timeout(&self) -> chrono::Duration {
+        chrono::Duration::minutes(self.idle_timeout_mins.get().into())
+    }
+
+    pub fn absolute_timeout(&self) -> chrono::Duration {
+        chrono::Duration::hours(self.absolute_timeout_hours.get().into())
+    }
+
+    pub fn lockout(&self) -> chrono::Duration {
+        chrono::Duration::minutes(self.lockout_mins.get().into())
+    }
 }
 
 /// How long personal data is kept (see README, "Data protection").

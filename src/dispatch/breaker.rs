@@ -34,6 +34,12 @@ impl Breaker {
         state.open_until.is_none_or(|until| now >= until)
     }
 
+    /// Until when the provider is skipped, if it is now.
+    pub fn open_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let state = self.state.lock().expect("breaker lock");
+        state.open_until.filter(|until| now < *until)
+    }
+
     pub fn succeeded(&self) {
         *self.state.lock().expect("breaker lock") = State::default();
     }

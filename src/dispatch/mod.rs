@@ -19,6 +19,8 @@ mod checks;
 pub mod deliveries;
 mod gate;
 mod recorder;
+mod status;
+pub use status::{ProviderState, ProviderStatus};
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -85,6 +87,8 @@ pub struct ProviderSlot {
     leading: AtomicBool,
     limiter: DefaultDirectRateLimiter,
     breaker: Breaker,
+    /// When a text last had to wait for the rate limit.
+    limited_at: std::sync::Mutex<Option<Instant>>,
 }
 
 #[derive(Clone)]
@@ -146,6 +150,7 @@ impl Dispatcher {
                 limiter: RateLimiter::direct(quota(p.rate_per_second, p.burst)),
                 provider: p.provider,
                 leading: AtomicBool::new(false),
+                limited_at: std::sync::Mutex::new(None),
                 breaker: Breaker::new(
                     d.breaker_failures,
                     Duration::seconds(d.breaker_cooldown_secs as i64),
@@ -423,8 +428,12 @@ impl Dispatcher {
                 return Ok(None);
             }
         }
+        let wait = waited.elapsed();
         metrics::histogram!("sms_rate_limit_wait_seconds", "provider" => name.clone())
-            .record(waited.elapsed().as_secs_f64());
+            .record(wait.as_secs_f64());
+        if wait >= status::LIMITED_WAIT {
+            *slot.limited_at.lock().expect("limited lock") = Some(Instant::now());
+        }
         // The last word on opt-out, as close to the provider call as it gets.
         if !checks::is_reply(&claimed) && gate.is_suppressed(&claimed.message.mobile).await? {
             number.suppressed = true;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::event::word_enum;
-use super::{AuditId, Caller, EventId, MessageId, OrgId, PersonId, TokenId};
+use super::{AuditId, Caller, Credential, EventId, MessageId, OrgId, PersonId, TokenId, UserId};
 
 /// Who did it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -19,6 +19,8 @@ use super::{AuditId, Caller, EventId, MessageId, OrgId, PersonId, TokenId};
 pub enum Actor {
     /// A request made with this API token.
     Token { token_id: TokenId },
+    /// A staff member signed in to the web pages.
+    User { user_id: UserId },
     /// The operator, with the `homeward` command line.
     Cli,
     /// The daemon itself, e.g. a housekeeping job.
@@ -26,10 +28,11 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// How the actor is stored: `token`, `cli` or `system`.
+    /// How the actor is stored: `token`, `user`, `cli` or `system`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Token { .. } => "token",
+            Self::User { .. } => "user",
             Self::Cli => "cli",
             Self::System => "system",
         }
@@ -38,25 +41,38 @@ impl Actor {
     pub fn token_id(&self) -> Option<TokenId> {
         match self {
             Self::Token { token_id } => Some(*token_id),
-            Self::Cli | Self::System => None,
+            Self::User { .. } | Self::Cli | Self::System => None,
         }
     }
 
-    /// The actor as stored: its kind and, for a token, the token's id.
-    pub fn from_stored(kind: &str, token_id: Option<TokenId>) -> Result<Self, String> {
-        match (kind, token_id) {
-            ("token", Some(token_id)) => Ok(Self::Token { token_id }),
-            ("cli", None) => Ok(Self::Cli),
-            ("system", None) => Ok(Self::System),
-            _ => Err(format!("actor {kind:?} with token {token_id:?}")),
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Self::User { user_id } => Some(*user_id),
+            Self::Token { .. } | Self::Cli | Self::System => None,
+        }
+    }
+
+    /// The actor as stored: its kind and, for a token or a user, its id.
+    pub fn from_stored(
+        kind: &str,
+        token_id: Option<TokenId>,
+        user_id: Option<UserId>,
+    ) -> Result<Self, String> {
+        match (kind, token_id, user_id) {
+            ("token", Some(token_id), None) => Ok(Self::Token { token_id }),
+            ("user", None, Some(user_id)) => Ok(Self::User { user_id }),
+            ("cli", None, None) => Ok(Self::Cli),
+            ("system", None, None) => Ok(Self::System),
+            _ => Err(format!("actor {kind:?} with token {token_id:?} and user {user_id:?}")),
         }
     }
 }
 
 impl From<&Caller> for Actor {
     fn from(caller: &Caller) -> Self {
-        Self::Token {
-            token_id: caller.token_id,
+        match caller.via {
+            Credential::Token(token_id) => Self::Token { token_id },
+            Credential::User(user_id) => Self::User { user_id },
         }
     }
 }
@@ -72,6 +88,11 @@ word_enum!(
         Imported = "imported",
         Resolved = "resolved",
         Revoked = "revoked",
+        SignedIn = "signed_in",
+        SignedOut = "signed_out",
+        SignInFailed = "sign_in_failed",
+        PasswordSet = "password_set",
+        Disabled = "disabled",
     }
 );
 
@@ -87,6 +108,7 @@ word_enum!(
         OptOut = "optout",
         Attention = "attention",
         Import = "import",
+        User = "user",
     }
 );
 
@@ -128,6 +150,10 @@ impl AuditTarget {
 
     pub fn token(id: TokenId) -> Self {
         Self::of(TargetKind::Token, id.to_string(), None)
+    }
+
+    pub fn user(id: UserId) -> Self {
+        Self::of(TargetKind::User, id.to_string(), None)
     }
 
     pub fn organisation(id: OrgId) -> Self {
@@ -183,14 +209,18 @@ mod tests {
         let token = Actor::Token {
             token_id: TokenId::new(),
         };
-        for actor in [token, Actor::Cli, Actor::System] {
+        let user = Actor::User {
+            user_id: UserId::new(),
+        };
+        for actor in [token, user, Actor::Cli, Actor::System] {
             assert_eq!(
-                Actor::from_stored(actor.kind(), actor.token_id()),
+                Actor::from_stored(actor.kind(), actor.token_id(), actor.user_id()),
                 Ok(actor)
             );
         }
-        assert!(Actor::from_stored("token", None).is_err());
-        assert!(Actor::from_stored("cli", Some(TokenId::new())).is_err());
+        assert!(Actor::from_stored("token", None, None).is_err());
+        assert!(Actor::from_stored("user", Some(TokenId::new()), None).is_err());
+        assert!(Actor::from_stored("cli", Some(TokenId::new()), None).is_err());
     }
 
     #[test]

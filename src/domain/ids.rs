@@ -76,3 +76,7 @@ id_type!(
     /// One CSV import, in the import journal.
     ImportRunId
 );
+id_type!(
+    /// A staff member's account, for the web pages.
+    UserId
+);

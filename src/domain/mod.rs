@@ -12,6 +12,7 @@ mod person;
 mod phone;
 mod region;
 pub(crate) mod schema;
+mod staff;
 mod template;
 mod text;
 mod token;
@@ -21,15 +22,16 @@ pub use event::{
     AppointmentKind, AppointmentStatus, Event, EventDetail, EventKind, LiberationStatus, NewEvent,
     UnknownWord,
 };
-pub use ids::{AuditId, EventId, ImportRunId, OrgId, PersonId, TokenId};
+pub use ids::{AuditId, EventId, ImportRunId, OrgId, PersonId, TokenId, UserId};
 pub use inbound::{AttentionItem, Inbound, NewAttention, Suppression};
 pub use lifecycle::IllegalTransition;
 pub use message::{
     Message, MessageBody, MessageId, MessageOrigin, MessageState, NewMessage, Transition,
 };
-pub use person::{Caller, NewPerson, Organisation, Person, Role, UpsertOutcome};
+pub use person::{Caller, Credential, NewPerson, Organisation, Person, Role, UpsertOutcome};
 pub use phone::{MobileHash, MobilePolicy, PhoneError, PhoneNumber, mask};
 pub use region::{Region, UnknownRegion};
+pub use staff::{Email, EmailError, LinkPurpose, Secret, SecretHash, StaffSession, User};
 pub use template::TemplateName;
 pub use text::{
     Establishment, EventRef, ExternalRef, FirstName, Language, OrgName, Place, PlainText, TextError,

@@ -5,7 +5,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::event::word_enum;
-use super::{ExternalRef, FirstName, Language, OrgId, OrgName, PersonId, PhoneNumber, TokenId};
+use super::{
+    ExternalRef, FirstName, Language, OrgId, OrgName, PersonId, PhoneNumber, TokenId, UserId,
+};
 
 /// A person as a caller describes them, before they are stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,12 +61,33 @@ word_enum!(
     Role { Staff = "staff", Admin = "admin" }
 );
 
-/// The identity behind an authenticated request.
+/// The identity behind an authenticated request: an API token, or a staff
+/// member signed in to the web pages. Both reach the same use cases with
+/// the same rights for the same role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller {
     pub org_id: OrgId,
-    pub token_id: TokenId,
+    pub via: Credential,
     pub role: Role,
+}
+
+/// How a caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Token(TokenId),
+    User(UserId),
+}
+
+/// How a credential is named in what staff see (an opt-out's source, who
+/// resolved an item): a token's id as before there were users, or
+/// `user:<id>`; never a name or an address.
+impl std::fmt::Display for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Token(id) => write!(f, "{id}"),
+            Self::User(id) => write!(f, "user:{id}"),
+        }
+    }
 }
 
 /// Whether an upsert changed anything: a re-sent record must change nothing.

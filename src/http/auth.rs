@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::domain::{Caller, Role, TokenHash, TokenId};
+use crate::domain::{Caller, Credential, Role, TokenHash, TokenId};
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -33,11 +33,14 @@ impl FromRequestParts<AppState> for Caller {
         let caller = state.store.caller_for_token(&TokenHash::of(token)).await?;
         let caller = caller.ok_or(ApiError::Unauthorized)?;
         tracing::Span::current().record("org", tracing::field::display(caller.org_id));
+        let Credential::Token(token_id) = caller.via else {
+            return Err(ApiError::Unauthorized);
+        };
         state
             .api_limit
-            .check(caller.token_id)
+            .check(token_id)
             .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
-        state.token_use.note(state, caller.token_id).await;
+        state.token_use.note(state, token_id).await;
         parts.extensions.insert(caller);
         Ok(caller)
     }

@@ -26,7 +26,7 @@ pub async fn serve(
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors, usually: let some close.
                     tracing::warn!(error = %e, "could not accept a connection");
@@ -36,12 +36,20 @@ pub async fn serve(
             },
             () = shutdown.cancelled() => break,
         };
+        let (stream, peer) = stream;
+        // The peer's address, for throttling sign-ins per address.
+        let service = tower::ServiceBuilder::new()
+            .map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                req
+            })
+            .service(router.clone());
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
             .serve_connection(
                 TokioIo::new(stream),
-                TowerToHyperService::new(router.clone()),
+                TowerToHyperService::new(service),
             );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

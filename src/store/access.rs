@@ -14,7 +14,7 @@ use super::StoreError;
 use super::rows::{optional, parsed};
 use crate::domain::{
     Actor, ApiToken, AuditAction, AuditEntry, AuditId, AuditTarget, NewAuditEntry, OrgId, PersonId,
-    TargetKind, TokenId,
+    TargetKind, TokenId, UserId,
 };
 
 /// Which audit entries a listing shows: one organisation's, oldest first,
@@ -68,7 +68,7 @@ pub trait AccessStore: Send + Sync + 'static {
 pub(super) const TOKEN_COLUMNS: &str =
     "id, org_id, role, label, created_at, last_used_at, revoked_at";
 pub(super) const AUDIT_COLUMNS: &str =
-    "id, org_id, at, actor, token_id, action, target_kind, target_id, person_id, detail";
+    "id, org_id, at, actor, token_id, user_id, action, target_kind, target_id, person_id, detail";
 
 pub(super) fn token_from_row<R>(row: &R) -> Result<ApiToken, StoreError>
 where
@@ -97,7 +97,8 @@ where
 {
     let kind: String = row.try_get("actor")?;
     let token = optional(row, "token_id", str::parse::<TokenId>)?;
-    let actor = Actor::from_stored(&kind, token).map_err(StoreError::Corrupt)?;
+    let user = optional(row, "user_id", str::parse::<UserId>)?;
+    let actor = Actor::from_stored(&kind, token, user).map_err(StoreError::Corrupt)?;
     Ok(AuditEntry {
         id: parsed(row, "id")?,
         org_id: parsed(row, "org_id")?,
@@ -210,13 +211,14 @@ macro_rules! access_store {
                 let mut tx = self.write().await?;
                 sqlx::query(&format!(
                     "INSERT INTO audit_log ({AUDIT_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
                 ))
                 .bind(stored.id.to_string())
                 .bind(stored.org_id.to_string())
                 .bind(now)
                 .bind(stored.actor.kind())
                 .bind(stored.actor.token_id().map(|t| t.to_string()))
+                .bind(stored.actor.user_id().map(|u| u.to_string()))
                 .bind(stored.action.as_str())
                 .bind(stored.target.kind.as_str())
                 .bind(&stored.target.id)

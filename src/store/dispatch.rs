@@ -214,21 +214,29 @@ macro_rules! dispatch_store {
                     tx.commit().await?;
                     return Ok(claimed);
                 }
-                // One statement for the batch: a statement per message would
-                // cost a round trip each while every other writer waits.
-                let ids: Vec<String> = claimed.iter().map(|c| c.message.id.to_string()).collect();
-                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "UPDATE messages SET state = 'claimed', lease_until = ",
-                );
-                q.push_bind(lease_until)
-                    .push(", claimed_by = ")
-                    .push_bind(worker)
-                    .push(", updated_at = ")
-                    .push_bind(now)
-                    .push(" WHERE id");
-                dialect::push_in(&mut q, &ids);
-                q.build().execute(&mut *tx).await?;
+                // One statement per state claimed from (mostly one): a
+                // statement per message would cost a round trip each while
+                // every other writer waits.
+                let worker_owned = worker.to_owned();
+                for from in [MessageState::Pending, MessageState::Retrying, MessageState::Claimed] {
+                    let ids: Vec<String> = claimed
+                        .iter()
+                        .filter(|c| c.message.state == from)
+                        .map(|c| c.message.id.to_string())
+                        .collect();
+                    if ids.is_empty() {
+                        continue;
+                    }
+                    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                    let lease = |q: &mut sqlx::QueryBuilder<'_, $db>| {
+                        q.push(", lease_until = ")
+                            .push_bind(lease_until)
+                            .push(", claimed_by = ")
+                            .push_bind(worker_owned.clone());
+                    };
+                    let change = (from, MessageState::Claimed);
+                    messages::transition(&mut tx, &ids, change, now, lease).await?;
+                }
                 let moves: Vec<_> = claimed
                     .iter()
                     .map(|c| {
@@ -247,6 +255,9 @@ macro_rules! dispatch_store {
                 outcomes: &[($crate::domain::MessageId, $crate::store::SendRecord)],
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<Vec<bool>, $crate::store::StoreError> {
+                for (_, record) in outcomes {
+                    $crate::domain::MessageState::Claimed.check_transition(record.state())?;
+                }
                 let mut tx = self.write().await?;
                 let ours = dispatch::record_outcomes(&mut tx, worker, outcomes, now).await?;
                 tx.commit().await?;
@@ -416,12 +427,8 @@ macro_rules! dispatch_store {
                     return Ok(DeliveryMatch::NotApplicable(message.state));
                 }
                 let (to, reason) = delivery_change(provider, &delivered);
-                sqlx::query("UPDATE messages SET state = $1, updated_at = $2 WHERE id = $3")
-                    .bind(to.as_str())
-                    .bind(now)
-                    .bind(message.id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                let id = message.id.to_string();
+                messages::transition(&mut tx, &[&id], (message.state, to), now, |_| {}).await?;
                 messages::record(&mut tx, message.id, Some(message.state), to, &reason, now)
                     .await?;
                 tx.commit().await?;

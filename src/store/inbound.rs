@@ -321,14 +321,8 @@ macro_rules! inbound_store {
                     return Ok(0);
                 }
                 let raw: Vec<&str> = ids.iter().map(String::as_str).collect();
-                for chunk in raw.chunks(dialect::IN_LIST_MAX) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "UPDATE messages SET state = 'pending', updated_at = ",
-                    );
-                    q.push_bind(now).push(" WHERE id");
-                    dialect::push_in(&mut q, chunk);
-                    q.build().execute(&mut *tx).await?;
-                }
+                let change = (MessageState::Suppressed, MessageState::Pending);
+                messages::transition(&mut tx, &raw, change, now, |_| {}).await?;
                 let reason = "the person opted back in (START)";
                 let moves = ids
                     .iter()

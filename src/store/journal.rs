@@ -17,7 +17,7 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::StoreError;
 use super::rows::{optional, parsed};
-use crate::domain::{Actor, ImportRunId, OrgId, TokenId};
+use crate::domain::{Actor, ImportRunId, OrgId, TokenId, UserId};
 
 /// One import, as the journal knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +55,7 @@ pub trait ImportJournal: Send + Sync + 'static {
 }
 
 pub(super) const RUN_COLUMNS: &str =
-    "id, org_id, kind, actor, token_id, rows_total, rows_written, started_at, heartbeat_at";
+    "id, org_id, kind, actor, token_id, user_id, rows_total, rows_written, started_at, heartbeat_at";
 
 /// The stored name of an import's kind, as the journal's CHECK allows.
 pub(super) fn kind_name(kind: &str) -> Result<&'static str, StoreError> {
@@ -76,6 +76,7 @@ where
 {
     let actor: String = row.try_get("actor")?;
     let token = optional(row, "token_id", str::parse::<TokenId>)?;
+    let user = optional(row, "user_id", str::parse::<UserId>)?;
     let kind: String = row.try_get("kind")?;
     let count = |column: &str| -> Result<u64, StoreError> {
         let n: i64 = row.try_get(column)?;
@@ -85,7 +86,7 @@ where
         id: parsed(row, "id")?,
         org_id: parsed(row, "org_id")?,
         kind: kind_name(&kind)?,
-        actor: Actor::from_stored(&actor, token).map_err(StoreError::Corrupt)?,
+        actor: Actor::from_stored(&actor, token, user).map_err(StoreError::Corrupt)?,
         rows_total: count("rows_total")?,
         rows_written: count("rows_written")?,
         started_at: row.try_get("started_at")?,
@@ -108,13 +109,14 @@ macro_rules! import_journal {
                 let mut tx = self.write().await?;
                 sqlx::query(&format!(
                     "INSERT INTO import_runs ({RUN_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
                 ))
                 .bind(run.id.to_string())
                 .bind(run.org_id.to_string())
                 .bind(run.kind)
                 .bind(run.actor.kind())
                 .bind(run.actor.token_id().map(|t| t.to_string()))
+                .bind(run.actor.user_id().map(|u| u.to_string()))
                 .bind(count(run.rows_total))
                 .bind(count(run.rows_written))
                 .bind(run.started_at)

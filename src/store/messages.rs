@@ -251,16 +251,41 @@ macro_rules! message_helpers {
             .fetch_optional(&mut *conn)
             .await?;
             let Some(from) = from else { return Ok(()) };
-            sqlx::query("UPDATE messages SET state = $1, updated_at = $2 WHERE id = $3")
-                .bind(to.as_str())
-                .bind(now)
-                .bind(id.to_string())
-                .execute(&mut *conn)
-                .await?;
             let from = from
                 .parse::<$crate::domain::MessageState>()
                 .map_err(|e| $crate::store::StoreError::Corrupt(format!("state: {e}")))?;
+            transition(conn, &[&id.to_string()], (from, to), now, |_| {}).await?;
             record_noted(conn, id, Some(from), to, (reason, note), now).await
+        }
+
+        /// Move every message in `ids` from `from` to `to`, setting what `extra`
+        /// pushes as well (e.g. a claim's lease): the life cycle is asked first,
+        /// then each row changes only if it is still in `from`
+        /// (`UPDATE … WHERE state = <from>`). A row another writer moved first is
+        /// a [`LostRace`]($crate::store::StoreError::LostRace), never skipped in
+        /// silence; the caller's transaction is then dropped whole.
+        pub(super) async fn transition(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            ids: &[&str],
+            (from, to): ($crate::domain::MessageState, $crate::domain::MessageState),
+            now: chrono::DateTime<chrono::Utc>,
+            extra: impl Fn(&mut sqlx::QueryBuilder<'_, $db>),
+        ) -> Result<(), $crate::store::StoreError> {
+            from.check_transition(to)?;
+            for chunk in ids.chunks(dialect::IN_LIST_MAX) {
+                let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE messages SET state = ");
+                q.push_bind(to.as_str()).push(", updated_at = ").push_bind(now);
+                extra(&mut q);
+                q.push(" WHERE state = ").push_bind(from.as_str()).push(" AND id");
+                dialect::push_in(&mut q, chunk);
+                let changed = q.build().execute(&mut *conn).await?.rows_affected();
+                if changed != chunk.len() as u64 {
+                    let lost = chunk.len() as u64 - changed;
+                    let of = ids.len();
+                    return Err($crate::store::StoreError::LostRace { from, to, lost, of });
+                }
+            }
+            Ok(())
         }
 
         pub(super) async fn update_waiting(

@@ -32,6 +32,7 @@
 //! writers are kept apart).
 
 mod access;
+mod casework;
 mod dispatch;
 mod import_batch;
 mod inbound;
@@ -44,16 +45,19 @@ mod privacy;
 mod rows;
 mod sealed;
 mod sqlite;
+mod staff;
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 
 use crate::domain::{
-    ExternalRef, NewEvent, NewPerson, OrgId, PhoneNumber, Role, TokenHash, UpsertOutcome,
+    ExternalRef, IllegalTransition, MessageState, NewEvent, NewPerson, OrgId,
+    PhoneNumber, Role, TokenHash, UpsertOutcome,
 };
 
 pub use access::{AccessStore, AuditFilter};
+pub use casework::CaseworkStore;
 pub use dispatch::{ClaimedMessage, DispatchStore, SendRecord};
 pub use inbound::InboundStore;
 pub use journal::{ImportJournal, ImportRun};
@@ -68,6 +72,7 @@ pub(crate) use sealed::{
     transition_reason,
 };
 pub use sqlite::SqliteStore;
+pub use staff::StaffStore;
 
 /// What can go wrong below the use cases.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +85,19 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A change the message life cycle forbids: a bug in the caller, refused
+    /// before the database is touched.
+    #[error(transparent)]
+    IllegalTransition(#[from] IllegalTransition),
+    /// A change checked against a state the message had already left: another
+    /// writer moved it first, and nothing was changed.
+    #[error("{lost} of {of} messages were no longer {from} when they were to become {to}")]
+    LostRace {
+        from: MessageState,
+        to: MessageState,
+        lost: u64,
+        of: usize,
+    },
 }
 
 /// A new API token's stored half.

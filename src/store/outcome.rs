@@ -21,9 +21,24 @@ pub(super) struct OutcomeColumns<'a> {
 }
 
 impl SendRecord {
+    /// The state this outcome moves a claimed message to.
+    pub(super) fn state(&self) -> MessageState {
+        match self {
+            Self::Sent { .. } => MessageState::Sent,
+            Self::Retry {
+                count_attempt: true,
+                ..
+            } => MessageState::Retrying,
+            Self::Retry { .. } => MessageState::Pending,
+            Self::Failed { .. } => MessageState::Failed,
+            Self::Suppressed { .. } => MessageState::Suppressed,
+            Self::Expired { .. } => MessageState::Expired,
+        }
+    }
+
     pub(super) fn columns(&self, now: DateTime<Utc>) -> OutcomeColumns<'_> {
         let mut columns = OutcomeColumns {
-            state: MessageState::Failed,
+            state: self.state(),
             attempted: 0,
             send_at: None,
             sent_at: None,
@@ -36,7 +51,6 @@ impl SendRecord {
                 provider,
                 provider_id,
             } => {
-                columns.state = MessageState::Sent;
                 columns.attempted = 1;
                 columns.sent_at = Some(now);
                 columns.provider = Some(provider);
@@ -48,11 +62,6 @@ impl SendRecord {
                 reason,
                 count_attempt,
             } => {
-                columns.state = if *count_attempt {
-                    MessageState::Retrying
-                } else {
-                    MessageState::Pending
-                };
                 columns.attempted = i32::from(*count_attempt);
                 columns.send_at = Some(*at);
                 columns.reason = reason.clone();
@@ -62,11 +71,9 @@ impl SendRecord {
                 columns.reason = reason.clone();
             }
             Self::Suppressed { reason } => {
-                columns.state = MessageState::Suppressed;
                 columns.reason = reason.clone();
             }
             Self::Expired { reason } => {
-                columns.state = MessageState::Expired;
                 columns.reason = reason.clone();
             }
         }

@@ -19,8 +19,8 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::rows::{checked, optional, parsed};
 use super::{
-    AccessStore, DispatchStore, ImportJournal, ImportOutcome, ImportRecord, InboundStore,
-    LeaderStore, MessageStore, NewToken, Page, PrivacyStore, StoreError,
+    AccessStore, CaseworkStore, DispatchStore, ImportJournal, ImportOutcome, ImportRecord, InboundStore,
+    LeaderStore, MessageStore, NewToken, Page, PrivacyStore, StaffStore, StoreError,
 };
 use crate::domain::{
     AppointmentKind, AppointmentStatus, Caller, Establishment, Event, EventDetail, EventId,
@@ -38,6 +38,8 @@ pub trait Store:
     + PrivacyStore
     + AccessStore
     + ImportJournal
+    + StaffStore
+    + CaseworkStore
     + Send
     + Sync
     + 'static
@@ -430,7 +432,7 @@ macro_rules! people_store {
                 .await?;
                 let Some(row) = row else { return Ok(None) };
                 Ok(Some($crate::domain::Caller {
-                    token_id: parsed(&row, "id")?,
+                    via: $crate::domain::Credential::Token(parsed(&row, "id")?),
                     org_id: parsed(&row, "org_id")?,
                     role: parsed(&row, "role")?,
                 }))

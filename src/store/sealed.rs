@@ -127,6 +127,8 @@ pub(crate) const SEALED_COLUMNS: &[SealedColumn] = {
             None,
         ),
         sealed("attention", Text("id"), "resolution", Field::Note, None),
+        // Its keyed hash (email_hash) is not re-derived: the index key never changes.
+        sealed("users", Text("id"), "email", Field::Email, None),
         sealed(
             "message_transitions",
             Integer("id"),

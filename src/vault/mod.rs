@@ -39,6 +39,8 @@ pub enum Field {
     /// Words typed by staff: an opt-out's reason, a resolution note, a
     /// cancellation's reason. They may name a person or give a number.
     Note,
+    /// A staff member's email address.
+    Email,
 }
 
 impl Field {
@@ -48,6 +50,7 @@ impl Field {
             Field::FirstName => b"first_name",
             Field::Body => b"body",
             Field::Note => b"note",
+            Field::Email => b"email",
         }
     }
 }
@@ -233,6 +236,12 @@ impl Vault {
             .expect("HMAC takes a key of any length");
         mac.update(number.as_bytes());
         MobileHash::from_trusted(hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// The keyed hash that finds a staff account by its email. The input is
+    /// tagged so that it can never equal a number's hash.
+    pub fn index_email(&self, email: &crate::domain::Email) -> String {
+        self.index_raw(&format!("email:{}", email.as_str())).as_str().to_owned()
     }
 
     /// Re-read the keyring from its file; `true` if it changed. The index

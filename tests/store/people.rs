@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use homeward::domain::{
-    EventDetail, ExternalRef, LiberationStatus, OrgName, PersonId, Role, TokenHash, TokenSecret,
+    Credential, EventDetail, ExternalRef, LiberationStatus, OrgName, PersonId, Role, TokenHash, TokenSecret,
     UpsertOutcome,
 };
 use homeward::store::{ImportOutcome, ImportRecord, NewToken, Page, Store, StoreError};
@@ -52,8 +52,8 @@ pub async fn a_token_identifies_its_organisation_and_role(store: Arc<dyn Store>)
     let caller = store.caller_for_token(&secret.hash()).await.unwrap();
     let caller = caller.expect("the token is known");
     assert_eq!(
-        (caller.org_id, caller.token_id, caller.role),
-        (org_id, id, Role::Admin)
+        (caller.org_id, caller.via, caller.role),
+        (org_id, Credential::Token(id), Role::Admin)
     );
     let unknown = TokenHash::of("not a token we issued");
     assert!(store.caller_for_token(&unknown).await.unwrap().is_none());

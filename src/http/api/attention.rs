@@ -88,7 +88,7 @@ pub async fn resolve(
     ApiJson(input): ApiJson<ResolveInput>,
 ) -> Result<impl IntoResponse, ApiError> {
     let now = state.ingest.planner().now();
-    let by = caller.token_id.to_string();
+    let by = caller.via.to_string();
     let note: String = input.note.trim().chars().take(500).collect();
     match state
         .store

@@ -20,7 +20,7 @@ use crate::ingest::input::FieldError;
 /// An opted-out number and this organisation's people with it.
 #[derive(Serialize, ToSchema)]
 pub struct OptOutEntry {
-    /// Who put it there: `reply` (the person), `staff:<token id>`, or a
+    /// Who put it there: `reply` (the person), `staff:<token id>` (`staff:user:<id>` from the web pages), or a
     /// provider's name.
     source: String,
     reason: String,
@@ -100,7 +100,7 @@ pub async fn add(
     let person = person(&state, &caller, &input.person_id).await?;
     let reason = required_reason(&input.reason)?;
     let now = state.ingest.planner().now();
-    let source = format!("staff:{}", caller.token_id);
+    let source = format!("staff:{}", caller.via);
     state
         .store
         .suppress(&person.mobile, &source, &reason, now)
@@ -153,7 +153,7 @@ pub async fn remove(
     let person = person(&state, &caller, &id).await?;
     let reason = required_reason(&input.reason)?;
     let now = state.ingest.planner().now();
-    let actor = caller.token_id.to_string();
+    let actor = caller.via.to_string();
     let removed = state
         .store
         .unsuppress(&person.mobile, "staff", &reason, Some(&actor), now)

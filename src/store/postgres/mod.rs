@@ -154,6 +154,8 @@ mod tests {
 
 crate::store::access::access_store!(PostgresStore, sqlx::Postgres);
 crate::store::journal::import_journal!(PostgresStore);
+crate::store::staff::staff_store!(PostgresStore, sqlx::Postgres);
+crate::store::casework::casework_store!(PostgresStore, sqlx::Postgres);
 crate::store::privacy::privacy_store!(PostgresStore, sqlx::Postgres);
 crate::store::inbound::inbound_store!(PostgresStore, sqlx::Postgres);
 crate::store::messages::message_store!(PostgresStore, sqlx::Postgres);

@@ -119,3 +119,72 @@ pub(super) async fn record_all(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! The shared `transition` body, on SQLite (PostgreSQL runs the same
+    //! text, instantiated for its own driver).
+    use chrono::Utc;
+    use sqlx::Connection;
+    use sqlx::sqlite::SqliteConnection;
+
+    use super::transition;
+    use crate::domain::MessageState::{Cancelled, Claimed, Pending, Sent};
+    use crate::store::StoreError;
+
+    async fn two_messages() -> SqliteConnection {
+        let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        sqlx::query(
+            "CREATE TABLE messages (id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at TEXT); \
+             INSERT INTO messages (id, state) VALUES ('waiting', 'pending'), ('gone', 'sent')",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn
+    }
+
+    async fn state(conn: &mut SqliteConnection, id: &str) -> String {
+        sqlx::query_scalar("SELECT state FROM messages WHERE id = $1")
+            .bind(id)
+            .fetch_one(conn)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_change_applies_once_and_a_second_from_the_old_state_is_a_lost_race() {
+        let mut conn = two_messages().await;
+        transition(&mut conn, &["waiting"], (Pending, Claimed), Utc::now(), |_| {})
+            .await
+            .unwrap();
+        assert_eq!(state(&mut conn, "waiting").await, "claimed");
+        let again = transition(&mut conn, &["waiting"], (Pending, Claimed), Utc::now(), |_| {});
+        match again.await {
+            Err(StoreError::LostRace { lost: 1, of: 1, .. }) => {}
+            other => panic!("expected a lost race, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_illegal_change_is_refused_and_the_row_is_untouched() {
+        let mut conn = two_messages().await;
+        let back = transition(&mut conn, &["gone"], (Sent, Pending), Utc::now(), |_| {});
+        assert!(matches!(back.await, Err(StoreError::IllegalTransition(_))));
+        assert_eq!(state(&mut conn, "gone").await, "sent");
+    }
+
+    #[tokio::test]
+    async fn a_batch_with_one_row_moved_by_another_writer_changes_nothing() {
+        let mut conn = two_messages().await;
+        let mut tx = conn.begin().await.unwrap();
+        let both = ["waiting", "gone"];
+        let batch = transition(&mut tx, &both, (Pending, Cancelled), Utc::now(), |_| {});
+        match batch.await {
+            Err(StoreError::LostRace { lost: 1, of: 2, .. }) => {}
+            other => panic!("expected one lost of two, got {other:?}"),
+        }
+        drop(tx);
+        assert_eq!(state(&mut conn, "waiting").await, "pending");
+    }
+}

@@ -119,6 +119,8 @@ impl SqliteStore {
 
 crate::store::access::access_store!(SqliteStore, sqlx::Sqlite);
 crate::store::journal::import_journal!(SqliteStore);
+crate::store::staff::staff_store!(SqliteStore, sqlx::Sqlite);
+crate::store::casework::casework_store!(SqliteStore, sqlx::Sqlite);
 crate::store::privacy::privacy_store!(SqliteStore, sqlx::Sqlite);
 crate::store::inbound::inbound_store!(SqliteStore, sqlx::Sqlite);
 crate::store::messages::message_store!(SqliteStore, sqlx::Sqlite);
