@@ -15,7 +15,9 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::accounts::Accounts;
 use crate::audit::AuditLog;
+use crate::casework::Casework;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DatabaseBackend, DatabaseSettings, Settings};
 use crate::dispatch::{ConfiguredProvider, Dispatcher};
@@ -46,6 +48,10 @@ pub struct Application {
     sweeps: tokio::task::JoinHandle<()>,
     dispatcher: Dispatcher,
     send: bool,
+    /// Where staff open the pages.
+    base_url: String,
+    /// On a database with no accounts yet: the one-time setup link's token.
+    setup_link: Option<String>,
 }
 
 impl Application {
@@ -90,6 +96,16 @@ impl Application {
         let silent_check = replies.clone();
         recover_imports(&ingest).await?;
         let privacy = Privacy::new(store.clone(), clock.clone(), settings.retention.keep_for());
+        let accounts = Accounts::new(
+            store.clone(),
+            clock.clone(),
+            vault.clone(),
+            settings.staff.clone(),
+        );
+        let setup_link = accounts
+            .first_run_link()
+            .await?
+            .map(|secret| secret.expose().to_owned());
         let state = AppState {
             store: store.clone(),
             ingest: ingest.clone(),
@@ -106,6 +122,14 @@ impl Application {
                 clock.clone(),
             )),
             token_use: Arc::default(),
+            accounts: accounts.clone(),
+            casework: Casework::new(
+                store.clone(),
+                clock.clone(),
+                dispatcher.clone(),
+                settings.time.zone,
+                ingest.mobiles().clone(),
+            ),
         };
         let router = http::router(state, &settings.server);
         let listener = TcpListener::bind(settings.server.bind)
@@ -138,6 +162,12 @@ impl Application {
             grace: settings.server.shutdown_grace(),
             header_timeout: settings.server.header_read_timeout(),
             templates,
+            base_url: settings
+                .server
+                .public_base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", browsable(address))),
+            setup_link,
         })
     }
 
@@ -149,6 +179,29 @@ impl Application {
     /// The dispatcher, so tests can drive sending a round at a time.
     pub fn dispatcher(&self) -> Dispatcher {
         self.dispatcher.clone()
+    }
+
+    /// Where staff open the pages, and, on a database with no accounts yet,
+    /// the one-time link that creates the first admin.
+    pub fn welcome(&self) -> String {
+        let base = self.base_url.trim_end_matches('/');
+        match &self.setup_link {
+            Some(token) => format!(
+                "Homeward is running. No one can sign in yet: open this link to create the \
+                 first admin account (it works once, for 24 hours):\n\n    {base}/setup?token={token}\n"
+            ),
+            None => format!("Homeward is running. Open {base}/ in a browser to sign in.\n"),
+        }
+    }
+
+    /// The first-run setup link's token, if one was made (for tests).
+    pub fn setup_token(&self) -> Option<&str> {
+        self.setup_link.as_deref()
+    }
+
+    /// The whole app as one service, for tests that drive it without a socket.
+    pub fn router(&self) -> Router {
+        self.router.clone()
     }
 
     /// The address actually bound (useful with port 0).
@@ -272,6 +325,24 @@ fn build_providers(
 
 /// Open the configured database, chosen by its URL's scheme, and bring its
 /// schema up to date.
+/// Where staff open the pages: `server.public_base_url`, else the bound
+/// address as a browser can reach it.
+pub fn base_url(server: &crate::config::ServerSettings) -> String {
+    match &server.public_base_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://{}", browsable(server.bind)),
+    }
+}
+
+/// A browser cannot open 0.0.0.0 or [::]: such a daemon answers on loopback too.
+fn browsable(address: SocketAddr) -> SocketAddr {
+    let mut address = address;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    address
+}
+
 pub async fn open_store(db: &DatabaseSettings) -> anyhow::Result<Arc<dyn Store>> {
     Ok(open_store_and_vault(db).await?.0)
 }

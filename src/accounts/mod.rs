@@ -167,7 +167,10 @@ impl Accounts {
         let Some(LinkPurpose::SetPassword(id)) = self.store.link(&hash, now).await? else {
             return Err(AccountError::LinkUnusable);
         };
-        let user = self.user_anywhere(id).await?.ok_or(AccountError::LinkUnusable)?;
+        let user = self
+            .user_anywhere(id)
+            .await?
+            .ok_or(AccountError::LinkUnusable)?;
         password::check(new, confirm, &user.email)?;
         let stored = password::hash(new);
         let user = self
@@ -244,9 +247,16 @@ impl Accounts {
             Some(user) if matches && has_password && user.is_active() => {
                 self.store.clear_sign_in_failures(&keys[0]).await?;
                 let signed_in = self.open_session(user, now).await?;
-                let (actor, org) = (Actor::User { user_id: signed_in.session.user.id }, signed_in.session.user.org_id);
+                let (actor, org) = (
+                    Actor::User {
+                        user_id: signed_in.session.user.id,
+                    },
+                    signed_in.session.user.org_id,
+                );
                 let target = AuditTarget::user(signed_in.session.user.id);
-                self.audit.record_as(actor, org, AuditAction::SignedIn, target, None).await?;
+                self.audit
+                    .record_as(actor, org, AuditAction::SignedIn, target, None)
+                    .await?;
                 Ok(signed_in)
             }
             user => {
@@ -295,7 +305,9 @@ impl Accounts {
         if everywhere {
             self.store.end_sessions_of(user.id, now).await?;
         } else {
-            self.store.end_session(&Secret::presented(cookie).hash(), now).await?;
+            self.store
+                .end_session(&Secret::presented(cookie).hash(), now)
+                .await?;
         }
         let (actor, target) = (Actor::User { user_id: user.id }, AuditTarget::user(user.id));
         self.audit
@@ -350,10 +362,17 @@ impl Accounts {
     fn throttle_keys(&self, email: &str, address: &str) -> [String; 2] {
         let email = email.trim().to_lowercase();
         let key = |what: &str| self.vault.index_raw(what).as_str().to_owned();
-        [key(&format!("sign-in email:{email}")), key(&format!("sign-in address:{address}"))]
+        [
+            key(&format!("sign-in email:{email}")),
+            key(&format!("sign-in address:{address}")),
+        ]
     }
 
-    async fn check_throttle(&self, keys: &[String; 2], now: DateTime<Utc>) -> Result<(), SignInError> {
+    async fn check_throttle(
+        &self,
+        keys: &[String; 2],
+        now: DateTime<Utc>,
+    ) -> Result<(), SignInError> {
         let since = now - self.settings.lockout();
         let max = self.settings.max_failed_sign_ins.get();
         for key in keys {

@@ -7,9 +7,9 @@
 //! stored as a PHC string that names its parameters, so they can be raised
 //! later without breaking stored hashes.
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 
 use crate::domain::Email;
 
@@ -26,7 +26,9 @@ pub enum PasswordError {
     TooShort,
     #[error("Your password must be {MAX_CHARS} characters or fewer")]
     TooLong,
-    #[error("This password is too common. Choose one that would be hard to guess, such as three random words")]
+    #[error(
+        "This password is too common. Choose one that would be hard to guess, such as three random words"
+    )]
     Common,
     #[error("Your password must not be your email address")]
     IsEmail,
@@ -37,17 +39,60 @@ pub enum PasswordError {
 /// Many sites' most used passwords of 12 or more characters: the ones that
 /// pass the length rule and are guessed first. Shorter ones fail on length.
 const COMMON: &[&str] = &[
-    "123456789012", "1234567890123", "12345678901234", "123456123456", "111111111111",
-    "000000000000", "123123123123", "121212121212", "qwertyuiopas", "qwertyuiop12",
-    "qwertyuiop123", "qwerty123456", "1qaz2wsx3edc", "1q2w3e4r5t6y", "zaq12wsxcde3",
-    "asdfghjkl123", "password1234", "password12345", "password123456", "passwordpassword",
-    "password1!password", "iloveyou1234", "welcome12345", "welcome123456", "letmein12345",
-    "changeme1234", "changeme12345", "administrator", "administrator1", "admin1234567",
-    "adminadmin12", "football1234", "baseball1234", "superman1234", "monkey123456",
-    "sunshine1234", "princess1234", "dragon123456", "trustno1trustno1", "abcdefghijkl",
-    "abc123abc123", "abcd12345678", "homeward1234", "homeward12345", "scotland1234",
-    "glasgow12345", "edinburgh123", "passw0rd1234", "p@ssw0rd1234", "p@ssword1234",
-    "correcthorsebatterystaple", "qwertyqwerty", "aaaaaaaaaaaa", "987654321098",
+    "123456789012",
+    "1234567890123",
+    "12345678901234",
+    "123456123456",
+    "111111111111",
+    "000000000000",
+    "123123123123",
+    "121212121212",
+    "qwertyuiopas",
+    "qwertyuiop12",
+    "qwertyuiop123",
+    "qwerty123456",
+    "1qaz2wsx3edc",
+    "1q2w3e4r5t6y",
+    "zaq12wsxcde3",
+    "asdfghjkl123",
+    "password1234",
+    "password12345",
+    "password123456",
+    "passwordpassword",
+    "password1!password",
+    "iloveyou1234",
+    "welcome12345",
+    "welcome123456",
+    "letmein12345",
+    "changeme1234",
+    "changeme12345",
+    "administrator",
+    "administrator1",
+    "admin1234567",
+    "adminadmin12",
+    "football1234",
+    "baseball1234",
+    "superman1234",
+    "monkey123456",
+    "sunshine1234",
+    "princess1234",
+    "dragon123456",
+    "trustno1trustno1",
+    "abcdefghijkl",
+    "abc123abc123",
+    "abcd12345678",
+    "homeward1234",
+    "homeward12345",
+    "scotland1234",
+    "glasgow12345",
+    "edinburgh123",
+    "passw0rd1234",
+    "p@ssw0rd1234",
+    "p@ssword1234",
+    "correcthorsebatterystaple",
+    "qwertyqwerty",
+    "aaaaaaaaaaaa",
+    "987654321098",
 ];
 
 /// Check a new password and its confirmation for `email`'s account.
@@ -91,8 +136,11 @@ pub fn hash(password: &str) -> String {
 
 /// Whether `password` matches a stored PHC string (in constant time).
 pub fn verify(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored)
-        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(stored).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// A hash of a password no one has, checked when the email is unknown, so
@@ -125,12 +173,27 @@ mod tests {
     fn each_weak_password_is_refused_with_its_reason() {
         let e = email();
         assert_eq!(check("", "", &e), Err(PasswordError::Empty));
-        assert_eq!(check("elevenchars", "elevenchars", &e), Err(PasswordError::TooShort));
+        assert_eq!(
+            check("elevenchars", "elevenchars", &e),
+            Err(PasswordError::TooShort)
+        );
         assert_eq!(check(&"x".repeat(129), "", &e), Err(PasswordError::TooLong));
-        assert_eq!(check("Password1234", "Password1234", &e), Err(PasswordError::Common));
-        assert_eq!(check("zzzzzzzzzzzzzz", "zzzzzzzzzzzzzz", &e), Err(PasswordError::Common));
-        assert_eq!(check("Sam@Example.org", "Sam@Example.org", &e), Err(PasswordError::IsEmail));
-        assert_eq!(check("tractor purple harbour", "tractor purple", &e), Err(PasswordError::Mismatch));
+        assert_eq!(
+            check("Password1234", "Password1234", &e),
+            Err(PasswordError::Common)
+        );
+        assert_eq!(
+            check("zzzzzzzzzzzzzz", "zzzzzzzzzzzzzz", &e),
+            Err(PasswordError::Common)
+        );
+        assert_eq!(
+            check("Sam@Example.org", "Sam@Example.org", &e),
+            Err(PasswordError::IsEmail)
+        );
+        assert_eq!(
+            check("tractor purple harbour", "tractor purple", &e),
+            Err(PasswordError::Mismatch)
+        );
     }
 
     #[test]

@@ -92,9 +92,8 @@ impl Casework {
         let today = now.with_timezone(&self.zone).date_naive();
         let tomorrow = today.succ_opt().unwrap_or(today);
         let mut released = self.store.liberations_on(org, &[today, tomorrow]).await?;
-        let released_tomorrow = released.split_off(
-            released.partition_point(|(_, e)| liberation_date(e) == Some(today)),
-        );
+        let released_tomorrow = released
+            .split_off(released.partition_point(|(_, e)| liberation_date(e) == Some(today)));
         let (start, end) = (self.start_of(today), self.start_of(tomorrow));
         Ok(Today {
             today,

@@ -5,6 +5,7 @@ mod optout;
 mod plan;
 mod templates;
 mod token;
+mod user;
 
 use std::io::{BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -43,7 +44,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the daemon: the HTTP API and (in later versions) the sender.
+    /// Run the daemon: the staff pages, the HTTP API, the sender and the
+    /// scheduled re-planning; prints where to open it.
     Serve,
     /// Apply database migrations and exit.
     Migrate,
@@ -53,6 +55,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage staff accounts for the web pages.
+    #[command(subcommand)]
+    User(user::UserCommand),
     /// Import a CSV file of releases or appointments.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -108,6 +113,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Org(cmd) => org(&settings, cmd).await,
         Command::Token(cmd) => token::token(&settings, cmd).await,
+        Command::User(cmd) => user::user(&settings, cmd).await,
         Command::Import(ImportCommand::Releases(args)) => {
             import(&settings, ImportKind::Releases, args).await
         }
@@ -124,6 +130,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 async fn serve(settings: &Settings) -> anyhow::Result<ExitCode> {
     let app = Application::build(settings).await?;
+    println!("{}", app.welcome());
     startup::cancel_on_signals(app.shutdown_token());
     app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)

@@ -43,7 +43,7 @@ pub enum TokenCommand {
     },
 }
 
-fn parse_role(value: &str) -> Result<Role, String> {
+pub(super) fn parse_role(value: &str) -> Result<Role, String> {
     value.parse().map_err(|e| format!("role {e}"))
 }
 

@@ -63,7 +63,9 @@ impl Actor {
             ("user", None, Some(user_id)) => Ok(Self::User { user_id }),
             ("cli", None, None) => Ok(Self::Cli),
             ("system", None, None) => Ok(Self::System),
-            _ => Err(format!("actor {kind:?} with token {token_id:?} and user {user_id:?}")),
+            _ => Err(format!(
+                "actor {kind:?} with token {token_id:?} and user {user_id:?}"
+            )),
         }
     }
 }

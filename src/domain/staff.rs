@@ -164,10 +164,21 @@ mod tests {
     #[test]
     fn an_email_without_its_parts_is_refused_with_a_reason() {
         assert_eq!(Email::parse("  "), Err(EmailError::Empty));
-        for bad in ["sam", "@example.org", "sam@", "sam@example", "sam@.org", "s am@example.org", "a@b@c.org"] {
+        for bad in [
+            "sam",
+            "@example.org",
+            "sam@",
+            "sam@example",
+            "sam@.org",
+            "s am@example.org",
+            "a@b@c.org",
+        ] {
             assert_eq!(Email::parse(bad), Err(EmailError::Shape), "{bad}");
         }
-        assert_eq!(format!("{:?}", Email::parse("a@b.org").unwrap()), "Email([personal])");
+        assert_eq!(
+            format!("{:?}", Email::parse("a@b.org").unwrap()),
+            "Email([personal])"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use super::error::{ErrorBody, is_json};
 pub async fn as_json(response: Response) -> Response {
     let status = response.status();
     let is_error = status.is_client_error() || status.is_server_error();
-    if !is_error || is_json(response.headers()) {
+    if !is_error || is_json(response.headers()) || is_html(response.headers()) {
         return response;
     }
     let (mut parts, _) = response.into_parts();
@@ -37,6 +37,14 @@ pub async fn as_json(response: Response) -> Response {
         HeaderValue::from_static("application/json"),
     );
     Response::from_parts(parts, Body::from(body))
+}
+
+/// A staff page's own error page.
+fn is_html(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 /// The stable code and a sentence for a person, by status.

@@ -8,6 +8,7 @@ pub mod error;
 mod health;
 mod json_errors;
 mod openapi;
+mod pages;
 mod rate_limit;
 mod serve;
 
@@ -57,12 +58,17 @@ pub struct AppState {
     /// Each token's request budget.
     pub api_limit: Arc<ApiRateLimit>,
     pub token_use: Arc<TokenUse>,
+    /// Staff accounts and sessions, for the pages.
+    pub accounts: crate::accounts::Accounts,
+    /// What the pages read.
+    pub casework: crate::casework::Casework,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState, server: &ServerSettings) -> Router {
     routes(server)
+        .merge(pages::router())
         .layer(DefaultBodyLimit::max(server.max_body_bytes))
         .route_layer(middleware::from_fn(undecodable_path))
         .route_layer(middleware::from_fn(record_metrics))
@@ -96,8 +102,23 @@ pub fn routes(server: &ServerSettings) -> Router<AppState> {
         .nest("/webhooks", webhooks::router())
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound("endpoint")
+/// An unknown API or webhook address is a JSON 404; anything else was
+/// probably typed into a browser, and gets the pages' own.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    let machine = [
+        "/v1",
+        "/webhooks",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+    ];
+    if machine.iter().any(|prefix| path.starts_with(prefix)) {
+        ApiError::NotFound("endpoint").into_response()
+    } else {
+        pages::not_found().await
+    }
 }
 
 /// A path whose percent-escapes are not UTF-8 (`/v1/people/%FF`) names

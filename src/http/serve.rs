@@ -40,17 +40,15 @@ pub async fn serve(
         // The peer's address, for throttling sign-ins per address.
         let service = tower::ServiceBuilder::new()
             .map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
                 req
             })
             .service(router.clone());
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
-            .serve_connection(
-                TokioIo::new(stream),
-                TowerToHyperService::new(service),
-            );
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {

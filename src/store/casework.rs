@@ -64,10 +64,12 @@ macro_rules! casework_store {
             ) -> Result<Vec<($crate::domain::Person, $crate::domain::Event)>, $crate::store::StoreError>
             {
                 use $crate::store::people::{EVENT_COLUMNS, event_from_row, person_with_prefix};
+                let event_columns: String =
+                    EVENT_COLUMNS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ");
                 let mut out = Vec::new();
                 for date in dates {
                     let sql = format!(
-                        "SELECT {EVENT_COLUMNS}, p.id AS p_id, p.org_id AS p_org_id, p.external_ref AS p_external_ref, \
+                        "SELECT {event_columns}, p.id AS p_id, p.org_id AS p_org_id, p.external_ref AS p_external_ref, \
                          p.first_name AS p_first_name, p.mobile AS p_mobile, p.language AS p_language, \
                          p.created_at AS p_created_at, p.updated_at AS p_updated_at \
                          FROM events e JOIN people p ON p.id = e.person_id \

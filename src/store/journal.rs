@@ -54,8 +54,7 @@ pub trait ImportJournal: Send + Sync + 'static {
     async fn open_imports(&self, org: Option<OrgId>) -> Result<Vec<ImportRun>, StoreError>;
 }
 
-pub(super) const RUN_COLUMNS: &str =
-    "id, org_id, kind, actor, token_id, user_id, rows_total, rows_written, started_at, heartbeat_at";
+pub(super) const RUN_COLUMNS: &str = "id, org_id, kind, actor, token_id, user_id, rows_total, rows_written, started_at, heartbeat_at";
 
 /// The stored name of an import's kind, as the journal's CHECK allows.
 pub(super) fn kind_name(kind: &str) -> Result<&'static str, StoreError> {

@@ -52,8 +52,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use crate::domain::{
-    ExternalRef, IllegalTransition, MessageState, NewEvent, NewPerson, OrgId,
-    PhoneNumber, Role, TokenHash, UpsertOutcome,
+    ExternalRef, IllegalTransition, MessageState, NewEvent, NewPerson, OrgId, PhoneNumber, Role,
+    TokenHash, UpsertOutcome,
 };
 
 pub use access::{AccessStore, AuditFilter};

@@ -19,8 +19,8 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::rows::{checked, optional, parsed};
 use super::{
-    AccessStore, CaseworkStore, DispatchStore, ImportJournal, ImportOutcome, ImportRecord, InboundStore,
-    LeaderStore, MessageStore, NewToken, Page, PrivacyStore, StaffStore, StoreError,
+    AccessStore, CaseworkStore, DispatchStore, ImportJournal, ImportOutcome, ImportRecord,
+    InboundStore, LeaderStore, MessageStore, NewToken, Page, PrivacyStore, StaffStore, StoreError,
 };
 use crate::domain::{
     AppointmentKind, AppointmentStatus, Caller, Establishment, Event, EventDetail, EventId,

@@ -241,7 +241,9 @@ impl Vault {
     /// The keyed hash that finds a staff account by its email. The input is
     /// tagged so that it can never equal a number's hash.
     pub fn index_email(&self, email: &crate::domain::Email) -> String {
-        self.index_raw(&format!("email:{}", email.as_str())).as_str().to_owned()
+        self.index_raw(&format!("email:{}", email.as_str()))
+            .as_str()
+            .to_owned()
     }
 
     /// Re-read the keyring from its file; `true` if it changed. The index

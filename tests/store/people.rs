@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use homeward::domain::{
-    Credential, EventDetail, ExternalRef, LiberationStatus, OrgName, PersonId, Role, TokenHash, TokenSecret,
-    UpsertOutcome,
+    Credential, EventDetail, ExternalRef, LiberationStatus, OrgName, PersonId, Role, TokenHash,
+    TokenSecret, UpsertOutcome,
 };
 use homeward::store::{ImportOutcome, ImportRecord, NewToken, Page, Store, StoreError};
 

@@ -155,11 +155,23 @@ mod tests {
     #[tokio::test]
     async fn a_change_applies_once_and_a_second_from_the_old_state_is_a_lost_race() {
         let mut conn = two_messages().await;
-        transition(&mut conn, &["waiting"], (Pending, Claimed), Utc::now(), |_| {})
-            .await
-            .unwrap();
+        transition(
+            &mut conn,
+            &["waiting"],
+            (Pending, Claimed),
+            Utc::now(),
+            |_| {},
+        )
+        .await
+        .unwrap();
         assert_eq!(state(&mut conn, "waiting").await, "claimed");
-        let again = transition(&mut conn, &["waiting"], (Pending, Claimed), Utc::now(), |_| {});
+        let again = transition(
+            &mut conn,
+            &["waiting"],
+            (Pending, Claimed),
+            Utc::now(),
+            |_| {},
+        );
         match again.await {
             Err(StoreError::LostRace { lost: 1, of: 1, .. }) => {}
             other => panic!("expected a lost race, got {other:?}"),

@@ -1,0 +1,113 @@
+//! The attention list and the opt-outs, read-only (acting on them is done
+//! through the API for now).
+
+use axum::extract::State;
+use axum::response::Html;
+use serde_json::{Value, json};
+
+use super::error::PageError;
+use super::render::Page;
+use super::session::{Staff, StaffAdmin};
+use super::{dates, labels};
+use crate::domain::Person;
+use crate::http::AppState;
+
+fn person_cell(person: Option<&Person>) -> Value {
+    match person {
+        Some(p) => json!({
+            "text": format!("{} ({})", p.first_name.as_str(), p.external_ref.as_str()),
+            "href": format!("/people/{}", p.id),
+        }),
+        None => json!("Erased"),
+    }
+}
+
+pub(super) async fn attention(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Html<String>, PageError> {
+    let zone = state.casework.zone();
+    let items = state.casework.attention(staff.session.user.org_id).await?;
+    let rows: Vec<Value> = items
+        .iter()
+        .map(|(item, person)| {
+            let status = if item.resolved_at.is_some() {
+                json!({ "tag": "Resolved", "colour": "grey" })
+            } else {
+                json!({ "tag": "Open", "colour": "orange" })
+            };
+            json!([
+                dates::when(item.created_at, zone),
+                person_cell(person.as_ref()),
+                labels::attention(&item.kind),
+                item.detail,
+                status
+            ])
+        })
+        .collect();
+    Page {
+        template: "attention.html",
+        nav: "attention",
+        session: Some(&staff.session),
+        trail: &[("/", "Today"), ("", "Needs attention")],
+    }
+    .render(json!({ "rows": rows }))
+}
+
+pub(super) async fn opt_outs(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Html<String>, PageError> {
+    let zone = state.casework.zone();
+    let opted_out = state.casework.opt_outs(staff.session.user.org_id).await?;
+    let rows: Vec<Value> = opted_out
+        .iter()
+        .map(|(person, s)| {
+            let how = match s.source.as_str() {
+                "reply" => "They texted STOP".to_owned(),
+                source if source.starts_with("staff") => "Added by staff".to_owned(),
+                provider => format!("Reported by {provider}"),
+            };
+            json!([person_cell(Some(person)), dates::when(s.since, zone), how])
+        })
+        .collect();
+    Page {
+        template: "opt_outs.html",
+        nav: "optouts",
+        session: Some(&staff.session),
+        trail: &[("/", "Today"), ("", "Opt-outs")],
+    }
+    .render(json!({ "rows": rows }))
+}
+
+/// The organisation's staff accounts (admins only).
+pub(super) async fn users(
+    State(state): State<AppState>,
+    StaffAdmin(staff): StaffAdmin,
+) -> Result<Html<String>, PageError> {
+    let zone = state.casework.zone();
+    let users = state.store.users(staff.session.user.org_id).await?;
+    let rows: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            let status = match (u.disabled_at, &u.password_hash) {
+                (Some(_), _) => json!({ "tag": "Disabled", "colour": "grey" }),
+                (None, None) => json!({ "tag": "Invited", "colour": "yellow" }),
+                (None, Some(_)) => json!({ "tag": "Active", "colour": "green" }),
+            };
+            json!([
+                u.email.as_str(),
+                u.role.as_str(),
+                dates::day_of(u.created_at, zone),
+                status
+            ])
+        })
+        .collect();
+    Page {
+        template: "users.html",
+        nav: "users",
+        session: Some(&staff.session),
+        trail: &[("/", "Today"), ("", "Staff accounts")],
+    }
+    .render(json!({ "rows": rows }))
+}

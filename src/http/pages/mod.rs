@@ -1,0 +1,56 @@
+//! The staff pages: HTML rendered on the server, served at `/` on the API's
+//! port, working without JavaScript (the design system's script only
+//! enhances). Handlers are thin: read the form or path, call a use case
+//! (`accounts`, `casework`, the same ones the API uses), render.
+//!
+//! Templates are tera, the engine the SMS templates already use, with HTML
+//! auto-escaping on (every template ends in `.html`), compiled into the
+//! binary with the vendored Scottish Government Design System (`assets/`).
+//!
+//! Safety on every page: a server-side session (see `session`), a CSRF token
+//! on every form and an `Origin` check on every POST, `Cache-Control:
+//! no-store`, a Content-Security-Policy without inline script,
+//! `X-Frame-Options: DENY` and `Referrer-Policy: same-origin`. URLs carry
+//! ids only: a search is a POST, and one-time links put their token in the
+//! query string, which the request log never records.
+
+mod assets;
+mod dates;
+mod error;
+mod headers;
+mod labels;
+mod lists;
+mod people;
+mod render;
+mod session;
+mod setup;
+mod sign_in;
+mod today;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use error::not_found;
+
+use super::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(today::show))
+        .route("/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/sign-out", post(sign_in::sign_out))
+        .route("/account", get(sign_in::account))
+        .route("/setup", get(setup::form).post(setup::submit))
+        .route(
+            "/set-password",
+            get(setup::password_form).post(setup::password_submit),
+        )
+        .route("/people", get(people::list).post(people::search))
+        .route("/people/{id}", get(people::show))
+        .route("/texts/{id}", get(people::text))
+        .route("/attention", get(lists::attention))
+        .route("/opt-outs", get(lists::opt_outs))
+        .route("/admin/users", get(lists::users))
+        .route("/assets/{*path}", get(assets::serve))
+        .layer(axum::middleware::from_fn(headers::secure))
+}

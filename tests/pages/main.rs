@@ -1,0 +1,42 @@
+//! Page tests: the staff pages through the real router (no socket), read as
+//! HTML. Browser tests in real Chromium are in `tests/browser.rs`.
+
+mod harness;
+mod pages;
+mod sign_in;
+
+use harness::Page;
+
+/// What every page must have: one `<h1>`, a `<title>` that begins with it,
+/// a CSRF token in every form, and the headers that keep it private.
+pub fn check_page(page: &Page) {
+    let headings = page.texts("h1");
+    assert_eq!(headings.len(), 1, "one h1 in {}", page.body);
+    let title = page.text("title");
+    let title = title.trim_start_matches("Error: ");
+    assert!(
+        title.starts_with(&headings[0]),
+        "title {title:?} begins with h1 {:?}",
+        headings[0]
+    );
+    let forms = page.texts("form").len();
+    let tokens = page.attrs("form input[name=csrf_token]", "value");
+    assert_eq!(tokens.len(), forms, "a CSRF token in every form");
+    assert!(
+        tokens.iter().all(|t| t.len() >= 40),
+        "tokens are long and random: {tokens:?}"
+    );
+    assert_eq!(page.header("cache-control"), "no-store");
+    assert!(
+        page.header("content-security-policy")
+            .contains("script-src 'self'")
+    );
+    assert!(
+        !page
+            .header("content-security-policy")
+            .contains("unsafe-inline")
+    );
+    assert_eq!(page.header("x-frame-options"), "DENY");
+    assert_eq!(page.header("referrer-policy"), "same-origin");
+    assert!(!page.body.contains("<script>"), "no inline script");
+}
