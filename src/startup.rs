@@ -65,7 +65,7 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         // Templates and rules are checked before the database is touched.
-        let (catalogue, rules) = load_plan_inputs(settings)?;
+        let (catalogue, rules) = load_plan_inputs(settings, templates::Warnings::Log)?;
         let (store, vault) = open_store_and_vault(&settings.database).await?;
         // One cap policy (sending hours, daily cap, gap) for planning and
         // sending alike.
@@ -267,7 +267,7 @@ pub fn build_planner(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Planner> {
-    let (catalogue, rules) = load_plan_inputs(settings)?;
+    let (catalogue, rules) = load_plan_inputs(settings, templates::Warnings::Quiet)?;
     let policy = CapPolicy::from_settings(settings);
     Ok(Planner::new(
         store, clock, catalogue, rules, policy, settings,
@@ -292,9 +292,12 @@ async fn recover_imports(ingest: &Ingest) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load_plan_inputs(settings: &Settings) -> anyhow::Result<(TemplateCatalogue, Vec<CampaignRule>)> {
-    let catalogue =
-        templates::load_checked(&settings.templates).context("Failed to load the SMS templates")?;
+fn load_plan_inputs(
+    settings: &Settings,
+    warnings: templates::Warnings,
+) -> anyhow::Result<(TemplateCatalogue, Vec<CampaignRule>)> {
+    let catalogue = templates::load_checked(&settings.templates, warnings)
+        .context("Failed to load the SMS templates")?;
     let english = Language::english();
     let rules = rules::load(&settings.planner.campaigns_file, |name| {
         catalogue.resolve(name, &english).is_some()
@@ -323,8 +326,6 @@ fn build_providers(
     Ok(built)
 }
 
-/// Open the configured database, chosen by its URL's scheme, and bring its
-/// schema up to date.
 /// Where staff open the pages: `server.public_base_url`, else the bound
 /// address as a browser can reach it.
 pub fn base_url(server: &crate::config::ServerSettings) -> String {
@@ -343,6 +344,8 @@ fn browsable(address: SocketAddr) -> SocketAddr {
     address
 }
 
+/// Open the configured database, chosen by its URL's scheme, and bring its
+/// schema up to date.
 pub async fn open_store(db: &DatabaseSettings) -> anyhow::Result<Arc<dyn Store>> {
     Ok(open_store_and_vault(db).await?.0)
 }
@@ -382,7 +385,29 @@ pub async fn open_store_and_vault(
             );
         }
     }
+    // After sealing: the names are read back through the vault.
+    index_names(store.as_ref()).await?;
     Ok((store, vault))
+}
+
+/// People stored before first names were indexed for search get their
+/// name's keyed hash, a thousand at a time.
+async fn index_names(store: &dyn Store) -> anyhow::Result<()> {
+    let mut done = 0;
+    loop {
+        let now = store
+            .index_names(1000)
+            .await
+            .context("Failed to index first names for search")?;
+        if now == 0 {
+            break;
+        }
+        done += now;
+    }
+    if done > 0 {
+        tracing::info!(people = done, "indexed first names for search");
+    }
+    Ok(())
 }
 
 /// Re-read the key file now and then, so that a `homeward keys rotate` run

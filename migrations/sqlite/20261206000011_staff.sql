@@ -92,8 +92,8 @@ DROP TABLE import_runs;
 ALTER TABLE import_runs_new RENAME TO import_runs;
 CREATE INDEX import_runs_open ON import_runs (org_id, started_at) WHERE finished_at IS NULL;
 
--- The staff pages' reads: liberations on a day, texts due in a day, and
--- what moved in the last week.
-CREATE INDEX events_by_day ON events (org_id, kind, local_date);
-CREATE INDEX messages_by_org_send ON messages (org_id, send_at);
-CREATE INDEX transitions_by_time ON message_transitions (at);
+-- Finding a person by first name without opening every sealed name: a
+-- keyed hash of the name folded for search (case and accents ignored).
+-- Start-up fills it for people stored before it existed.
+ALTER TABLE people ADD COLUMN name_hash TEXT;
+CREATE INDEX people_by_name ON people (org_id, name_hash);

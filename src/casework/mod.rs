@@ -4,8 +4,9 @@
 //!
 //! Finding people, with names and numbers sealed at rest: a reference is
 //! stored in clear and found by the organisation's unique index; a mobile
-//! number is found by its keyed hash (`people.mobile_hash`, indexed), so
-//! neither search opens a sealed value it does not show.
+//! number by its keyed hash (`people.mobile_hash`, indexed); a first name by
+//! the keyed hash of its search key (`people.name_hash`, indexed; case and
+//! accents ignored). No search opens a sealed value it does not show.
 
 use std::sync::Arc;
 
@@ -15,8 +16,8 @@ use chrono_tz::Tz;
 use crate::clock::Clock;
 use crate::dispatch::{Dispatcher, ProviderStatus};
 use crate::domain::{
-    AttentionItem, Event, ExternalRef, Inbound, Message, MessageId, MessageState, MobilePolicy,
-    OrgId, Person, PersonId, Transition,
+    AttentionItem, Event, ExternalRef, FirstName, Inbound, Message, MessageId, MessageState,
+    MobilePolicy, OrgId, Person, PersonId, Transition,
 };
 use crate::store::{MessageFilter, Store, StoreError};
 
@@ -37,7 +38,7 @@ pub struct Today {
     pub released_tomorrow: Vec<(Person, Event)>,
     /// Texts due today (local time), by their state now.
     pub due_today: Vec<(MessageState, u64)>,
-    /// Texts that reached each state in the last 7 days.
+    /// Texts due in the last 7 days (today included), by their state now.
     pub last_week: Vec<(MessageState, u64)>,
     pub open_attention: usize,
     pub providers: Vec<ProviderStatus>,
@@ -100,7 +101,10 @@ impl Casework {
             released_today: released,
             released_tomorrow,
             due_today: self.store.due_by_state(org, start, end).await?,
-            last_week: self.store.moved_since(org, now - Duration::days(7)).await?,
+            last_week: self
+                .store
+                .due_by_state(org, end - Duration::days(7), end)
+                .await?,
             open_attention: self.store.attention(org, None, true).await?.len(),
             providers: self.dispatcher.provider_states(),
             queue_depth: self.store.due_count(now).await?,
@@ -119,7 +123,11 @@ impl Casework {
             let same_number = self.store.people_by_mobile(&mobile).await?;
             found.extend(same_number.into_iter().filter(|p| p.org_id == org));
         }
-        found.dedup_by_key(|p| p.id);
+        if let Ok(name) = FirstName::parse(query) {
+            found.extend(self.store.people_named(org, &name).await?);
+        }
+        let mut seen = std::collections::HashSet::new();
+        found.retain(|p| seen.insert(p.id));
         Ok(found)
     }
 

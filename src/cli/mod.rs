@@ -1,5 +1,6 @@
 //! The `homeward` command line: the daemon and the operator's tools.
 
+mod example;
 mod keys;
 mod optout;
 mod plan;
@@ -61,6 +62,9 @@ pub enum Command {
     /// Import a CSV file of releases or appointments.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Print example files dated from today, to try Homeward with.
+    #[command(subcommand)]
+    Example(example::ExampleCommand),
     /// Manage the keys that seal personal data at rest.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -121,6 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             import(&settings, ImportKind::Appointments, args).await
         }
         Command::Plan(args) => plan::plan(&settings, args).await,
+        Command::Example(cmd) => example::example(&settings, cmd),
         Command::Optout(cmd) => optout::optout(&settings, cmd).await,
         Command::Keys(cmd) => keys::keys(&settings, cmd).await,
         Command::Templates(cmd) => templates::templates(&settings, cmd),

@@ -12,7 +12,7 @@ use super::token::parse_role;
 use crate::accounts::{AccountError, Accounts};
 use crate::clock::SystemClock;
 use crate::config::Settings;
-use crate::domain::{Actor, Role};
+use crate::domain::{Actor, Email, Role};
 use crate::startup;
 
 #[derive(Debug, Subcommand)]
@@ -27,6 +27,11 @@ pub enum UserCommand {
         /// erasure, opt-out removal and the audit trail).
         #[arg(long, default_value = "staff", value_parser = parse_role)]
         role: Role,
+    },
+    /// Disable an account: its sessions end at once and it cannot sign in.
+    Disable {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -57,6 +62,17 @@ pub async fn user(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitC
                 "Send its owner this link to choose a password (it works once, for 24 hours):"
             );
             println!("\n    {base}/set-password?token={}\n", secret.expose());
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::Disable { email } => {
+            let parsed = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            let Some(user) = store.user_by_email(&parsed).await? else {
+                anyhow::bail!("--email: no account has this address");
+            };
+            match accounts.disable(user.org_id, user.id, Actor::Cli).await? {
+                Some(true) => println!("Disabled account {}; its sessions have ended.", user.id),
+                _ => println!("Account {} was already disabled.", user.id),
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -157,6 +157,18 @@ impl FirstName {
         Ok(Self(value))
     }
 
+    /// The name as a search matches it: letters without their accents, in
+    /// lower case, single-spaced, so "Seán" is found as "sean".
+    pub fn search_key(&self) -> String {
+        let bare: String = self
+            .0
+            .nfd()
+            .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+            .collect::<String>()
+            .to_lowercase();
+        bare.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
     /// A name as stored: checked when it came in, under the rules of then.
     pub fn from_stored(value: String) -> Self {
         Self(value)

@@ -102,9 +102,10 @@ pub fn routes(server: &ServerSettings) -> Router<AppState> {
         .nest("/webhooks", webhooks::router())
 }
 
-/// An unknown API or webhook address is a JSON 404; anything else was
-/// probably typed into a browser, and gets the pages' own.
-async fn not_found(uri: axum::http::Uri) -> Response {
+/// An unknown address is a JSON 404, as for the API, unless a browser
+/// asked for a page (`Accept: text/html`) somewhere outside the API and the
+/// webhooks: then it gets the pages' own.
+async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
     let path = uri.path();
     let machine = [
         "/v1",
@@ -114,10 +115,14 @@ async fn not_found(uri: axum::http::Uri) -> Response {
         "/metrics",
         "/openapi.json",
     ];
-    if machine.iter().any(|prefix| path.starts_with(prefix)) {
-        ApiError::NotFound("endpoint").into_response()
-    } else {
+    let wants_page = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_page && !machine.iter().any(|prefix| path.starts_with(prefix)) {
         pages::not_found().await
+    } else {
+        ApiError::NotFound("endpoint").into_response()
     }
 }
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::StoreError;
-use crate::domain::{Event, ExternalRef, MessageState, OrgId, Person};
+use crate::domain::{Event, ExternalRef, FirstName, MessageState, OrgId, Person};
 
 #[async_trait]
 pub trait CaseworkStore: Send + Sync + 'static {
@@ -18,26 +18,31 @@ pub trait CaseworkStore: Send + Sync + 'static {
         org: OrgId,
         dates: &[NaiveDate],
     ) -> Result<Vec<(Person, Event)>, StoreError>;
-    /// How many of the organisation's texts are due to go in `[from, to)`,
-    /// by their state now.
+    /// How many of the organisation's texts are (or were) due to go in
+    /// `[from, to)`, by their state now. Read through the dispatcher's own
+    /// index (`messages_due`: state, then send time), one range per state,
+    /// so sending pays for no index of the pages'.
     async fn due_by_state(
         &self,
         org: OrgId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<(MessageState, u64)>, StoreError>;
-    /// How many of the organisation's texts moved to each state since `since`.
-    async fn moved_since(
-        &self,
-        org: OrgId,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<(MessageState, u64)>, StoreError>;
     async fn person_by_ref(
         &self,
         org: OrgId,
         reference: &ExternalRef,
     ) -> Result<Option<Person>, StoreError>;
+    /// People whose first name matches `name` as a search does (case and
+    /// accents aside), by their keyed hash: no other name is opened.
+    async fn people_named(&self, org: OrgId, name: &FirstName) -> Result<Vec<Person>, StoreError>;
+    /// Give up to `limit` people stored before names were indexed their
+    /// name's keyed hash; how many were done (0: none left).
+    async fn index_names(&self, limit: u32) -> Result<u64, StoreError>;
 }
+
+/// Every state, for a query that walks `messages_due` state by state.
+pub(super) const EVERY_STATE: &str = "('pending', 'claimed', 'retrying', 'sent', 'delivered', 'failed', 'cancelled', 'suppressed', 'expired')";
 
 /// State counts as read back: a state Homeward does not know is corrupt.
 pub(super) fn counts(rows: Vec<(String, i64)>) -> Result<Vec<(MessageState, u64)>, StoreError> {
@@ -94,10 +99,12 @@ macro_rules! casework_store {
                 from: chrono::DateTime<chrono::Utc>,
                 to: chrono::DateTime<chrono::Utc>,
             ) -> Result<Vec<($crate::domain::MessageState, u64)>, $crate::store::StoreError> {
-                let rows: Vec<(String, i64)> = sqlx::query_as(
+                use $crate::store::casework::EVERY_STATE;
+                let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
                     "SELECT state, COUNT(*) FROM messages \
-                     WHERE org_id = $1 AND send_at >= $2 AND send_at < $3 GROUP BY state",
-                )
+                     WHERE state IN {EVERY_STATE} AND send_at >= $2 AND send_at < $3 AND org_id = $1 \
+                     GROUP BY state"
+                ))
                 .bind(org.to_string())
                 .bind(from)
                 .bind(to)
@@ -106,22 +113,6 @@ macro_rules! casework_store {
                 $crate::store::casework::counts(rows)
             }
 
-            async fn moved_since(
-                &self,
-                org: $crate::domain::OrgId,
-                since: chrono::DateTime<chrono::Utc>,
-            ) -> Result<Vec<($crate::domain::MessageState, u64)>, $crate::store::StoreError> {
-                let rows: Vec<(String, i64)> = sqlx::query_as(
-                    "SELECT t.to_state, COUNT(*) FROM message_transitions t \
-                     JOIN messages m ON m.id = t.message_id \
-                     WHERE m.org_id = $1 AND t.at >= $2 GROUP BY t.to_state",
-                )
-                .bind(org.to_string())
-                .bind(since)
-                .fetch_all(&self.pool)
-                .await?;
-                $crate::store::casework::counts(rows)
-            }
 
             async fn person_by_ref(
                 &self,
@@ -138,6 +129,41 @@ macro_rules! casework_store {
                     .fetch_optional(&self.pool)
                     .await?;
                 row.map(|row| person_from_row(&row, &self.vault)).transpose()
+            }
+
+            async fn people_named(
+                &self,
+                org: $crate::domain::OrgId,
+                name: &$crate::domain::FirstName,
+            ) -> Result<Vec<$crate::domain::Person>, $crate::store::StoreError> {
+                use $crate::store::people::{PERSON_COLUMNS, person_from_row};
+                let sql = format!(
+                    "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND name_hash = $2 \
+                     ORDER BY external_ref LIMIT 200"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(org.to_string())
+                    .bind(self.vault.index_name(name))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(|row| person_from_row(row, &self.vault)).collect()
+            }
+
+            async fn index_names(&self, limit: u32) -> Result<u64, $crate::store::StoreError> {
+                use $crate::store::people::{PERSON_COLUMNS, person_from_row};
+                let mut tx = self.write().await?;
+                let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE name_hash IS NULL LIMIT $1");
+                let rows = sqlx::query(&sql).bind(i64::from(limit)).fetch_all(&mut *tx).await?;
+                for row in &rows {
+                    let person = person_from_row(row, &self.vault)?;
+                    sqlx::query("UPDATE people SET name_hash = $1 WHERE id = $2")
+                        .bind(self.vault.index_name(&person.first_name))
+                        .bind(person.id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(rows.len() as u64)
             }
         }
     };

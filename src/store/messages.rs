@@ -276,7 +276,10 @@ macro_rules! message_helpers {
                 let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE messages SET state = ");
                 q.push_bind(to.as_str()).push(", updated_at = ").push_bind(now);
                 extra(&mut q);
-                q.push(" WHERE state = ").push_bind(from.as_str()).push(" AND id");
+                // The ids lead: on SQLite an indexed state would walk every
+                // message in it (see `dialect::unindexed`).
+                let state = dialect::unindexed("state");
+                q.push(format!(" WHERE {state} = ")).push_bind(from.as_str()).push(" AND id");
                 dialect::push_in(&mut q, chunk);
                 let changed = q.build().execute(&mut *conn).await?.rows_affected();
                 if changed != chunk.len() as u64 {
@@ -465,8 +468,12 @@ macro_rules! message_store {
                 // A filter not asked for is left out of the SQL rather than
                 // tested for NULL in it: PostgreSQL would need each NULL test
                 // cast to its column's type, and each shape gets its own plan.
+                // The walk goes in event-id order, a page at a time: on
+                // SQLite the organisation's index would sort all its events
+                // for every page (see `dialect::unindexed`).
                 if let Some(org) = org {
-                    q.push(" AND e.org_id = ").push_bind(org.to_string());
+                    let column = dialect::unindexed("e.org_id");
+                    q.push(format!(" AND {column} = ")).push_bind(org.to_string());
                 }
                 if let Some(since) = changed_since {
                     q.push(" AND (e.updated_at >= ").push_bind(since);

@@ -513,7 +513,7 @@ macro_rules! people_store {
                 let updated = sqlx::query(
                     "UPDATE people SET first_name = $1, mobile = $2, language = $3, updated_at = $4, \
                      mobile_invalid_since = CASE WHEN mobile_hash = $7 THEN mobile_invalid_since ELSE NULL END, \
-                     mobile_hash = $7 WHERE org_id = $5 AND id = $6",
+                     mobile_hash = $7, name_hash = $8 WHERE org_id = $5 AND id = $6",
                 )
                 .bind(self.vault.seal(Field::FirstName, person.first_name.as_str()))
                 .bind(self.vault.seal(Field::Mobile, person.mobile.as_e164()))
@@ -522,6 +522,7 @@ macro_rules! people_store {
                 .bind(org.to_string())
                 .bind(id.to_string())
                 .bind(self.vault.index(&person.mobile).as_str())
+                .bind(self.vault.index_name(&person.first_name))
                 .execute(&mut *tx)
                 .await?;
                 if updated.rows_affected() == 0 {

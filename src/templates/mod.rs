@@ -75,13 +75,28 @@ pub fn load_and_check(
     Ok((catalogue, report))
 }
 
-/// Loads and checks the templates for the daemon, which must not start with
-/// a template that fails: errors become [`LoadError::Problems`], and
-/// warnings are logged (template names and reasons only, never a text).
-pub fn load_checked(settings: &TemplateSettings) -> Result<TemplateCatalogue, LoadError> {
+/// Whether loading the templates reports their warnings: the daemon does,
+/// at start-up; an operator's one-off command does not (`homeward templates
+/// check` shows them on request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warnings {
+    Log,
+    Quiet,
+}
+
+/// Loads and checks the templates, which must not hold one that fails:
+/// errors become [`LoadError::Problems`], and warnings are logged when asked
+/// (template names and reasons only, never a text).
+pub fn load_checked(
+    settings: &TemplateSettings,
+    warnings: Warnings,
+) -> Result<TemplateCatalogue, LoadError> {
     let (catalogue, report) = load_and_check(settings)?;
     if report.has_errors() {
         return Err(LoadError::Problems(report.errors().cloned().collect()));
+    }
+    if warnings == Warnings::Quiet {
+        return Ok(catalogue);
     }
     for warning in report.warnings() {
         tracing::warn!(template = %warning.template, language = %warning.language,

@@ -238,6 +238,13 @@ impl Vault {
         MobileHash::from_trusted(hex::encode(mac.finalize().into_bytes()))
     }
 
+    /// The keyed hash that finds people by first name (its search key).
+    pub fn index_name(&self, name: &crate::domain::FirstName) -> String {
+        self.index_raw(&format!("name:{}", name.search_key()))
+            .as_str()
+            .to_owned()
+    }
+
     /// The keyed hash that finds a staff account by its email. The input is
     /// tagged so that it can never equal a number's hash.
     pub fn index_email(&self, email: &crate::domain::Email) -> String {

@@ -293,3 +293,95 @@ fn the_operator_manages_the_suppression_list_from_the_command_line() {
         1
     );
 }
+
+#[test]
+fn staff_accounts_are_made_from_the_command_line_with_a_one_time_link() {
+    let dir = tempfile::tempdir().unwrap();
+    run(&dir, &["org", "create", "Team"]);
+    let create = [
+        "user",
+        "create",
+        "--org",
+        "Team",
+        "--email",
+        "Sam@Example.org",
+    ];
+    let (code, out, err) = run(&dir, &create);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("http://127.0.0.1:0/set-password?token="),
+        "{out}"
+    );
+    let (code, _, err) = run(&dir, &create);
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+    let (code, _, err) = run(&dir, &["user", "create", "--org", "Team", "--email", "sam"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--email") && err.contains("correct format"),
+        "{err}"
+    );
+    let (code, out, _) = run(&dir, &["user", "disable", "--email", "sam@example.org"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("sessions have ended"), "{out}");
+    let (code, _, err) = run(&dir, &["user", "disable", "--email", "nobody@example.org"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no account"), "{err}");
+}
+
+#[test]
+fn the_example_file_is_dated_today_and_imports_without_template_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, csv, _) = run(&dir, &["example", "releases"]);
+    assert_eq!(code, 0);
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::London)
+        .date_naive();
+    assert!(
+        csv.contains(&format!("SPS-1001,Alex,07400 123456,{today},")),
+        "{csv}"
+    );
+    let file = dir.path().join("releases.csv");
+    std::fs::write(&file, csv).unwrap();
+    run(&dir, &["org", "create", "Team"]);
+    let path = file.display().to_string();
+    let (code, out, err) = run(&dir, &["import", "releases", &path, "--org", "Team"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("5 created"), "{out}");
+    // The template warnings are the daemon's to report at start-up.
+    assert!(!err.contains("WARN"), "{err}");
+}
+
+#[test]
+fn serve_on_an_empty_database_prints_a_link_to_create_the_first_admin() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = homeward(&dir)
+        .arg("serve")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = String::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("/setup?token=") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.contains("create the"), "{seen}");
+    assert!(
+        seen.contains("http://127.0.0.1:") && seen.contains("/setup?token="),
+        "{seen}"
+    );
+}

@@ -280,7 +280,8 @@ impl Browser<'_> {
         let mut builder = Request::builder()
             .method(method)
             .uri(path)
-            .header(header::HOST, HOST);
+            .header(header::HOST, HOST)
+            .header(header::ACCEPT, "text/html,application/xhtml+xml");
         if !cookies.is_empty() {
             builder = builder.header(header::COOKIE, cookies.join("; "));
         }

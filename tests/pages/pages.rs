@@ -105,7 +105,7 @@ async fn today_shows_who_is_released_and_the_texts_due() {
 }
 
 #[tokio::test]
-async fn a_person_is_found_by_reference_or_mobile_without_either_in_a_url() {
+async fn a_person_is_found_by_reference_first_name_or_mobile_without_any_in_a_url() {
     let pages = Pages::start().await;
     let mut admin = pages.admin().await;
     let org = pages.org_of("admin@example.org").await;
@@ -119,7 +119,13 @@ async fn a_person_is_found_by_reference_or_mobile_without_either_in_a_url() {
         )
         .await;
     let list = admin.get("/people").await;
-    for query in ["SPS-2", "+44 7400 123457", "07400123457"] {
+    for query in [
+        "SPS-2",
+        "+44 7400 123457",
+        "07400123457",
+        "robin",
+        " ROBIN ",
+    ] {
         let found = admin.submit(&list, "/people", &[("query", query)]).await;
         assert_eq!(found.status, StatusCode::OK);
         assert_eq!(found.texts("tbody th"), ["SPS-2"], "{query}");

@@ -18,6 +18,7 @@ mod leader;
 mod messages;
 mod people;
 mod privacy;
+mod staff;
 mod throwaway;
 
 /// Declare each suite function once per backend. Functions listed under
@@ -90,6 +91,12 @@ conformance! {
         access::a_tokens_last_use_only_moves_forward,
         access::an_audit_entry_reads_back_as_it_was_recorded,
         access::audit_entries_are_one_organisations_filtered_and_paged_in_recorded_order,
+        staff::an_account_is_found_by_email_within_its_organisation_and_emails_are_unique,
+        staff::a_password_link_works_once_and_never_after_it_expires,
+        staff::setup_makes_the_first_admin_once_and_a_new_setup_link_replaces_the_old,
+        staff::a_session_ends_at_sign_out_everywhere_and_when_its_user_is_disabled,
+        staff::failed_sign_ins_are_counted_per_key_and_forgotten,
+        staff::people_are_found_by_first_name_whatever_its_case_and_accents,
     ],
     db: [
         dispatch::two_daemons_claiming_at_once_never_share_a_message,
@@ -99,5 +106,6 @@ conformance! {
         connections::the_store_carries_on_after_postgresql_drops_its_sessions,
         privacy::words_typed_by_staff_are_sealed_at_rest_and_blanked_when_the_person_is_erased,
         privacy::words_stored_in_clear_by_an_older_homeward_are_sealed_at_start_up,
+        staff::names_stored_before_they_were_indexed_are_found_after_start_up,
     ],
 }

@@ -38,6 +38,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/css; charset=utf-8",
         include_bytes!("assets/homeward.css"),
     ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_bytes!("assets/favicon.svg"),
+    ),
 ];
 
 pub(super) async fn serve(Path(path): Path<String>) -> Result<Response, PageError> {

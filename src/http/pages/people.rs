@@ -69,7 +69,10 @@ pub(super) async fn search(
 ) -> Result<Html<String>, PageError> {
     staff.check_csrf(&form.csrf_token)?;
     if form.query.trim().is_empty() {
-        let error = FieldError::new("query", "Enter a prison number or a mobile number");
+        let error = FieldError::new(
+            "query",
+            "Enter a prison number, a first name or a mobile number",
+        );
         return render_people(&staff, &[], "", vec![error], None, false);
     }
     let found = state
@@ -210,7 +213,7 @@ fn event_row(event: &Event, zone: chrono_tz::Tz) -> Value {
             "Release",
             dates::day(*date),
             establishment.as_ref().map_or("", |e| e.as_str()),
-            status.as_str(),
+            capitalised(status.as_str()),
         ]),
         EventDetail::Appointment {
             starts_at,
@@ -224,9 +227,17 @@ fn event_row(event: &Event, zone: chrono_tz::Tz) -> Value {
             ),
             dates::when(*starts_at, zone),
             place.as_ref().map_or("", |p| p.as_str()),
-            status.as_str(),
+            capitalised(status.as_str()),
         ]),
     }
+}
+
+/// "expected" as a sentence starts: "Expected".
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 fn text_row(message: &Message, story: &Story, zone: chrono_tz::Tz) -> Value {

@@ -97,6 +97,11 @@ pub(super) fn indexed_by(_index: &str) -> String {
     String::new()
 }
 
+/// `column` as it is: PostgreSQL's planner weighs the index by its statistics.
+pub(super) fn unindexed(column: &str) -> String {
+    column.to_owned()
+}
+
 /// A time of day, which PostgreSQL keeps as `time`.
 pub(super) fn time_of_day(row: &PgRow, column: &str) -> Result<Option<NaiveTime>, StoreError> {
     Ok(row.try_get(column)?)

@@ -44,10 +44,10 @@ pub(super) async fn write_people(
         .map(|p| vault.index(&p.mobile).as_str().to_owned())
         .collect();
     sqlx::query(
-        "INSERT INTO people (id, org_id, external_ref, first_name, mobile, language, created_at, updated_at, mobile_hash) \
+        "INSERT INTO people (id, org_id, external_ref, first_name, mobile, language, created_at, updated_at, mobile_hash, name_hash) \
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-         $7::timestamptz[], $8::timestamptz[], $9::text[]) \
-         ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, mobile = excluded.mobile, \
+         $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[]) \
+         ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, name_hash = excluded.name_hash, mobile = excluded.mobile, \
          mobile_hash = excluded.mobile_hash, language = excluded.language, updated_at = excluded.updated_at, \
          mobile_invalid_since = CASE WHEN people.mobile_hash = excluded.mobile_hash \
          THEN people.mobile_invalid_since ELSE NULL END",
@@ -61,6 +61,7 @@ pub(super) async fn write_people(
     .bind(&created)
     .bind(&updated)
     .bind(&hashes)
+    .bind(people.iter().map(|p| vault.index_name(&p.first_name)).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -129,6 +129,14 @@ pub(super) fn indexed_by(index: &str) -> String {
     format!(" INDEXED BY {index}")
 }
 
+/// `column` in a filter that must not choose the index: SQLite's planner,
+/// without statistics, takes an equality on an indexed column over a walk
+/// in primary-key order, then sorts every match for each page of a walk
+/// (`+column` keeps the filter and drops the index).
+pub(super) fn unindexed(column: &str) -> String {
+    format!("+{column}")
+}
+
 /// A time of day, which SQLite keeps as "HH:MM" text.
 pub(super) fn time_of_day(row: &SqliteRow, column: &str) -> Result<Option<NaiveTime>, StoreError> {
     optional(row, column, |t| NaiveTime::parse_from_str(t, "%H:%M"))

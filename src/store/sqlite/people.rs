@@ -22,9 +22,10 @@ pub(super) async fn write_people(
     vault: &Vault,
     people: &[Person],
 ) -> Result<(), StoreError> {
+    // 10 binds a row keeps each statement under SQLite's 32,766.
     for chunk in people.chunks(1000) {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO people (id, org_id, external_ref, first_name, mobile, mobile_hash, language, created_at, updated_at) ",
+            "INSERT INTO people (id, org_id, external_ref, first_name, mobile, mobile_hash, language, created_at, updated_at, name_hash) ",
         );
         q.push_values(chunk, |mut row, p| {
             row.push_bind(p.id.to_string())
@@ -35,10 +36,11 @@ pub(super) async fn write_people(
                 .push_bind(vault.index(&p.mobile).as_str().to_owned())
                 .push_bind(p.language.as_str())
                 .push_bind(p.created_at)
-                .push_bind(p.updated_at);
+                .push_bind(p.updated_at)
+                .push_bind(vault.index_name(&p.first_name));
         });
         q.push(
-            " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, mobile = excluded.mobile, \
+            " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, name_hash = excluded.name_hash, mobile = excluded.mobile, \
              mobile_hash = excluded.mobile_hash, language = excluded.language, updated_at = excluded.updated_at, \
              mobile_invalid_since = CASE WHEN people.mobile_hash = excluded.mobile_hash \
              THEN people.mobile_invalid_since ELSE NULL END",

@@ -1,0 +1,432 @@
+//! Browser tests: the real daemon on a random port, driven through real
+//! headless Chromium (Debian's `chromium` and `chromium-driver`) with
+//! WebDriver, with and without JavaScript. Every page is checked with
+//! axe-core (a pinned copy in `tests/browser/axe/`) for WCAG 2.2 A and AA,
+//! and with JavaScript on, the browser's console must stay free of errors.
+//!
+//! Without chromedriver these tests skip with a message saying what to
+//! install; with `CI` set they fail instead.
+//!
+//! Screenshots of each page go to `target/browser/`; with
+//! `HOMEWARD_SCREENSHOTS=docs` the Today and Person pages are also written
+//! there for the README.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use homeward::config::Settings;
+use homeward::domain::{Role, TokenSecret};
+use homeward::startup::{self, Application};
+use homeward::store::NewToken;
+use serde_json::{Value, json};
+
+const AXE: &str = include_str!("browser/axe/axe.min.js");
+const PASSWORD: &str = "tractor purple harbour";
+
+#[tokio::test]
+async fn a_worker_signs_in_finds_a_person_opens_a_text_and_signs_out() {
+    journey(JavaScript::On).await;
+}
+
+#[tokio::test]
+async fn the_same_journey_works_without_javascript() {
+    journey(JavaScript::Off).await;
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum JavaScript {
+    On,
+    Off,
+}
+
+async fn journey(js: JavaScript) {
+    let Some(driver) = chromedriver() else { return };
+    let daemon = Daemon::start().await;
+    let driver = Driver::start(&driver).await;
+    let browser = Browser::open(&driver, js).await;
+    let base = &daemon.base;
+
+    // The first-run link creates the first admin, who lands on Today.
+    browser.visit(&daemon.setup_link, "setup").await;
+    browser.expect_heading("Set up Homeward", "setup").await;
+    browser
+        .fill(&[
+            ("organisation", "Throughcare North"),
+            ("email", "admin@example.org"),
+            ("new_password", PASSWORD),
+            ("confirm_password", PASSWORD),
+        ])
+        .await;
+    browser.press("Create account").await;
+    browser.expect_heading("Today", "today").await;
+    daemon
+        .import_released_today(&["SPS-1001,Alex", "SPS-1002,Robin"])
+        .await;
+
+    // Signed out and in again, as a worker does each morning.
+    browser.sign_out().await;
+    browser.expect_heading("Sign in", "sign-in").await;
+    browser
+        .fill(&[("email", "admin@example.org"), ("password", PASSWORD)])
+        .await;
+    browser.press("Sign in").await;
+    browser.expect_heading("Today", "today").await;
+    assert!(
+        browser.main_text().await.contains("SPS-1002"),
+        "Today lists who is released"
+    );
+
+    // Find a person by their reference, open their page and a text.
+    browser.visit(&format!("{base}/people"), "people").await;
+    browser.fill(&[("query", "SPS-1002")]).await;
+    browser.press("Search").await;
+    browser.expect_heading("Search results", "search").await;
+    browser.follow("SPS-1002").await;
+    browser.expect_heading("Robin (SPS-1002)", "person").await;
+    browser
+        .click(Locator::Css("tbody a[href^='/texts/']"))
+        .await;
+    browser
+        .expect_heading("Text to Robin (SPS-1002)", "text")
+        .await;
+    for (path, heading) in [
+        ("/attention", "Needs attention"),
+        ("/opt-outs", "Opt-outs"),
+        ("/account", "Your account"),
+        ("/admin/users", "Staff accounts"),
+    ] {
+        browser.visit(&format!("{base}{path}"), heading).await;
+        browser
+            .expect_heading(heading, &heading.to_lowercase().replace(' ', "-"))
+            .await;
+    }
+
+    // After signing out, the back button shows nothing of anyone.
+    browser.visit(&format!("{base}/people"), "people").await;
+    browser.follow("SPS-1001").await;
+    browser.sign_out().await;
+    browser.client.back().await.unwrap();
+    let source = browser.client.source().await.unwrap();
+    assert!(
+        !source.contains("SPS-1001") && !source.contains("Alex"),
+        "back after sign-out: {source}"
+    );
+    browser
+        .expect_heading("Sign in", "back-after-sign-out")
+        .await;
+    browser.client.clone().close().await.unwrap();
+}
+
+/// The path to chromedriver, or `None` (after saying what to install) when
+/// it is missing outside CI.
+fn chromedriver() -> Option<PathBuf> {
+    let found = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    if found.is_none() {
+        let what = "chromedriver is not installed: apt-get install -y chromium chromium-driver";
+        assert!(std::env::var_os("CI").is_none(), "{what}");
+        eprintln!("skipping the browser tests: {what}");
+    }
+    found
+}
+
+struct Daemon {
+    base: String,
+    setup_link: String,
+    settings: Settings,
+    shutdown: tokio_util::sync::CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "{:?}",
+            format!("sqlite://{}", dir.path().join("h.db").display())
+        );
+        let keys = format!("{:?}", dir.path().join("h.keys").display().to_string());
+        let overrides = [
+            ("server.bind", "\"127.0.0.1:0\""),
+            ("database.url", url.as_str()),
+            ("database.key_file", keys.as_str()),
+            ("log.level", "\"warn\""),
+            ("dispatch.enabled", "false"),
+        ];
+        let settings = Settings::defaults_with(&overrides).unwrap();
+        let app = Application::build(&settings).await.unwrap();
+        let base = format!("http://{}", app.address());
+        let token = app
+            .setup_token()
+            .expect("a first run prints a setup link")
+            .to_owned();
+        let shutdown = app.shutdown_token();
+        tokio::spawn(app.run_until_stopped());
+        Self {
+            setup_link: format!("{base}/setup?token={token}"),
+            base,
+            settings,
+            shutdown,
+            _dir: dir,
+        }
+    }
+
+    /// People released today (Europe/London), through the API.
+    async fn import_released_today(&self, people: &[&str]) {
+        let store = startup::open_store(&self.settings.database).await.unwrap();
+        let org = store.orgs().await.unwrap()[0].id;
+        let secret = TokenSecret::generate();
+        let token = NewToken {
+            org_id: org,
+            hash: secret.hash(),
+            role: Role::Staff,
+            label: None,
+        };
+        store
+            .create_token(&token, chrono::Utc::now())
+            .await
+            .unwrap();
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Europe::London)
+            .date_naive();
+        let mut csv = String::from("external_ref,first_name,mobile,release_date\n");
+        for (i, person) in people.iter().enumerate() {
+            csv.push_str(&format!("{person},07400 {:06},{today}\n", 123_450 + i));
+        }
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/imports/releases", self.base))
+            .bearer_auth(secret.expose())
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "import: {}",
+            response.status()
+        );
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A chromedriver of our own on a free port, killed when dropped.
+struct Driver {
+    url: String,
+    child: tokio::process::Child,
+}
+
+impl Driver {
+    async fn start(path: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = tokio::process::Command::new(path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if reqwest::get(format!("{url}/status")).await.is_ok() {
+                return Self { url, child };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not answer on {url}");
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+struct Browser {
+    client: Client,
+    js: JavaScript,
+}
+
+impl Browser {
+    async fn open(driver: &Driver, js: JavaScript) -> Self {
+        let mut options = json!({
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,2200"],
+        });
+        if js == JavaScript::Off {
+            options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".into(), options);
+        caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .expect("a Chromium session");
+        // Tall enough that every page fits: a click needs no scrolling, and
+        // a screenshot shows the whole page.
+        client.set_window_size(1280, 2200).await.unwrap();
+        Self { client, js }
+    }
+
+    async fn visit(&self, url: &str, _what: &str) {
+        self.client.goto(url).await.unwrap();
+    }
+
+    async fn fill(&self, fields: &[(&str, &str)]) {
+        for (name, value) in fields {
+            let input = self
+                .client
+                .find(Locator::Css(&format!("[name='{name}']")))
+                .await
+                .unwrap();
+            input.clear().await.unwrap();
+            input.send_keys(value).await.unwrap();
+        }
+    }
+
+    /// Press the button with these words, as a person would.
+    async fn press(&self, words: &str) {
+        let xpath = format!("//button[normalize-space()='{words}']");
+        self.click(Locator::XPath(&xpath)).await;
+    }
+
+    async fn follow(&self, words: &str) {
+        self.click(Locator::LinkText(words)).await;
+    }
+
+    async fn click(&self, locator: Locator<'_>) {
+        let element = self.client.find(locator).await.unwrap();
+        element.click().await.unwrap();
+    }
+
+    /// The "Sign out" button in the site navigation (on a wide window; the
+    /// mobile menu holds a second, hidden one).
+    async fn sign_out(&self) {
+        let button = ".ds_site-header__navigation form[action='/sign-out'] button";
+        self.click(Locator::Css(button)).await;
+    }
+
+    async fn main_text(&self) -> String {
+        self.client
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The page's one heading is `heading`; then check it as a page.
+    async fn expect_heading(&self, heading: &str, name: &str) {
+        // The click that led here may still be loading the page.
+        let mut seen = String::new();
+        for _ in 0..100 {
+            seen = match self.client.find(Locator::Css("h1")).await {
+                Ok(h1) => h1.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if seen == heading {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(seen, heading, "the heading of {name}");
+        let title = self.client.title().await.unwrap();
+        assert!(
+            title.trim_start_matches("Error: ").starts_with(heading),
+            "title {title:?}"
+        );
+        self.screenshot(name).await;
+        self.check_accessibility(name).await;
+        self.check_console(name).await;
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let suffix = if self.js == JavaScript::On {
+            "js"
+        } else {
+            "no-js"
+        };
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}-{suffix}.png")), &png).unwrap();
+        if let (Ok(docs), JavaScript::On, true) = (
+            std::env::var("HOMEWARD_SCREENSHOTS"),
+            self.js,
+            ["today", "person"].contains(&name),
+        ) {
+            std::fs::write(Path::new(&docs).join(format!("{name}.png")), &png).unwrap();
+        }
+    }
+
+    /// axe-core's WCAG 2.2 A and AA rules find nothing.
+    /// With JavaScript off (a content setting), Chromium runs WebDriver's
+    /// scripts but never settles axe's promises, so axe runs in the
+    /// JavaScript pass only; the HTML is the same server-rendered page, and
+    /// the pass without JavaScript checks that every step still works.
+    async fn check_accessibility(&self, name: &str) {
+        if self.js == JavaScript::Off {
+            return;
+        }
+        self.client.execute(AXE, vec![]).await.unwrap();
+        let run = "const done = arguments[arguments.length - 1];
+                   axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
+                      .then(r => done(r.violations.map(v => ({ id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')) }))))
+                      .catch(e => done([{ id: 'axe-error', help: String(e), nodes: [] }]));";
+        let violations = self.client.execute_async(run, vec![]).await.unwrap();
+        assert_eq!(violations, json!([]), "axe on {name} ({:?})", self.js);
+    }
+
+    /// No errors in the browser's console (scripts, CSP refusals, 404s).
+    async fn check_console(&self, name: &str) {
+        let log = self.client.issue_cmd(BrowserLog).await.unwrap();
+        let errors: Vec<&Value> = log
+            .as_array()
+            .map(|entries| entries.iter().filter(|e| e["level"] == "SEVERE").collect())
+            .unwrap_or_default();
+        assert!(
+            errors.is_empty(),
+            "console errors on {name} ({:?}): {errors:?}",
+            self.js
+        );
+    }
+}
+
+/// chromedriver's log endpoint (not in the W3C protocol, so not in fantoccini).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (
+            axum::http::Method::POST,
+            Some(r#"{"type":"browser"}"#.to_owned()),
+        )
+    }
+}
