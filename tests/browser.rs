@@ -11,6 +11,9 @@
 //! `HOMEWARD_SCREENSHOTS=docs` the Today and Person pages are also written
 //! there for the README.
 
+#[path = "support/quiet_daemon.rs"]
+mod quiet_daemon;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -146,19 +149,7 @@ struct Daemon {
 impl Daemon {
     async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "{:?}",
-            format!("sqlite://{}", dir.path().join("h.db").display())
-        );
-        let keys = format!("{:?}", dir.path().join("h.keys").display().to_string());
-        let overrides = [
-            ("server.bind", "\"127.0.0.1:0\""),
-            ("database.url", url.as_str()),
-            ("database.key_file", keys.as_str()),
-            ("log.level", "\"warn\""),
-            ("dispatch.enabled", "false"),
-        ];
-        let settings = Settings::defaults_with(&overrides).unwrap();
+        let settings = quiet_daemon::settings_in(dir.path());
         let app = Application::build(&settings).await.unwrap();
         let base = format!("http://{}", app.address());
         let token = app

@@ -95,6 +95,13 @@ pub trait StaffStore: Send + Sync + 'static {
     async fn clear_sign_in_failures(&self, key: &str) -> Result<(), StoreError>;
 }
 
+/// End one session (`$2`: its id's hash) or every session of a user (`$2`:
+/// the user's id), at `$1`.
+pub(super) const END_SESSION: &str =
+    "UPDATE user_sessions SET ended_at = $1 WHERE id_hash = $2 AND ended_at IS NULL";
+pub(super) const END_SESSIONS_OF: &str =
+    "UPDATE user_sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL";
+
 pub(super) const USER_COLUMNS: &str =
     "u.id, u.org_id, u.email, u.role, u.password_hash, u.created_at, u.disabled_at";
 
@@ -183,6 +190,30 @@ macro_rules! staff_store {
                 row.as_ref().map($crate::store::staff::link_from_row).transpose()
             }
 
+            /// One statement binding a time (`$1`) and a key (`$2`), in a
+            /// write transaction of its own: how many rows it changed.
+            async fn stamp(
+                &self,
+                sql: &str,
+                now: chrono::DateTime<chrono::Utc>,
+                key: String,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let mut tx = self.write().await?;
+                let changed = Self::stamp_in(&mut tx, sql, now, key).await?;
+                tx.commit().await?;
+                Ok(changed)
+            }
+
+            async fn stamp_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                sql: &str,
+                now: chrono::DateTime<chrono::Utc>,
+                key: String,
+            ) -> Result<u64, $crate::store::StoreError> {
+                let done = sqlx::query(sql).bind(now).bind(key).execute(&mut *conn).await?;
+                Ok(done.rows_affected())
+            }
+
             async fn users_where(
                 &self,
                 condition: &str,
@@ -254,20 +285,12 @@ macro_rules! staff_store {
                 if exists.is_none() {
                     return Ok(None);
                 }
-                let disabled = sqlx::query(
-                    "UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL",
-                )
-                .bind(now)
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("UPDATE user_sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
-                    .bind(now)
-                    .bind(id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                use $crate::store::staff::END_SESSIONS_OF;
+                let disable = "UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL";
+                let disabled = Self::stamp_in(&mut tx, disable, now, id.to_string()).await?;
+                Self::stamp_in(&mut tx, END_SESSIONS_OF, now, id.to_string()).await?;
                 tx.commit().await?;
-                Ok(Some(disabled.rows_affected() > 0))
+                Ok(Some(disabled > 0))
             }
 
             async fn create_link(
@@ -336,11 +359,8 @@ macro_rules! staff_store {
                     .bind(user.to_string())
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("UPDATE user_sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
-                    .bind(now)
-                    .bind(user.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                let end_all = $crate::store::staff::END_SESSIONS_OF;
+                Self::stamp_in(&mut tx, end_all, now, user.to_string()).await?;
                 tx.commit().await?;
                 let found = self.users_where("u.id = $1", user.to_string()).await?.pop();
                 Ok(found.filter($crate::domain::User::is_active))
@@ -443,14 +463,8 @@ macro_rules! staff_store {
                 id: &$crate::domain::SecretHash,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::store::StoreError> {
-                let mut tx = self.write().await?;
-                sqlx::query("UPDATE user_sessions SET last_seen_at = $1 WHERE id_hash = $2 AND last_seen_at < $1")
-                    .bind(now)
-                    .bind(id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
+                let touch = "UPDATE user_sessions SET last_seen_at = $1 WHERE id_hash = $2 AND last_seen_at < $1";
+                self.stamp(touch, now, id.as_str().to_owned()).await.map(drop)
             }
 
             async fn end_session(
@@ -458,14 +472,8 @@ macro_rules! staff_store {
                 id: &$crate::domain::SecretHash,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<(), $crate::store::StoreError> {
-                let mut tx = self.write().await?;
-                sqlx::query("UPDATE user_sessions SET ended_at = $1 WHERE id_hash = $2 AND ended_at IS NULL")
-                    .bind(now)
-                    .bind(id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
+                let end = $crate::store::staff::END_SESSION;
+                self.stamp(end, now, id.as_str().to_owned()).await.map(drop)
             }
 
             async fn end_sessions_of(
@@ -473,14 +481,7 @@ macro_rules! staff_store {
                 user: $crate::domain::UserId,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<u64, $crate::store::StoreError> {
-                let mut tx = self.write().await?;
-                let ended = sqlx::query("UPDATE user_sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
-                    .bind(now)
-                    .bind(user.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(ended.rows_affected())
+                self.stamp($crate::store::staff::END_SESSIONS_OF, now, user.to_string()).await
             }
 
             async fn note_sign_in_failure(

@@ -1,6 +1,9 @@
 //! The real app's router, driven without a socket, and a browser-like
 //! client that keeps cookies, reads the HTML and fills in forms.
 
+#[path = "../support/quiet_daemon.rs"]
+mod quiet_daemon;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -9,7 +12,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use homeward::accounts::Accounts;
 use homeward::clock::ManualClock;
-use homeward::config::Settings;
 use homeward::domain::{Actor, OrgId, Role, TokenSecret};
 use homeward::startup::{self, Application};
 use homeward::store::{NewToken, Store};
@@ -44,19 +46,7 @@ impl Pages {
         }
         let now = "2026-12-08T09:00:00Z".parse().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "{:?}",
-            format!("sqlite://{}", dir.path().join("h.db").display())
-        );
-        let keys = format!("{:?}", dir.path().join("h.keys").display().to_string());
-        let overrides = [
-            ("server.bind", "\"127.0.0.1:0\""),
-            ("database.url", url.as_str()),
-            ("database.key_file", keys.as_str()),
-            ("log.level", "\"warn\""),
-            ("dispatch.enabled", "false"),
-        ];
-        let settings = Settings::defaults_with(&overrides).unwrap();
+        let settings = quiet_daemon::settings_in(dir.path());
         let clock = Arc::new(ManualClock::new(now));
         let app = Application::build_with_clock(&settings, clock.clone())
             .await
@@ -102,6 +92,17 @@ impl Pages {
             .await;
         assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
         browser
+    }
+
+    /// The first admin, signed in, with their organisation, which has
+    /// imported `people` (reference, first name, mobile) released today.
+    pub async fn admin_with(&self, people: &[(&str, &str, &str)]) -> (Browser<'_>, OrgId) {
+        let browser = self.admin().await;
+        let org = self.org_of("admin@example.org").await;
+        if !people.is_empty() {
+            self.import(org, people).await;
+        }
+        (browser, org)
     }
 
     /// An organisation's id by the admin's account.

@@ -12,9 +12,7 @@ const PAGES: &[&str] = &["/", "/people", "/attention", "/opt-outs", "/account"];
 #[tokio::test]
 async fn a_visitor_who_is_not_signed_in_is_sent_to_sign_in_from_every_page() {
     let pages = Pages::start().await;
-    pages.admin().await;
-    let org = pages.org_of("admin@example.org").await;
-    pages.import(org, &[("SPS-1", "Alex", MOBILE)]).await;
+    let (_, org) = pages.admin_with(&[("SPS-1", "Alex", MOBILE)]).await;
     let person = pages
         .store
         .people(
@@ -45,9 +43,7 @@ async fn a_visitor_who_is_not_signed_in_is_sent_to_sign_in_from_every_page() {
 #[tokio::test]
 async fn every_page_has_one_heading_a_matching_title_and_a_token_in_every_form() {
     let pages = Pages::start().await;
-    let mut admin = pages.admin().await;
-    let org = pages.org_of("admin@example.org").await;
-    pages.import(org, &[("SPS-1", "Alex", MOBILE)]).await;
+    let (mut admin, org) = pages.admin_with(&[("SPS-1", "Alex", MOBILE)]).await;
     let mut staff = pages.member(org, "sam@example.org", Role::Staff).await;
     let person = admin.get("/people").await.attrs("tbody a", "href")[0].clone();
     let text = admin
@@ -107,8 +103,7 @@ async fn today_shows_who_is_released_and_the_texts_due() {
 #[tokio::test]
 async fn a_person_is_found_by_reference_first_name_or_mobile_without_any_in_a_url() {
     let pages = Pages::start().await;
-    let mut admin = pages.admin().await;
-    let org = pages.org_of("admin@example.org").await;
+    let (mut admin, org) = pages.admin_with(&[]).await;
     pages
         .import(
             org,
@@ -154,9 +149,7 @@ async fn a_person_is_found_by_reference_first_name_or_mobile_without_any_in_a_ur
 #[tokio::test]
 async fn a_person_page_tells_their_story_and_a_text_page_its_history() {
     let pages = Pages::start().await;
-    let mut admin = pages.admin().await;
-    let org = pages.org_of("admin@example.org").await;
-    pages.import(org, &[("SPS-1", "Alex", MOBILE)]).await;
+    let (mut admin, _) = pages.admin_with(&[("SPS-1", "Alex", MOBILE)]).await;
     let person = admin.get("/people").await.attrs("tbody a", "href")[0].clone();
     let page = admin.get(&person).await;
     assert_eq!(page.text("h1"), "Alex (SPS-1)");
@@ -178,8 +171,7 @@ async fn a_person_page_tells_their_story_and_a_text_page_its_history() {
 #[tokio::test]
 async fn a_name_with_markup_is_shown_as_text_never_run() {
     let pages = Pages::start().await;
-    let mut admin = pages.admin().await;
-    let org = pages.org_of("admin@example.org").await;
+    let (mut admin, org) = pages.admin_with(&[]).await;
     let person = NewPerson {
         external_ref: ExternalRef::parse("SPS-X").unwrap(),
         // Stored under older, looser rules: the page must still escape it.
@@ -206,9 +198,7 @@ async fn a_name_with_markup_is_shown_as_text_never_run() {
 #[tokio::test]
 async fn another_organisations_person_or_text_is_not_found_and_admin_pages_are_for_admins() {
     let pages = Pages::start().await;
-    let mut admin = pages.admin().await;
-    let org = pages.org_of("admin@example.org").await;
-    pages.import(org, &[("SPS-1", "Alex", MOBILE)]).await;
+    let (mut admin, org) = pages.admin_with(&[("SPS-1", "Alex", MOBILE)]).await;
     let person = admin.get("/people").await.attrs("tbody a", "href")[0].clone();
     let text = admin
         .get(&person)

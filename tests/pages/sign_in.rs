@@ -196,8 +196,7 @@ async fn a_session_ends_after_30_idle_minutes_and_after_12_hours() {
 #[tokio::test]
 async fn a_disabled_user_is_signed_out_at_once() {
     let pages = Pages::start().await;
-    pages.admin().await;
-    let org = pages.org_of("admin@example.org").await;
+    let (_, org) = pages.admin_with(&[]).await;
     let mut staff = pages.member(org, "sam@example.org", Role::Staff).await;
     assert_eq!(staff.get("/").await.status, StatusCode::OK);
     let sam = pages
@@ -225,8 +224,7 @@ async fn a_disabled_user_is_signed_out_at_once() {
 #[tokio::test]
 async fn a_set_password_link_works_once() {
     let pages = Pages::start().await;
-    pages.admin().await;
-    let org = pages.org_of("admin@example.org").await;
+    let (_, org) = pages.admin_with(&[]).await;
     let (_, link) = pages
         .accounts
         .invite(
