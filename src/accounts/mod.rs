@@ -168,7 +168,8 @@ impl Accounts {
             return Err(AccountError::LinkUnusable);
         };
         let user = self
-            .user_anywhere(id)
+            .store
+            .user_by_id(id)
             .await?
             .ok_or(AccountError::LinkUnusable)?;
         password::check(new, confirm, &user.email)?;
@@ -316,6 +317,11 @@ impl Accounts {
         Ok(())
     }
 
+    /// The organisation's accounts, oldest first.
+    pub async fn users(&self, org: OrgId) -> Result<Vec<User>, StoreError> {
+        self.store.users(org).await
+    }
+
     /// Disable an account in `org`: its sessions end at once. `None` if
     /// there is no such account, `Some(false)` if it was disabled already.
     pub async fn disable(
@@ -347,15 +353,6 @@ impl Accounts {
             last_seen_at: now,
         };
         Ok(SignedIn { secret, session })
-    }
-
-    async fn user_anywhere(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        for org in self.store.orgs().await? {
-            if let Some(user) = self.store.user(org.id, id).await? {
-                return Ok(Some(user));
-            }
-        }
-        Ok(None)
     }
 
     /// Keyed hashes of the email as typed (folded) and of the address.

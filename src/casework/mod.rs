@@ -19,7 +19,7 @@ use crate::domain::{
     AttentionItem, Event, ExternalRef, FirstName, Inbound, Message, MessageId, MessageState,
     MobilePolicy, OrgId, Person, PersonId, Transition,
 };
-use crate::store::{MessageFilter, Store, StoreError};
+use crate::store::{MessageFilter, Page, Store, StoreError};
 
 #[derive(Clone)]
 pub struct Casework {
@@ -84,10 +84,6 @@ impl Casework {
         self.zone
     }
 
-    pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
-    }
-
     pub async fn today(&self, org: OrgId) -> Result<Today, StoreError> {
         let now = self.clock.now();
         let today = now.with_timezone(&self.zone).date_naive();
@@ -109,6 +105,15 @@ impl Casework {
             providers: self.dispatcher.provider_states(),
             queue_depth: self.store.due_count(now).await?,
         })
+    }
+
+    /// The organisation's people, a page at a time in the order they were added.
+    pub async fn people(
+        &self,
+        org: OrgId,
+        page: Page<PersonId>,
+    ) -> Result<Vec<Person>, StoreError> {
+        self.store.people(org, page).await
     }
 
     /// People whose reference is `query`, or whose mobile it is (as typed,
@@ -188,9 +193,16 @@ impl Casework {
     ) -> Result<Vec<(AttentionItem, Option<Person>)>, StoreError> {
         let mut items = self.store.attention(org, None, false).await?;
         items.sort_by_key(|a| (a.resolved_at.is_some(), std::cmp::Reverse(a.created_at)));
+        let mut people: std::collections::HashMap<PersonId, Option<Person>> = Default::default();
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            let person = self.store.person(org, item.person_id).await?;
+            let person = match people.entry(item.person_id) {
+                std::collections::hash_map::Entry::Occupied(seen) => seen.get().clone(),
+                std::collections::hash_map::Entry::Vacant(new) => {
+                    let person = self.store.person(org, item.person_id).await?;
+                    new.insert(person).clone()
+                }
+            };
             out.push((item, person));
         }
         Ok(out)

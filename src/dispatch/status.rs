@@ -24,6 +24,8 @@ pub enum ProviderState {
     SkippedUntil(DateTime<Utc>),
     /// Another daemon sharing the database sends through it.
     OtherDaemon,
+    /// This daemon sends nothing (`dispatch.enabled = false`).
+    SwitchedOff,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +48,7 @@ impl Dispatcher {
                     .expect("limited lock")
                     .is_some_and(|at| Instant::now().duration_since(at) < LIMITED_FOR);
                 let state = match slot.breaker.open_until(now) {
+                    _ if !self.inner.settings.enabled => ProviderState::SwitchedOff,
                     Some(until) => ProviderState::SkippedUntil(until),
                     None if !slot.leading.load(Ordering::Relaxed) => ProviderState::OtherDaemon,
                     None if limited => ProviderState::RateLimited,

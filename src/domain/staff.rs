@@ -67,7 +67,7 @@ impl fmt::Debug for Email {
 }
 
 /// A staff account, as the pages and the command line see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
     pub org_id: OrgId,
@@ -77,6 +77,21 @@ pub struct User {
     pub password_hash: Option<String>,
     pub created_at: DateTime<Utc>,
     pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// Never the password hash: a debug print may reach a log.
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("org_id", &self.org_id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("has_password", &self.password_hash.is_some())
+            .field("created_at", &self.created_at)
+            .field("disabled_at", &self.disabled_at)
+            .finish()
+    }
 }
 
 impl User {
@@ -188,5 +203,24 @@ mod tests {
         assert_eq!(a.hash(), Secret::presented(a.expose()).hash());
         assert_ne!(a.hash().as_str(), a.expose());
         assert_eq!(format!("{a:?}"), "Secret([redacted])");
+    }
+
+    #[test]
+    fn a_user_never_prints_their_password_hash_or_email() {
+        let user = User {
+            id: UserId::new(),
+            org_id: OrgId::new(),
+            email: Email::parse("sam@example.org").unwrap(),
+            role: Role::Staff,
+            password_hash: Some("$argon2id$v=19$secret".into()),
+            created_at: DateTime::UNIX_EPOCH,
+            disabled_at: None,
+        };
+        let printed = format!("{user:?}");
+        assert!(
+            !printed.contains("argon2") && !printed.contains("sam@"),
+            "{printed}"
+        );
+        assert!(printed.contains("has_password: true"), "{printed}");
     }
 }

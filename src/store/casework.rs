@@ -151,9 +151,14 @@ macro_rules! casework_store {
 
             async fn index_names(&self, limit: u32) -> Result<u64, $crate::store::StoreError> {
                 use $crate::store::people::{PERSON_COLUMNS, person_from_row};
-                let mut tx = self.write().await?;
+                // A read first: start-up asks every time, and almost always
+                // there is nothing to do, which must not take the writer's turn.
                 let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE name_hash IS NULL LIMIT $1");
-                let rows = sqlx::query(&sql).bind(i64::from(limit)).fetch_all(&mut *tx).await?;
+                let rows = sqlx::query(&sql).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+                if rows.is_empty() {
+                    return Ok(0);
+                }
+                let mut tx = self.write().await?;
                 for row in &rows {
                     let person = person_from_row(row, &self.vault)?;
                     sqlx::query("UPDATE people SET name_hash = $1 WHERE id = $2")

@@ -22,6 +22,8 @@ pub trait StaffStore: Send + Sync + 'static {
     async fn create_user(&self, user: &User) -> Result<(), StoreError>;
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     async fn user(&self, org: OrgId, id: UserId) -> Result<Option<User>, StoreError>;
+    /// An account in any organisation: for following its one-time link only.
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
     /// An organisation's accounts, oldest first.
     async fn users(&self, org: OrgId) -> Result<Vec<User>, StoreError>;
     /// Disable an account and end its sessions at once: `None` if `org` has
@@ -258,8 +260,15 @@ macro_rules! staff_store {
                 org: $crate::domain::OrgId,
                 id: $crate::domain::UserId,
             ) -> Result<Option<$crate::domain::User>, $crate::store::StoreError> {
-                let found = self.users_where("u.id = $1", id.to_string()).await?.pop();
+                let found = self.user_by_id(id).await?;
                 Ok(found.filter(|u| u.org_id == org))
+            }
+
+            async fn user_by_id(
+                &self,
+                id: $crate::domain::UserId,
+            ) -> Result<Option<$crate::domain::User>, $crate::store::StoreError> {
+                Ok(self.users_where("u.id = $1", id.to_string()).await?.pop())
             }
 
             async fn users(
@@ -362,7 +371,7 @@ macro_rules! staff_store {
                 let end_all = $crate::store::staff::END_SESSIONS_OF;
                 Self::stamp_in(&mut tx, end_all, now, user.to_string()).await?;
                 tx.commit().await?;
-                let found = self.users_where("u.id = $1", user.to_string()).await?.pop();
+                let found = self.user_by_id(user).await?;
                 Ok(found.filter($crate::domain::User::is_active))
             }
 

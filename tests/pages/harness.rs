@@ -37,6 +37,10 @@ pub struct Pages {
 
 impl Pages {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    pub async fn start_with(extra: &[(&str, &str)]) -> Self {
         // HOMEWARD_TEST_LOG=debug (a filter) shows the app's log beside a failure.
         if let Ok(filter) = std::env::var("HOMEWARD_TEST_LOG") {
             let _ = tracing_subscriber::fmt()
@@ -46,7 +50,7 @@ impl Pages {
         }
         let now = "2026-12-08T09:00:00Z".parse().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let settings = quiet_daemon::settings_in(dir.path());
+        let settings = quiet_daemon::settings_with(dir.path(), extra);
         let clock = Arc::new(ManualClock::new(now));
         let app = Application::build_with_clock(&settings, clock.clone())
             .await

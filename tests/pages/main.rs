@@ -38,5 +38,15 @@ pub fn check_page(page: &Page) {
     );
     assert_eq!(page.header("x-frame-options"), "DENY");
     assert_eq!(page.header("referrer-policy"), "same-origin");
-    assert!(!page.body.contains("<script>"), "no inline script");
+    let scripts = page.texts("script").len();
+    let external = page.attrs("script[src]", "src");
+    assert_eq!(
+        external.len(),
+        scripts,
+        "every script is a file: no inline script"
+    );
+    assert!(
+        external.iter().all(|src| src.starts_with("/assets/")),
+        "{external:?}"
+    );
 }

@@ -98,6 +98,12 @@ async fn today_shows_who_is_released_and_the_texts_due() {
         today.text("main").contains("log"),
         "the log provider is listed"
     );
+    // These tests send nothing (dispatch.enabled = false), and the page says so.
+    assert!(
+        today
+            .text("main")
+            .contains("Not sending: sending is switched off")
+    );
 }
 
 #[tokio::test]
@@ -249,4 +255,31 @@ async fn redirects_carry_no_personal_data_and_unknown_pages_are_html() {
         .await;
     assert_eq!(css.status, StatusCode::OK);
     assert!(css.header("content-type").starts_with("text/css"));
+}
+
+#[tokio::test]
+async fn a_person_page_says_when_their_number_opted_out() {
+    let pages = Pages::start().await;
+    let (mut admin, _) = pages.admin_with(&[("SPS-1", "Alex", MOBILE)]).await;
+    let person = admin.get("/people").await.attrs("tbody a", "href")[0].clone();
+    assert!(!admin.get(&person).await.text("main").contains("Opted out"));
+    let number = homeward::domain::PhoneNumber::parse(MOBILE).unwrap();
+    let now = pages.clock.now();
+    pages
+        .store
+        .suppress(&number, "reply", "STOP", now)
+        .await
+        .unwrap();
+    let page = admin.get(&person).await;
+    assert!(
+        page.text(".ds_inset-text").contains("Opted out"),
+        "{}",
+        page.text("main")
+    );
+    assert!(page.text(".ds_inset-text").contains("Tuesday 8 December"));
+    let opt_outs = admin.get("/opt-outs").await;
+    assert!(
+        opt_outs.text("tbody").contains("Alex (SPS-1)")
+            && opt_outs.text("tbody").contains("They texted STOP")
+    );
 }

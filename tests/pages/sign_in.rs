@@ -213,6 +213,14 @@ async fn a_disabled_user_is_signed_out_at_once() {
         Some(true)
     );
     assert_eq!(staff.get("/").await.location(), "/sign-in");
+    let filter = AuditFilter {
+        action: Some(AuditAction::Disabled),
+        limit: 10,
+        ..AuditFilter::default()
+    };
+    let disabled = pages.store.audit_entries(org, &filter).await.unwrap();
+    assert_eq!(disabled.len(), 1, "disabling is on the audit trail");
+    assert_eq!(disabled[0].target.id, sam.id.to_string());
     let again = staff.sign_in("sam@example.org", PASSWORD).await;
     assert!(
         again
@@ -290,4 +298,47 @@ async fn sign_ins_and_outs_are_on_the_audit_trail_without_the_email_or_password(
             "{text}"
         );
     }
+}
+
+#[tokio::test]
+async fn behind_https_cookies_are_secure_and_forms_must_come_from_the_public_address() {
+    let public = ("server.public_base_url", "\"https://sms.example.org\"");
+    let pages = Pages::start_with(&[public]).await;
+    let path = format!("/setup?token={}", pages.setup_token.as_ref().unwrap());
+    let mut browser = pages.browser();
+    let form = browser.get(&path).await;
+    assert!(
+        form.header("set-cookie").contains("; Secure"),
+        "{}",
+        form.header("set-cookie")
+    );
+    let token = form.csrf();
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("organisation", "Team"),
+        ("email", "a@example.org"),
+        ("new_password", PASSWORD),
+        ("confirm_password", PASSWORD),
+    ];
+    // The Host the request reached is not the site's public address.
+    let from_host = browser.post(&path, &fields, Some(ORIGIN)).await;
+    assert_eq!(from_host.status, StatusCode::FORBIDDEN);
+    assert!(!pages.store.any_users().await.unwrap());
+    let done = browser
+        .post(&path, &fields, Some("https://sms.example.org"))
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let session = done
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("homeward_session="))
+        .expect("a session cookie");
+    assert!(
+        session.contains("; HttpOnly")
+            && session.contains("; SameSite=Lax")
+            && session.contains("; Secure"),
+        "{session}"
+    );
 }

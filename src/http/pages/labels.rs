@@ -25,6 +25,21 @@ pub(super) fn provider(state: ProviderState) -> (&'static str, &'static str) {
         ProviderState::RateLimited => ("Sending slowly: at its rate limit", "yellow"),
         ProviderState::SkippedUntil(_) => ("Skipped after failures", "red"),
         ProviderState::OtherDaemon => ("Sent through by another server", "grey"),
+        ProviderState::SwitchedOff => ("Not sending: sending is switched off", "orange"),
+    }
+}
+
+/// A language's name, for the few Homeward has texts in; else its code.
+pub(super) fn language(code: &str) -> &str {
+    match code {
+        "en" => "English",
+        "pl" => "Polish",
+        "gd" => "Scottish Gaelic",
+        "cy" => "Welsh",
+        "ur" => "Urdu",
+        "ar" => "Arabic",
+        "ro" => "Romanian",
+        other => other,
     }
 }
 

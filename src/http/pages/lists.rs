@@ -86,7 +86,7 @@ pub(super) async fn users(
     StaffAdmin(staff): StaffAdmin,
 ) -> Result<Html<String>, PageError> {
     let zone = state.casework.zone();
-    let users = state.store.users(staff.session.user.org_id).await?;
+    let users = state.accounts.users(staff.session.user.org_id).await?;
     let rows: Vec<Value> = users
         .iter()
         .map(|u| {

@@ -37,16 +37,11 @@ pub(super) async fn list(
         None => None,
     };
     let org = staff.session.user.org_id;
-    let people = state
-        .store
-        .people(
-            org,
-            Paging {
-                after,
-                limit: PAGE_SIZE,
-            },
-        )
-        .await?;
+    let page = Paging {
+        after,
+        limit: PAGE_SIZE,
+    };
+    let people = state.casework.people(org, page).await?;
     let next = (people.len() == PAGE_SIZE as usize)
         .then(|| people.last().map(|p| format!("/people?after={}", p.id)))
         .flatten();
@@ -94,7 +89,7 @@ fn render_people(
         .iter()
         .map(|p| {
             let href = format!("/people/{}", p.id);
-            json!([{ "text": p.external_ref.as_str(), "href": href }, p.first_name.as_str(), p.language.as_str()])
+            json!([{ "text": p.external_ref.as_str(), "href": href }, p.first_name.as_str(), labels::language(p.language.as_str())])
         })
         .collect();
     let values = json!({
@@ -176,13 +171,11 @@ fn story_values(story: &Story, zone: chrono_tz::Tz) -> Value {
         "id": p.id.to_string(),
         "reference": p.external_ref.as_str(),
         "first_name": p.first_name.as_str(),
-        "mobile": p.mobile.as_e164(),
-        "language": p.language.as_str(),
         "details": [
             detail("Prison number", p.external_ref.as_str()),
             detail("First name", p.first_name.as_str()),
             detail("Mobile", p.mobile.as_e164()),
-            detail("Language", p.language.as_str()),
+            detail("Language", labels::language(p.language.as_str())),
         ],
         "opted_out": story.opted_out_since.map(|at| dates::when(at, zone)),
         "paused": story.paused_since.map(|at| dates::when(at, zone)),

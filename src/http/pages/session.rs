@@ -151,11 +151,37 @@ pub(super) fn secure_cookies(state: &AppState) -> bool {
 
 /// The pre-sign-in form token: the one in the browser's cookie, or a new
 /// one to set.
-pub(super) fn form_token(headers: &HeaderMap) -> (String, bool) {
+fn form_token(headers: &HeaderMap) -> (String, bool) {
     match cookie(headers, FORM_COOKIE) {
         Some(token) => (token, false),
         None => (Secret::generate().expose().to_owned(), true),
     }
+}
+
+/// A page whose form is used before sign-in (sign in, setup, choosing a
+/// password), rendered with the browser's form token; a browser without one
+/// is given one in a cookie.
+pub(super) fn pre_sign_in_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    template: &'static str,
+    mut values: serde_json::Value,
+) -> Result<axum::response::Response, PageError> {
+    use axum::response::IntoResponse;
+    let (token, fresh) = form_token(headers);
+    values["csrf_token"] = token.clone().into();
+    let page = super::render::Page {
+        template,
+        nav: "",
+        session: None,
+        trail: &[],
+    };
+    let mut response = page.render(values)?.into_response();
+    if fresh {
+        let cookie = set_cookie(FORM_COOKIE, &token, secure_cookies(state));
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 /// A pre-sign-in form must repeat the token in its cookie.

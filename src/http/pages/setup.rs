@@ -4,16 +4,13 @@
 
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::error::PageError;
-use super::render::Page;
-use super::session::{
-    FORM_COOKIE, SameOrigin, check_form_token, form_token, secure_cookies, set_cookie,
-};
+use super::session::{SameOrigin, check_form_token, pre_sign_in_page};
 use super::sign_in::{FieldError, signed_in_response};
 use crate::accounts::{AccountError, PasswordError};
 use crate::domain::LinkPurpose;
@@ -167,24 +164,11 @@ fn page(
     form: &SetupForm,
     errors: Vec<FieldError>,
 ) -> Result<Response, PageError> {
-    let (token, fresh) = form_token(headers);
-    let page = Page {
-        template,
-        nav: "",
-        session: None,
-        trail: &[],
-    };
     let values = json!({
         "usable": usable,
         "errors": errors,
-        "csrf_token": token,
         "organisation": form.organisation,
         "email": form.email,
     });
-    let mut response = page.render(values)?.into_response();
-    if fresh {
-        let cookie = set_cookie(FORM_COOKIE, &token, secure_cookies(state));
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
+    pre_sign_in_page(state, headers, template, values)
 }

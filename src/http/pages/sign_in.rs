@@ -11,7 +11,7 @@ use super::error::PageError;
 use super::render::Page;
 use super::session::{
     FORM_COOKIE, PeerAddress, SESSION_COOKIE, SameOrigin, Staff, check_form_token, cookie,
-    form_token, secure_cookies, set_cookie,
+    pre_sign_in_page, secure_cookies, set_cookie,
 };
 use crate::accounts::{SignInError, SignedIn};
 use crate::http::AppState;
@@ -126,20 +126,8 @@ fn sign_in_page(
     email: &str,
     errors: Vec<FieldError>,
 ) -> Result<Response, PageError> {
-    let (token, fresh) = form_token(headers);
-    let page = Page {
-        template: "sign_in.html",
-        nav: "",
-        session: None,
-        trail: &[],
-    };
-    let html = page.render(json!({ "errors": errors, "email": email, "csrf_token": token }))?;
-    let mut response = html.into_response();
-    if fresh {
-        let cookie = set_cookie(FORM_COOKIE, &token, secure_cookies(state));
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
+    let values = json!({ "errors": errors, "email": email });
+    pre_sign_in_page(state, headers, "sign_in.html", values)
 }
 
 #[derive(Deserialize)]
