@@ -9,6 +9,7 @@
 //! cli          edge: the `homeward` subcommands; starts the daemon or runs one use case
 //! startup      composition root: the only place naming concrete types; owns shutdown
 //! http         edge: REST API, staff pages, provider webhooks, health, metrics, OpenAPI
+//! actions      use case: what staff change (replies, resolving), with its audit entry
 //! casework     use case: what staff read: today, finding a person, their story
 //! accounts     use case: staff accounts, first-run setup, sign-in, sessions
 //! jobs         work on a clock: the re-plan sweep, interrupted imports, silent numbers, retention
@@ -31,6 +32,7 @@
 //! ```
 
 pub mod accounts;
+pub mod actions;
 pub mod audit;
 pub mod casework;
 pub mod cli;

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accounts::Accounts;
 use crate::audit::AuditLog;
+use crate::actions::Actions;
 use crate::casework::Casework;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DatabaseBackend, DatabaseSettings, Settings};
@@ -106,6 +107,8 @@ impl Application {
             .first_run_link()
             .await?
             .map(|secret| secret.expose().to_owned());
+        let audit = AuditLog::new(store.clone(), clock.clone());
+        let actions = Actions::new(store.clone(), planner.clone(), audit.clone());
         let state = AppState {
             store: store.clone(),
             ingest: ingest.clone(),
@@ -115,7 +118,8 @@ impl Application {
             metrics: telemetry::metrics(),
             public_base_url: settings.server.public_base_url.clone(),
             clock: clock.clone(),
-            audit: AuditLog::new(store.clone(), clock.clone()),
+            audit,
+            actions,
             api_limit: Arc::new(ApiRateLimit::new(
                 settings.server.api_rate_per_second,
                 settings.server.api_burst,

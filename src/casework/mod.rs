@@ -8,6 +8,8 @@
 //! the keyed hash of its search key (`people.name_hash`, indexed; case and
 //! accents ignored). No search opens a sealed value it does not show.
 
+mod inbox;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -20,6 +22,7 @@ use crate::domain::{
     MobilePolicy, OrgId, Person, PersonId, Transition,
 };
 use crate::store::{MessageFilter, Page, Store, StoreError};
+pub use inbox::{INBOX_LINES, ITEM_LINES, InboxItem, Said};
 
 #[derive(Clone)]
 pub struct Casework {

@@ -91,7 +91,11 @@ pub fn hold(
         priority: m.priority,
         earliest: m.earliest,
     };
-    match fit(policy, taken, &[candidate], now)[0].1 {
+    let policy = match m.origin {
+        MessageOrigin::StaffReply => policy.hours_only(),
+        _ => *policy,
+    };
+    match fit(&policy, taken, &[candidate], now)[0].1 {
         Placement::At(at) if at <= now => None,
         Placement::At(at) => Some(SendRecord::Retry {
             at,

@@ -774,4 +774,33 @@ mod tests {
             "an answer to the person's own text still goes"
         );
     }
+
+    #[test]
+    fn a_staff_reply_is_not_held_by_the_cap_but_keeps_to_hours_and_opt_outs() {
+        // 10:00 in London, summer time; the day's cap of 3 is used up.
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap();
+        let mut number = NumberState {
+            suppressed: false,
+            taken: vec![now - Duration::minutes(30); 3],
+        };
+        let nudge = claimed(MessageOrigin::Nudge, now);
+        assert!(
+            matches!(hold(&number, &nudge, now), Some(SendRecord::Retry { .. })),
+            "a reminder waits for tomorrow"
+        );
+        let reply = claimed(MessageOrigin::StaffReply, now);
+        assert!(hold(&number, &reply, now).is_none(), "a staff reply goes now");
+        let late = Utc.with_ymd_and_hms(2026, 6, 1, 20, 30, 0).unwrap();
+        match hold(&number, &claimed(MessageOrigin::StaffReply, late), late) {
+            Some(SendRecord::Retry { at, .. }) => {
+                assert_eq!(at, Utc.with_ymd_and_hms(2026, 6, 2, 8, 0, 0).unwrap());
+            }
+            other => panic!("expected a wait for 9am, got {other:?}"),
+        }
+        number.suppressed = true;
+        assert!(matches!(
+            hold(&number, &reply, now),
+            Some(SendRecord::Suppressed { .. })
+        ));
+    }
 }

@@ -88,6 +88,15 @@ pub enum MessageOrigin {
     Nudge,
     /// An answer to a text the person sent (STOP, START, HELP).
     Reply { inbound_id: String },
+    /// A text staff typed to answer the person: never sent to an opted-out
+    /// number and kept to sending hours, but not held back by the daily cap.
+    StaffReply,
+}
+
+impl MessageOrigin {
+    /// How a staff reply's dedupe key starts: the stored form of
+    /// [`MessageOrigin::StaffReply`], which has no column of its own.
+    pub const STAFF_REPLY_KEY: &'static str = "reply/";
 }
 
 /// A message as planned, before it is stored.

@@ -165,6 +165,18 @@ pub struct StaffSession {
     pub last_seen_at: DateTime<Utc>,
 }
 
+impl StaffSession {
+    /// The signed-in user as the use cases see every caller.
+    #[must_use]
+    pub fn caller(&self) -> super::Caller {
+        super::Caller {
+            org_id: self.user.org_id,
+            via: super::Credential::User(self.user.id),
+            role: self.user.role,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

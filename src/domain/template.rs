@@ -48,6 +48,13 @@ impl TemplateName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name a text typed by staff is filed under: no template file has
+    /// it, so no nudge can name it.
+    #[must_use]
+    pub fn typed() -> Self {
+        Self("typed_by_staff".to_owned())
+    }
 }
 
 /// The first character that breaks snake_case: anything but `a-z0-9_`, a

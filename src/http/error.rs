@@ -160,6 +160,13 @@ impl From<PlanError> for ApiError {
                 reason,
             } => Self::Invalid(vec![FieldError::new(field, Some(&value), reason)]),
             PlanError::Template(e) => Self::Unprocessable(e.to_string()),
+            PlanError::TextRefused(problems) => Self::Invalid(
+                problems
+                    .iter()
+                    .map(|p| FieldError::new("body", None, p))
+                    .collect(),
+            ),
+            PlanError::OptedOut => Self::Unprocessable(PlanError::OptedOut.to_string()),
             PlanError::Store(e) => e.into(),
         }
     }

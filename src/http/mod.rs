@@ -62,6 +62,8 @@ pub struct AppState {
     pub accounts: crate::accounts::Accounts,
     /// What the pages read.
     pub casework: crate::casework::Casework,
+    /// What staff change, from the pages and the API alike.
+    pub actions: crate::actions::Actions,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

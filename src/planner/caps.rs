@@ -35,6 +35,23 @@ impl CapPolicy {
             zone: settings.time.zone,
         }
     }
+
+    /// Sending hours alone, for a staff reply: a worker answering a person
+    /// is not held back by the texts the person already had today.
+    #[must_use]
+    pub fn hours_only(&self) -> Self {
+        Self {
+            daily_cap: u32::MAX,
+            min_gap: Duration::zero(),
+            ..*self
+        }
+    }
+
+    /// The first time a text may go at or after `at`, by sending hours alone.
+    #[must_use]
+    pub fn next_opening(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        self.window.next_allowed(self.zone, at, None)
+    }
 }
 
 /// A text waiting to go to the number.

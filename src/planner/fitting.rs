@@ -125,6 +125,9 @@ pub struct Slot<'a> {
     pub earliest: Option<NaiveTime>,
     /// A reply to a person's own text, which a daily cap does not count.
     pub reply: bool,
+    /// A staff reply: placed in sending hours when written and never moved
+    /// by the cap, though the cap counts it.
+    pub fixed: bool,
 }
 
 impl<'a> Slot<'a> {
@@ -139,6 +142,7 @@ impl<'a> Slot<'a> {
             priority: m.priority,
             earliest: m.earliest,
             reply: matches!(m.origin, MessageOrigin::Reply { .. }),
+            fixed: matches!(m.origin, MessageOrigin::StaffReply),
         }
     }
 
@@ -153,6 +157,7 @@ impl<'a> Slot<'a> {
             priority: m.priority,
             earliest: m.earliest,
             reply: matches!(m.origin, MessageOrigin::Reply { .. }),
+            fixed: matches!(m.origin, MessageOrigin::StaffReply),
         }
     }
 
@@ -191,7 +196,7 @@ pub fn moves(
     let mut out = Vec::new();
     for texts in by_number.values() {
         let (waiting, fixed): (Vec<&Slot<'_>>, Vec<&Slot<'_>>) =
-            texts.iter().partition(|s| s.state == MessageState::Pending);
+            texts.iter().partition(|s| s.state == MessageState::Pending && !s.fixed);
         let already: Vec<_> = fixed.iter().map(|s| s.send_at).collect();
         let candidates: Vec<_> = waiting.iter().map(|s| candidate(s)).collect();
         let send_at: HashMap<MessageId, DateTime<Utc>> =

@@ -14,6 +14,7 @@ mod plan;
 pub mod preview;
 pub mod rules;
 pub mod timing;
+mod typed;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -29,12 +30,14 @@ use crate::domain::{
     Person, PersonId, PhoneNumber, PlainText, TemplateName,
 };
 use crate::store::{MessageUpdate, PlanChanges, Store, StoreError};
-use crate::templates::disclosure::PhraseList;
-use crate::templates::{RenderedText, TemplateCatalogue, TemplateError, Variables};
+use crate::templates::{
+    CheckRules, RenderedText, TemplateCatalogue, TemplateError, TypedProblem, Variables,
+};
 pub use caps::{Candidate, CapPolicy, ExpiryReason, Placement, fit};
 pub use context::service_words;
 use plan::Wanted;
 use rules::CampaignRule;
+pub use typed::{Replied, ReplyRequest};
 
 /// Events planned per store round trip in a sweep. Each batch reads its
 /// events' texts and every text to their numbers in one go; SQLite hands
@@ -61,6 +64,11 @@ pub enum PlanError {
         value: String,
         reason: String,
     },
+    /// A text staff typed failed its checks, or has warnings not confirmed.
+    #[error("{}", typed::sentences(.0))]
+    TextRefused(Vec<TypedProblem>),
+    #[error("this person has opted out (they texted STOP); nothing can be sent until they text START")]
+    OptedOut,
 }
 
 /// What a planning run changed.
@@ -93,7 +101,8 @@ struct Inner {
     catalogue: TemplateCatalogue,
     rules: Vec<CampaignRule>,
     policy: CapPolicy,
-    disclosing: PhraseList,
+    /// The template rules, which staff's typed texts pass too.
+    text_rules: CheckRules,
     nudge_horizon: Duration,
     /// The goals staff may record: the rules' and `planner.extra_goals`.
     goals: BTreeSet<String>,
@@ -108,7 +117,7 @@ impl Planner {
         policy: CapPolicy,
         settings: &Settings,
     ) -> Self {
-        let disclosing = PhraseList::new(&settings.templates.disclosing_words);
+        let text_rules = CheckRules::from_settings(&settings.templates);
         let nudge_horizon = Duration::days(settings.planner.nudge_horizon_days.into());
         let extra = settings.planner.extra_goals.iter().map(|g| g.as_str());
         let goals = rules.iter().filter_map(|r| r.goal.as_deref()).chain(extra);
@@ -120,7 +129,7 @@ impl Planner {
                 catalogue,
                 rules,
                 policy,
-                disclosing,
+                text_rules,
                 nudge_horizon,
                 goals,
             }),
@@ -383,7 +392,7 @@ impl Planner {
     /// Disclosing words in a rendered text (they can arrive through data,
     /// such as an appointment's place), quoted for a reason.
     fn discloses(&self, text: &str) -> Option<String> {
-        let found = self.inner.disclosing.find_all(text);
+        let found = self.inner.text_rules.disclosing.find_all(text);
         (!found.is_empty()).then(|| {
             found
                 .iter()

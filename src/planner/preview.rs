@@ -46,6 +46,7 @@ pub fn from_messages(
                 MessageOrigin::Rule { rule_id, .. } => rule_id.clone(),
                 MessageOrigin::Nudge => "nudge".into(),
                 MessageOrigin::Reply { .. } => "reply".into(),
+                MessageOrigin::StaffReply => "staff reply".into(),
             },
             template: m.template.as_str().to_owned(),
             send_at_local: local(m.send_at, zone),

@@ -112,6 +112,8 @@ pub trait MessageStore: Send + Sync + 'static {
         filter: &MessageFilter,
     ) -> Result<Vec<Message>, StoreError>;
     async fn message(&self, org: OrgId, id: MessageId) -> Result<Option<Message>, StoreError>;
+    /// The live (not cancelled) message with this dedupe key.
+    async fn message_by_key(&self, org: OrgId, key: &str) -> Result<Option<Message>, StoreError>;
     async fn transitions(&self, id: MessageId) -> Result<Vec<Transition>, StoreError>;
     /// Cancel a waiting message; `None` if there is no such message. The
     /// reason is sealed, as staff may have typed it.
@@ -147,20 +149,23 @@ pub(super) fn origin_columns(
         MessageOrigin::Rule { rule_id, event_id } => {
             (Some(rule_id.as_str()), Some(event_id.to_string()), None)
         }
-        MessageOrigin::Nudge => (None, None, None),
+        MessageOrigin::Nudge | MessageOrigin::StaffReply => (None, None, None),
         MessageOrigin::Reply { inbound_id } => (None, None, Some(inbound_id.as_str())),
     }
 }
 
-/// A message's origin from its rule, event and reply columns.
+/// A message's origin from its rule, event and reply columns, and for a
+/// staff reply its dedupe key.
 pub(super) fn origin_from(
     rule_id: Option<String>,
     event_id: Option<EventId>,
     reply_to: Option<String>,
+    dedupe_key: &str,
 ) -> MessageOrigin {
     match (rule_id, event_id, reply_to) {
         (Some(rule_id), Some(event_id), _) => MessageOrigin::Rule { rule_id, event_id },
         (_, _, Some(inbound_id)) => MessageOrigin::Reply { inbound_id },
+        _ if dedupe_key.starts_with(MessageOrigin::STAFF_REPLY_KEY) => MessageOrigin::StaffReply,
         _ => MessageOrigin::Nudge,
     }
 }
@@ -190,10 +195,12 @@ macro_rules! message_helpers {
             use $crate::store::rows::{checked, optional, parsed};
             use $crate::vault::Field;
             use sqlx::Row;
+            let dedupe_key: String = row.try_get("dedupe_key")?;
             let origin = $crate::store::messages::origin_from(
                 row.try_get("rule_id")?,
                 optional(row, "event_id", str::parse::<$crate::domain::EventId>)?,
                 row.try_get("reply_to")?,
+                &dedupe_key,
             );
             let body = $crate::store::unsealed(row, "body", vault, Field::Body)?;
             Ok($crate::domain::Message {
@@ -201,7 +208,7 @@ macro_rules! message_helpers {
                 org_id: parsed(row, "org_id")?,
                 person_id: parsed(row, "person_id")?,
                 origin,
-                dedupe_key: row.try_get("dedupe_key")?,
+                dedupe_key,
                 template: checked(row, "template", $crate::domain::TemplateName::parse)?,
                 language: checked(row, "language", $crate::domain::Language::parse)?,
                 body: $crate::domain::MessageBody::new(body),
@@ -527,6 +534,25 @@ macro_rules! message_store {
                 let row = sqlx::query(&sql)
                     .bind(org.to_string())
                     .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| messages::message_from_row(&row, &self.vault))
+                    .transpose()
+            }
+
+            async fn message_by_key(
+                &self,
+                org: $crate::domain::OrgId,
+                key: &str,
+            ) -> Result<Option<$crate::domain::Message>, $crate::store::StoreError> {
+                use $crate::store::messages::MESSAGE_COLUMNS;
+                let sql = format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages \
+                     WHERE dedupe_key = $1 AND state <> 'cancelled' AND org_id = $2"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(key)
+                    .bind(org.to_string())
                     .fetch_optional(&self.pool)
                     .await?;
                 row.map(|row| messages::message_from_row(&row, &self.vault))

@@ -26,6 +26,7 @@ pub mod readability;
 mod rules;
 pub mod sms;
 mod source;
+pub mod typed;
 
 pub use catalogue::{RenderedText, SYSTEM_TEMPLATES, TemplateCatalogue, TemplateError, Variables};
 pub use check::{
@@ -34,6 +35,7 @@ pub use check::{
 pub use load::LoadError;
 pub use problem::{Finding, Problem, Severity};
 pub use source::TemplateInfo;
+pub use typed::{TypedCheck, TypedProblem, check_typed};
 
 use crate::config::TemplateSettings;
 use disclosure::PhraseList;

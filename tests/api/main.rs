@@ -23,5 +23,6 @@ mod optout;
 mod people;
 mod planning;
 mod privacy;
+mod replies;
 mod shutdown;
 mod tokens;

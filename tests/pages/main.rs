@@ -2,6 +2,7 @@
 //! HTML. Browser tests in real Chromium are in `tests/browser.rs`.
 
 mod harness;
+mod inbox;
 mod pages;
 mod sign_in;
 

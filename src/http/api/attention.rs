@@ -8,7 +8,8 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::{AttentionItem, AuditAction, AuditTarget, Caller};
+use crate::actions::Resolution;
+use crate::domain::{AttentionItem, Caller};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 
@@ -87,23 +88,11 @@ pub async fn resolve(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ResolveInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let now = state.ingest.planner().now();
-    let by = caller.via.to_string();
-    let note: String = input.note.trim().chars().take(500).collect();
-    match state
-        .store
-        .resolve_attention(caller.org_id, &id, &by, &note, now)
-        .await?
-    {
-        None => Err(ApiError::NotFound("attention item")),
-        Some(false) => Err(ApiError::Conflict("this item was resolved already".into())),
-        Some(true) => {
-            let target = AuditTarget::attention(&id);
-            state
-                .audit
-                .record(&caller, AuditAction::Resolved, target)
-                .await?;
-            Ok(Json(Resolved { id, resolved: true }))
+    match state.actions.resolve(&caller, &id, &input.note).await? {
+        Resolution::NotFound => Err(ApiError::NotFound("attention item")),
+        Resolution::AlreadyResolved => {
+            Err(ApiError::Conflict("this item was resolved already".into()))
         }
+        Resolution::Resolved => Ok(Json(Resolved { id, resolved: true })),
     }
 }

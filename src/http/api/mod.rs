@@ -16,6 +16,7 @@ mod messages;
 mod optouts;
 mod people;
 mod plans;
+mod replies;
 mod tokens;
 
 use axum::Router;
@@ -50,6 +51,7 @@ pub fn router(server: &ServerSettings) -> Router<AppState> {
         )
         .route("/people/{id}/outcomes", post(plans::record_outcome))
         .route("/people/{id}/nudges", post(plans::nudge))
+        .route("/people/{id}/replies", post(replies::reply))
         .route("/messages", get(messages::list))
         .route("/messages/{id}", get(messages::show))
         .route("/messages/{id}/cancel", post(messages::cancel))
@@ -82,6 +84,7 @@ pub fn router(server: &ServerSettings) -> Router<AppState> {
     events::update,
     plans::record_outcome,
     plans::nudge,
+    replies::reply,
     messages::list,
     messages::show,
     messages::cancel,

@@ -31,6 +31,15 @@ impl From<StoreError> for PageError {
     }
 }
 
+impl From<crate::planner::PlanError> for PageError {
+    fn from(e: crate::planner::PlanError) -> Self {
+        match e {
+            crate::planner::PlanError::NotFound(_) => Self::NotFound,
+            other => Self::internal(other),
+        }
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = match self {

@@ -1,4 +1,4 @@
-//! The attention list and the opt-outs, read-only (acting on them is done
+//! The opt-outs and staff accounts, read-only (changing them is done
 //! through the API for now).
 
 use axum::extract::State;
@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::error::PageError;
 use super::render::Page;
 use super::session::{Staff, StaffAdmin};
-use super::{dates, labels};
+use super::dates;
 use crate::domain::Person;
 use crate::http::AppState;
 
@@ -20,38 +20,6 @@ fn person_cell(person: Option<&Person>) -> Value {
         }),
         None => json!("Erased"),
     }
-}
-
-pub(super) async fn attention(
-    State(state): State<AppState>,
-    staff: Staff,
-) -> Result<Html<String>, PageError> {
-    let zone = state.casework.zone();
-    let items = state.casework.attention(staff.session.user.org_id).await?;
-    let rows: Vec<Value> = items
-        .iter()
-        .map(|(item, person)| {
-            let status = if item.resolved_at.is_some() {
-                json!({ "tag": "Resolved", "colour": "grey" })
-            } else {
-                json!({ "tag": "Open", "colour": "orange" })
-            };
-            json!([
-                dates::when(item.created_at, zone),
-                person_cell(person.as_ref()),
-                labels::attention(&item.kind),
-                item.detail,
-                status
-            ])
-        })
-        .collect();
-    Page {
-        template: "attention.html",
-        nav: "attention",
-        session: Some(&staff.session),
-        trail: &[("/", "Today"), ("", "Needs attention")],
-    }
-    .render(json!({ "rows": rows }))
 }
 
 pub(super) async fn opt_outs(

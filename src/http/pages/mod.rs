@@ -18,6 +18,7 @@ mod assets;
 mod dates;
 mod error;
 mod headers;
+mod inbox;
 mod labels;
 mod lists;
 mod people;
@@ -48,7 +49,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/people", get(people::list).post(people::search))
         .route("/people/{id}", get(people::show))
         .route("/texts/{id}", get(people::text))
-        .route("/attention", get(lists::attention))
+        .route("/attention", get(inbox::list))
+        .route("/attention/{id}", get(inbox::show))
+        .route("/attention/{id}/reply", post(inbox::reply))
+        .route("/attention/{id}/resolve", post(inbox::resolve))
         .route("/opt-outs", get(lists::opt_outs))
         .route("/admin/users", get(lists::users))
         .route("/assets/{*path}", get(assets::serve))

@@ -256,6 +256,7 @@ fn origin_words(origin: &MessageOrigin, template: &str) -> String {
         MessageOrigin::Rule { .. } => format!("Reminder: {template}"),
         MessageOrigin::Nudge => format!("Nudge: {template}"),
         MessageOrigin::Reply { .. } => format!("Answer to a reply: {template}"),
+        MessageOrigin::StaffReply => "Reply from staff".to_owned(),
     }
 }
 

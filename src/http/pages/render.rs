@@ -30,6 +30,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "person.html",
     "text.html",
     "attention.html",
+    "attention_item.html",
     "opt_outs.html",
     "users.html",
 );

@@ -16,3 +16,54 @@ const summary = document.querySelector('.ds_error-summary');
 if (summary) {
     summary.focus();
 }
+
+// A form marked hw-once sends once: a second click while the first is on
+// its way does nothing (the server would plan the text once anyway, by the
+// form's one-time key; this spares the second request).
+for (const form of document.querySelectorAll('form.hw-once')) {
+    form.addEventListener('submit', (event) => {
+        if (form.dataset.sent) {
+            event.preventDefault();
+            return;
+        }
+        form.dataset.sent = 'yes';
+        for (const button of form.querySelectorAll('button[type="submit"]')) {
+            button.setAttribute('aria-disabled', 'true');
+        }
+    });
+}
+
+// A live count of SMS segments under a text box (the server counts again,
+// and its check is the one that counts). GSM 03.38: the basic set, and the
+// extension table whose characters take two septets.
+const GSM7 = '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?' +
+    '¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
+const GSM7_EXTENSION = '\f^{}\\[~]|€';
+
+function segments(text) {
+    let septets = 0;
+    let gsm = true;
+    for (const c of text) {
+        if (GSM7.includes(c)) {
+            septets += 1;
+        } else if (GSM7_EXTENSION.includes(c)) {
+            septets += 2;
+        } else {
+            gsm = false;
+        }
+    }
+    const units = gsm ? septets : [...text].reduce((n, c) => n + (c.codePointAt(0) > 0xffff ? 2 : 1), 0);
+    const [single, multi] = gsm ? [160, 153] : [70, 67];
+    const count = units === 0 ? 0 : units <= single ? 1 : Math.ceil(units / multi);
+    return { count, encoding: gsm ? 'GSM-7' : 'UCS-2 (a character outside the usual set doubles the cost)' };
+}
+
+for (const box of document.querySelectorAll('textarea[data-sms-count]')) {
+    const out = document.getElementById(box.dataset.smsCount);
+    const show = () => {
+        const { count, encoding } = segments(box.value.trim());
+        out.textContent = count === 0 ? '' : `${count} ${count === 1 ? 'text' : 'texts'} long, ${encoding}`;
+    };
+    box.addEventListener('input', show);
+    show();
+}

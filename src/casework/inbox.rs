@@ -1,0 +1,129 @@
+//! The two-way inbox: what needs a person on staff, each item with the
+//! conversation with that person (their texts and ours, in the order they
+//! happened), so a worker can answer without opening the whole story.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::Casework;
+use crate::domain::{
+    AttentionItem, Inbound, Message, MessageOrigin, MessageState, OrgId, Person, PersonId,
+};
+use crate::store::{MessageFilter, StoreError};
+
+/// One line of a conversation.
+#[derive(Debug, Clone)]
+pub enum Said {
+    /// A text the person sent.
+    Them(Inbound),
+    /// A text to the person (sent, or still to go).
+    Us(Message),
+}
+
+impl Said {
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Them(inbound) => inbound.received_at,
+            Self::Us(message) => message.send_at,
+        }
+    }
+}
+
+/// An attention item with the person it is about and their conversation.
+#[derive(Debug, Clone)]
+pub struct InboxItem {
+    pub item: AttentionItem,
+    /// `None` once the person has been erased.
+    pub person: Option<Person>,
+    /// Oldest first, the most recent lines only.
+    pub conversation: Vec<Said>,
+    /// The person's number is on the opt-out list: no reply can go.
+    pub opted_out: bool,
+}
+
+/// A person (if not erased), their last lines, and whether they opted out.
+type Talk = (Option<Person>, Vec<Said>, bool);
+
+/// Lines of conversation shown beside each item in the inbox.
+pub const INBOX_LINES: usize = 4;
+/// Lines shown on one item's own page.
+pub const ITEM_LINES: usize = 30;
+
+impl Casework {
+    /// Open items, newest first, each with the last lines of its conversation.
+    pub async fn inbox(&self, org: OrgId) -> Result<Vec<InboxItem>, StoreError> {
+        let mut items = self.store.attention(org, None, true).await?;
+        items.sort_by_key(|a| std::cmp::Reverse(a.created_at));
+        let mut known: HashMap<PersonId, Talk> = HashMap::new();
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            if !known.contains_key(&item.person_id) {
+                let read = self.person_and_talk(org, item.person_id, INBOX_LINES).await?;
+                known.insert(item.person_id, read);
+            }
+            let (person, conversation, opted_out) = known[&item.person_id].clone();
+            out.push(InboxItem {
+                item,
+                person,
+                conversation,
+                opted_out,
+            });
+        }
+        Ok(out)
+    }
+
+    /// One item, open or resolved, with a longer conversation.
+    pub async fn inbox_item(&self, org: OrgId, id: &str) -> Result<Option<InboxItem>, StoreError> {
+        let items = self.store.attention(org, None, false).await?;
+        let Some(item) = items.into_iter().find(|a| a.id == id) else {
+            return Ok(None);
+        };
+        let talk = self.person_and_talk(org, item.person_id, ITEM_LINES).await?;
+        let (person, conversation, opted_out) = talk;
+        Ok(Some(InboxItem {
+            item,
+            person,
+            conversation,
+            opted_out,
+        }))
+    }
+
+    /// The person and the last `lines` of their conversation, oldest first.
+    async fn person_and_talk(
+        &self,
+        org: OrgId,
+        id: PersonId,
+        lines: usize,
+    ) -> Result<Talk, StoreError> {
+        let Some(person) = self.store.person(org, id).await? else {
+            return Ok((None, Vec::new(), false));
+        };
+        let opted_out = self.store.suppression(&person.mobile).await?.is_some();
+        let filter = MessageFilter {
+            person: Some(id),
+            state: None,
+            from: None,
+            to: None,
+            limit: super::STORY_TEXTS,
+        };
+        let messages = self.store.messages(org, &filter).await?;
+        let ours = messages.into_iter().filter(went_or_going).map(Said::Us);
+        let theirs = self.store.inbound_for_person(org, id).await?;
+        let mut talk: Vec<Said> = theirs.into_iter().map(Said::Them).chain(ours).collect();
+        talk.sort_by_key(Said::at);
+        let skip = talk.len().saturating_sub(lines);
+        Ok((Some(person), talk.split_off(skip), opted_out))
+    }
+}
+
+/// Texts the person has had, or is about to have: planned reminders for
+/// later, and texts that never went, are not part of the conversation.
+fn went_or_going(m: &Message) -> bool {
+    use MessageState::*;
+    match m.state {
+        Claimed | Retrying | Sent | Delivered | Failed => true,
+        Pending => matches!(m.origin, MessageOrigin::StaffReply),
+        Cancelled | Suppressed | Expired => false,
+    }
+}
