@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::audit::AuditLog;
-use crate::domain::{AuditAction, AuditTarget, Caller};
+use crate::domain::{AuditAction, AuditTarget, Caller, Person, PersonId, Role};
 use crate::planner::{PlanError, Planner, Replied, ReplyRequest};
 use crate::store::{Store, StoreError};
 
@@ -27,6 +27,23 @@ pub enum Resolution {
 
 /// The longest note kept when an item is resolved.
 pub const MAX_NOTE: usize = 500;
+/// The longest reason kept for adding or removing an opt-out.
+pub const MAX_REASON: usize = 500;
+
+/// Why a change to an opt-out was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum OptOutError {
+    #[error("no such person")]
+    NoPerson,
+    #[error("this person's number is not opted out")]
+    NotOptedOut,
+    #[error("only an admin may let texts go to a number that opted out")]
+    NotAdmin,
+    #[error("give a reason, in at most {MAX_REASON} characters")]
+    Reason,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 impl Actions {
     pub fn new(store: Arc<dyn Store>, planner: Planner, audit: AuditLog) -> Self {
@@ -82,4 +99,68 @@ impl Actions {
             }
         }
     }
+
+    /// Stop every text to a person's number, at once and until the person
+    /// texts START or an admin allows texts again.
+    pub async fn stop_texts(
+        &self,
+        caller: &Caller,
+        person: PersonId,
+        reason: &str,
+    ) -> Result<Person, OptOutError> {
+        let reason = checked_reason(reason)?;
+        let person = self.person(caller, person).await?;
+        let source = format!("staff:{}", caller.via);
+        let now = self.planner.now();
+        self.store
+            .suppress(&person.mobile, &source, &reason, now)
+            .await?;
+        let target = AuditTarget::opt_out(person.id);
+        self.audit
+            .record(caller, AuditAction::Created, target)
+            .await?;
+        Ok(person)
+    }
+
+    /// Take a person's number off the opt-out list (admins only, with a
+    /// reason): it means texting someone who may have said stop.
+    pub async fn allow_texts(
+        &self,
+        caller: &Caller,
+        person: PersonId,
+        reason: &str,
+    ) -> Result<Person, OptOutError> {
+        if caller.role != Role::Admin {
+            return Err(OptOutError::NotAdmin);
+        }
+        let reason = checked_reason(reason)?;
+        let person = self.person(caller, person).await?;
+        let actor = caller.via.to_string();
+        let now = self.planner.now();
+        let removed = self
+            .store
+            .unsuppress(&person.mobile, "staff", &reason, Some(&actor), now)
+            .await?;
+        if !removed {
+            return Err(OptOutError::NotOptedOut);
+        }
+        let target = AuditTarget::opt_out(person.id);
+        self.audit
+            .record(caller, AuditAction::Deleted, target)
+            .await?;
+        Ok(person)
+    }
+
+    async fn person(&self, caller: &Caller, id: PersonId) -> Result<Person, OptOutError> {
+        let person = self.store.person(caller.org_id, id).await?;
+        person.ok_or(OptOutError::NoPerson)
+    }
+}
+
+fn checked_reason(reason: &str) -> Result<String, OptOutError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON {
+        return Err(OptOutError::Reason);
+    }
+    Ok(reason.to_owned())
 }

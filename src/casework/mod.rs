@@ -139,6 +139,10 @@ impl Casework {
         Ok(found)
     }
 
+    pub async fn person(&self, org: OrgId, id: PersonId) -> Result<Option<Person>, StoreError> {
+        self.store.person(org, id).await
+    }
+
     pub async fn story(&self, org: OrgId, id: PersonId) -> Result<Option<Story>, StoreError> {
         let Some(person) = self.store.person(org, id).await? else {
             return Ok(None);

@@ -5,6 +5,7 @@ mod harness;
 mod inbox;
 mod pages;
 mod sign_in;
+mod stop_texts;
 
 use harness::Page;
 

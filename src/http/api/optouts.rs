@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::path_id;
-use crate::domain::{AuditAction, AuditTarget, Caller, Person, PersonId};
+use crate::actions::OptOutError;
+use crate::domain::{Caller, PersonId};
 use crate::http::error::{ApiError, ApiJson, ErrorBody};
 use crate::http::{Admin, AppState};
 use crate::ingest::input::FieldError;
@@ -97,19 +98,8 @@ pub async fn add(
     caller: Caller,
     ApiJson(input): ApiJson<OptOutInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let person = person(&state, &caller, &input.person_id).await?;
-    let reason = required_reason(&input.reason)?;
-    let now = state.ingest.planner().now();
-    let source = format!("staff:{}", caller.via);
-    state
-        .store
-        .suppress(&person.mobile, &source, &reason, now)
-        .await?;
-    let target = AuditTarget::opt_out(person.id);
-    state
-        .audit
-        .record(&caller, AuditAction::Created, target)
-        .await?;
+    let id = path_id(&input.person_id, "person")?;
+    let person = state.actions.stop_texts(&caller, id, &input.reason).await?;
     Ok((
         StatusCode::CREATED,
         Json(OptOutChanged {
@@ -119,7 +109,6 @@ pub async fn add(
     ))
 }
 
-/// Why a number may be texted again.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "asked in person to have texts again"}))]
@@ -150,40 +139,26 @@ pub async fn remove(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<RemoveInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let person = person(&state, &caller, &id).await?;
-    let reason = required_reason(&input.reason)?;
-    let now = state.ingest.planner().now();
-    let actor = caller.via.to_string();
-    let removed = state
-        .store
-        .unsuppress(&person.mobile, "staff", &reason, Some(&actor), now)
-        .await?;
-    if !removed {
-        return Err(ApiError::NotFound("opt-out for this person"));
-    }
-    let target = AuditTarget::opt_out(person.id);
-    state
-        .audit
-        .record(&caller, AuditAction::Deleted, target)
-        .await?;
+    let id = path_id(&id, "person")?;
+    let person = state.actions.allow_texts(&caller, id, &input.reason).await?;
     Ok(Json(OptOutChanged {
         person_id: person.id,
         opted_out: false,
     }))
 }
 
-async fn person(state: &AppState, caller: &Caller, id: &str) -> Result<Person, ApiError> {
-    Ok(state
-        .ingest
-        .person(caller.org_id, path_id(id, "person")?)
-        .await?)
-}
-
-fn required_reason(reason: &str) -> Result<String, ApiError> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        let error = FieldError::new("reason", None, "is required (at most 500 characters)");
-        return Err(ApiError::Invalid(vec![error]));
+impl From<OptOutError> for ApiError {
+    fn from(e: OptOutError) -> Self {
+        match e {
+            OptOutError::NoPerson => Self::NotFound("person"),
+            OptOutError::NotOptedOut => Self::NotFound("opt-out for this person"),
+            OptOutError::NotAdmin => Self::Forbidden(e.to_string()),
+            OptOutError::Reason => Self::Invalid(vec![FieldError::new(
+                "reason",
+                None,
+                "is required (at most 500 characters)",
+            )]),
+            OptOutError::Store(e) => e.into(),
+        }
     }
-    Ok(reason.to_owned())
 }

@@ -26,6 +26,7 @@ mod render;
 mod session;
 mod setup;
 mod sign_in;
+mod stop_texts;
 mod today;
 
 use axum::Router;
@@ -48,6 +49,14 @@ pub(super) fn router() -> Router<AppState> {
         )
         .route("/people", get(people::list).post(people::search))
         .route("/people/{id}", get(people::show))
+        .route(
+            "/people/{id}/stop-texts",
+            get(stop_texts::stop_form).post(stop_texts::stop),
+        )
+        .route(
+            "/people/{id}/allow-texts",
+            get(stop_texts::allow_form).post(stop_texts::allow),
+        )
         .route("/texts/{id}", get(people::text))
         .route("/attention", get(inbox::list))
         .route("/attention/{id}", get(inbox::show))

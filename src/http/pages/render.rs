@@ -32,6 +32,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "attention.html",
     "attention_item.html",
     "opt_outs.html",
+    "stop_texts.html",
     "users.html",
 );
 
