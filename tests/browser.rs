@@ -107,6 +107,20 @@ async fn journey(js: JavaScript) {
             .await;
     }
 
+    // A reply is waiting in the inbox: answer it, with a double click.
+    daemon.raise_reply("SPS-1001", "who is this?").await;
+    browser.visit(&format!("{base}/attention"), "inbox").await;
+    let item = "Asked who is texting: Alex (SPS-1001)";
+    browser.expect_heading("Needs attention", "inbox").await;
+    browser.follow(item).await;
+    browser.expect_heading(item, "inbox-item").await;
+    let reply = "Hi Alex, it's Anna from the support team. I will call you at 2pm.";
+    browser.fill(&[("body", reply)]).await;
+    browser.double_click("//button[normalize-space()='Send reply']").await;
+    browser.expect_heading(item, "reply-planned").await;
+    assert!(browser.main_text().await.contains("Your reply is planned"));
+    assert_eq!(daemon.staff_replies().await, [reply], "one reply, after a double click");
+
     // After signing out, the back button shows nothing of anyone.
     browser.visit(&format!("{base}/people"), "people").await;
     browser.follow("SPS-1001").await;
@@ -205,6 +219,55 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// `reference` texted `body`, and it needs a person (as `optout` files
+    /// a "who is this?").
+    async fn raise_reply(&self, reference: &str, body: &str) {
+        let store = startup::open_store(&self.settings.database).await.unwrap();
+        let org = store.orgs().await.unwrap()[0].id;
+        let reference = homeward::domain::ExternalRef::parse(reference).unwrap();
+        let person = store.person_by_ref(org, &reference).await.unwrap().unwrap();
+        let now = chrono::Utc::now();
+        let inbound = homeward::domain::Inbound {
+            id: uuid::Uuid::now_v7().to_string(),
+            provider: "log".into(),
+            provider_message_id: uuid::Uuid::now_v7().to_string(),
+            from: person.mobile.as_e164().to_owned(),
+            body: body.into(),
+            intent: "who_is_this".into(),
+            received_at: now,
+        };
+        store.record_inbound(&inbound, &[person.clone()]).await.unwrap();
+        let item = homeward::domain::NewAttention {
+            org_id: org,
+            person_id: person.id,
+            kind: "who_is_this",
+            detail: "They asked who is texting".into(),
+            inbound_id: Some(inbound.id),
+            message_id: None,
+        };
+        store.raise_attention(&item, now).await.unwrap();
+    }
+
+    /// The texts staff typed as replies, in the order planned.
+    async fn staff_replies(&self) -> Vec<String> {
+        let store = startup::open_store(&self.settings.database).await.unwrap();
+        let org = store.orgs().await.unwrap()[0].id;
+        let filter = homeward::store::MessageFilter {
+            person: None,
+            state: None,
+            from: None,
+            to: None,
+            limit: 100,
+        };
+        let all = store.messages(org, &filter).await.unwrap();
+        all.into_iter()
+            .filter(|m| m.origin == homeward::domain::MessageOrigin::StaffReply)
+            .map(|m| m.body.as_str().to_owned())
+            .collect()
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.shutdown.cancel();
@@ -296,6 +359,24 @@ impl Browser {
     async fn press(&self, words: &str) {
         let xpath = format!("//button[normalize-space()='{words}']");
         self.click(Locator::XPath(&xpath)).await;
+    }
+
+    /// Two clicks in quick succession, as an impatient person makes them.
+    async fn double_click(&self, xpath: &str) {
+        use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+        let element = self.client.find(Locator::XPath(xpath)).await.unwrap();
+        let mut clicks = MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+            element,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        });
+        for _ in 0..2 {
+            clicks = clicks
+                .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+                .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+        }
+        self.client.perform_actions(clicks).await.unwrap();
     }
 
     async fn follow(&self, words: &str) {
