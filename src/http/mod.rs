@@ -70,7 +70,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState, server: &ServerSettings) -> Router {
     routes(server)
-        .merge(pages::router())
+        .merge(pages::router(server))
         .layer(DefaultBodyLimit::max(server.max_body_bytes))
         .route_layer(middleware::from_fn(undecodable_path))
         .route_layer(middleware::from_fn(record_metrics))

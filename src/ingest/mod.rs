@@ -7,8 +7,10 @@
 pub mod csv_file;
 pub mod input;
 mod journal;
+mod upload;
 
 pub use journal::LEASE as IMPORT_LEASE;
+pub use upload::{HeldUploads, UploadCheck, UploadError};
 
 use std::io::Read;
 use std::sync::Arc;
@@ -54,6 +56,8 @@ pub enum ImportError {
     Store { written: usize, source: StoreError },
     #[error("the rows were saved, but planning their texts failed: {0}")]
     Plan(#[from] PlanError),
+    #[error("nothing was saved: the texts could not be previewed: {0}")]
+    Preview(PlanError),
 }
 
 /// What an import did, row by row.
@@ -104,6 +108,8 @@ pub struct Ingest {
     mobiles: MobilePolicy,
     planner: Planner,
     audit: AuditLog,
+    /// Files checked on the upload page, waiting to be confirmed.
+    uploads: Arc<HeldUploads>,
 }
 
 impl Ingest {
@@ -121,6 +127,7 @@ impl Ingest {
             mobiles: settings.ingest.mobiles(),
             planner,
             audit,
+            uploads: Arc::default(),
         }
     }
 

@@ -28,6 +28,10 @@ pub struct PreviewRow {
     pub send_at_utc: DateTime<Utc>,
     pub state: MessageState,
     pub segments: usize,
+    /// The text as it would be sent (left out of `homeward plan --json`,
+    /// which lists times, not texts).
+    #[serde(skip)]
+    pub text: String,
 }
 
 /// Rows for stored messages, with each person's reference.
@@ -53,6 +57,7 @@ pub fn from_messages(
             send_at_utc: m.send_at,
             state: m.state,
             segments: crate::templates::sms::analyse(m.body.as_str()).segments,
+            text: m.body.as_str().to_owned(),
         })
         .collect()
 }
@@ -70,37 +75,58 @@ pub fn releases(
     records: &[ImportRecord],
     now: DateTime<Utc>,
 ) -> Result<Vec<PreviewRow>, PlanError> {
-    let zone = planner.zone();
     let org = OrgId::new();
+    let pairs: Vec<(Person, Event)> = records
+        .iter()
+        .filter_map(|record| match record {
+            ImportRecord::Release { person, liberation } => {
+                let person = Person {
+                    id: PersonId::new(),
+                    org_id: org,
+                    external_ref: person.external_ref.clone(),
+                    first_name: person.first_name.clone(),
+                    mobile: person.mobile.clone(),
+                    language: person.language.clone(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                let event = unsaved(&person, liberation, now);
+                Some((person, event))
+            }
+            ImportRecord::Appointment { .. } => None,
+        })
+        .collect();
+    events(planner, &pairs, now)
+}
+
+/// An event as it would be stored for `person`.
+pub fn unsaved(person: &Person, event: &crate::domain::NewEvent, now: DateTime<Utc>) -> Event {
+    Event {
+        id: EventId::new(),
+        org_id: person.org_id,
+        person_id: person.id,
+        event_ref: event.event_ref.clone(),
+        detail: event.detail.clone(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Plan these events in memory, storing nothing, as if no other texts were
+/// planned for their people's numbers.
+pub fn events(
+    planner: &Planner,
+    pairs: &[(Person, Event)],
+    now: DateTime<Utc>,
+) -> Result<Vec<PreviewRow>, PlanError> {
+    let zone = planner.zone();
     let mut rows = Vec::new();
     let mut by_number: HashMap<String, Vec<(Candidate, usize)>> = HashMap::new();
-    for record in records {
-        let ImportRecord::Release { person, liberation } = record else {
-            continue;
-        };
-        let person = Person {
-            id: PersonId::new(),
-            org_id: org,
-            external_ref: person.external_ref.clone(),
-            first_name: person.first_name.clone(),
-            mobile: person.mobile.clone(),
-            language: person.language.clone(),
-            created_at: now,
-            updated_at: now,
-        };
-        let event = Event {
-            id: EventId::new(),
-            org_id: org,
-            person_id: person.id,
-            event_ref: liberation.event_ref.clone(),
-            detail: liberation.detail.clone(),
-            created_at: now,
-            updated_at: now,
-        };
-        for w in wanted(planner.rules(), &Default::default(), &event, zone) {
+    for (person, event) in pairs {
+        for w in wanted(planner.rules(), &Default::default(), event, zone) {
             let rendered = planner.render(
                 &w.rule.template,
-                &person,
+                person,
                 Some(&event.detail),
                 &Variables::new(),
             )?;
@@ -123,6 +149,7 @@ pub fn releases(
                 send_at_utc: w.occasion.due,
                 state: initial_state(&w.occasion, now),
                 segments: rendered.analysis.segments,
+                text: rendered.text,
             });
         }
     }

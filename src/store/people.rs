@@ -113,6 +113,14 @@ pub trait Store:
         records: &[ImportRecord],
         now: DateTime<Utc>,
     ) -> Result<Vec<ImportOutcome>, StoreError>;
+    /// What [`import`](Self::import) would make of these rows now, writing
+    /// nothing: the check page before an upload is confirmed.
+    async fn check_import(
+        &self,
+        org: OrgId,
+        records: &[ImportRecord],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ImportOutcome>, StoreError>;
 }
 
 pub(crate) const PERSON_COLUMNS: &str =
@@ -644,23 +652,43 @@ macro_rules! people_store {
                 records: &[$crate::store::ImportRecord],
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<Vec<$crate::store::ImportOutcome>, $crate::store::StoreError> {
-                use $crate::store::import_batch::{EventChange, PersonChange, decide_all};
-                use $crate::store::people::{event_change, person_change};
+                use $crate::store::import_batch::decide_all;
                 let mut tx = self.write().await?;
                 dialect::lock_org_ingest(&mut tx, org).await?;
                 let known = dialect::load_batch(&mut tx, &self.vault, org, records).await?;
-                let person: PersonChange = |org, new, existing, now| {
-                    person_change(dialect::stored, org, new, existing, now)
-                };
-                let event: EventChange = |org, person, new, existing, now| {
-                    event_change(dialect::stored, org, person, new, existing, now)
-                };
-                let (outcomes, changed) = decide_all(org, records, known, (person, event), now);
+                let (outcomes, changed) = decide_all(org, records, known, batch_changes(), now);
                 dialect::write_people(&mut tx, &self.vault, &changed.people).await?;
                 dialect::write_events(&mut tx, &changed.events).await?;
                 tx.commit().await?;
                 Ok(outcomes)
             }
+
+            async fn check_import(
+                &self,
+                org: $crate::domain::OrgId,
+                records: &[$crate::store::ImportRecord],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Vec<$crate::store::ImportOutcome>, $crate::store::StoreError> {
+                use $crate::store::import_batch::decide_all;
+                let mut conn = self.pool.acquire().await?;
+                let known = dialect::load_batch(&mut conn, &self.vault, org, records).await?;
+                Ok(decide_all(org, records, known, batch_changes(), now).0)
+            }
+        }
+
+        /// How an import row changes what is stored, with this backend's
+        /// idea of a stored time.
+        fn batch_changes() -> (
+            $crate::store::import_batch::PersonChange,
+            $crate::store::import_batch::EventChange,
+        ) {
+            use $crate::store::people::{event_change, person_change};
+            (
+                |org, new, existing, now| person_change(dialect::stored, org, new, existing, now),
+                |org, person, new, existing, now| {
+                    event_change(dialect::stored, org, person, new, existing, now)
+                },
+            )
         }
 
         /// The person whose `key` column is `value`, locked until the

@@ -266,6 +266,32 @@ impl Browser<'_> {
         self.send(request.body(Body::from(body)).unwrap()).await
     }
 
+    /// Post a multipart form, as a browser sends a file: `fields` as text
+    /// and `file` as the field `file`, with the CSRF token `token`.
+    pub async fn upload(&mut self, token: &str, path: &str, fields: &[(&str, &str)], file: &str) -> Page {
+        const BOUNDARY: &str = "homeward-test-boundary";
+        let mut body = String::new();
+        for (name, value) in [("csrf_token", token)].iter().chain(fields) {
+            body.push_str(&format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        body.push_str(&format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"list.csv\"\r\n\
+             Content-Type: text/csv\r\n\r\n{file}\r\n--{BOUNDARY}--\r\n"
+        ));
+        let request = self
+            .request("POST", path)
+            .header(header::ORIGIN, ORIGIN)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
     pub async fn sign_in(&mut self, email: &str, password: &str) -> Page {
         let form = self.get("/sign-in").await;
         self.submit(

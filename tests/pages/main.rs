@@ -6,6 +6,7 @@ mod inbox;
 mod pages;
 mod sign_in;
 mod stop_texts;
+mod upload;
 
 use harness::Page;
 

@@ -96,7 +96,7 @@ async fn import(
         .await
         .map_err(|e| match e {
             ImportError::File(e) => ApiError::Unprocessable(e.to_string()),
-            e @ (ImportError::Store { .. } | ImportError::Plan(_)) => {
+            e @ (ImportError::Store { .. } | ImportError::Plan(_) | ImportError::Preview(_)) => {
                 ApiError::Unexpected(e.into())
             }
         })?;

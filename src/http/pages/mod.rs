@@ -28,6 +28,7 @@ mod setup;
 mod sign_in;
 mod stop_texts;
 mod today;
+mod upload;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -36,7 +37,11 @@ pub use error::not_found;
 
 use super::AppState;
 
-pub(super) fn router() -> Router<AppState> {
+pub(super) fn router(server: &crate::config::ServerSettings) -> Router<AppState> {
+    // An uploaded file may be as large as an import through the API.
+    let upload = Router::new()
+        .route("/upload", get(upload::form).post(upload::check))
+        .layer(axum::extract::DefaultBodyLimit::max(server.max_import_bytes));
     Router::new()
         .route("/", get(today::show))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
@@ -64,6 +69,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/attention/{id}/resolve", post(inbox::resolve))
         .route("/opt-outs", get(lists::opt_outs))
         .route("/admin/users", get(lists::users))
+        .route("/upload/confirm", post(upload::confirm))
+        .merge(upload)
         .route("/assets/{*path}", get(assets::serve))
         .layer(axum::middleware::from_fn(headers::secure))
 }
