@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::audit::AuditLog;
 use crate::domain::{AuditAction, AuditTarget, Caller, Person, PersonId, Role};
-use crate::planner::{PlanError, Planner, Replied, ReplyRequest};
+use crate::planner::{NudgeRequest, PlanError, Planner, Planned, ReplyRequest};
 use crate::store::{Store, StoreError};
 
 #[derive(Clone)]
@@ -59,7 +59,7 @@ impl Actions {
     }
 
     /// Send a typed reply; a repeated request (same key) is not audited again.
-    pub async fn reply(&self, caller: &Caller, request: ReplyRequest) -> Result<Replied, PlanError> {
+    pub async fn reply(&self, caller: &Caller, request: ReplyRequest) -> Result<Planned, PlanError> {
         let replied = self.planner.reply(caller.org_id, request).await?;
         if !replied.repeated {
             let m = &replied.message;
@@ -70,6 +70,21 @@ impl Actions {
                 .await?;
         }
         Ok(replied)
+    }
+
+    /// Schedule a one-off text (a template or a typed message); a
+    /// repeated request (same key) is not audited again.
+    pub async fn nudge(&self, caller: &Caller, request: NudgeRequest) -> Result<Planned, PlanError> {
+        let planned = self.planner.nudge(caller.org_id, request).await?;
+        if !planned.repeated {
+            let m = &planned.message;
+            let target = AuditTarget::message(m.person_id, m.id);
+            let note = format!("nudge {}", m.template.as_str());
+            self.audit
+                .record_noted(caller, AuditAction::Created, target, note)
+                .await?;
+        }
+        Ok(planned)
     }
 
     /// Mark an attention item resolved, with a note (trimmed, at most

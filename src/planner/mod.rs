@@ -14,9 +14,10 @@ mod plan;
 pub mod preview;
 pub mod rules;
 pub mod timing;
+mod nudge;
 mod typed;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -27,7 +28,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{
     Event, EventDetail, Message, MessageBody, MessageOrigin, MessageState, NewMessage, OrgId,
-    Person, PersonId, PhoneNumber, PlainText, TemplateName,
+    Person, PersonId, PhoneNumber, TemplateName,
 };
 use crate::store::{MessageUpdate, PlanChanges, Store, StoreError};
 use crate::templates::{
@@ -37,7 +38,8 @@ pub use caps::{Candidate, CapPolicy, ExpiryReason, Placement, fit};
 pub use context::service_words;
 use plan::Wanted;
 use rules::CampaignRule;
-pub use typed::{Replied, ReplyRequest};
+pub use nudge::{NudgePreview, NudgeRequest, NudgeText};
+pub use typed::{Planned, ReplyRequest};
 
 /// Events planned per store round trip in a sweep. Each batch reads its
 /// events' texts and every text to their numbers in one go; SQLite hands
@@ -428,94 +430,6 @@ impl Planner {
         Ok(report)
     }
 
-    /// Schedule a one-off text from staff, with the same checks as planned ones.
-    pub async fn nudge(&self, org: OrgId, request: NudgeRequest) -> Result<Message, PlanError> {
-        let now = self.inner.clock.now();
-        let person = self
-            .inner
-            .store
-            .person(org, request.person)
-            .await?
-            .ok_or(PlanError::NotFound("person"))?;
-        if request.send_at < now - Duration::minutes(1) {
-            return Err(PlanError::Invalid("send_at is in the past".into()));
-        }
-        if request.send_at > now + self.inner.nudge_horizon {
-            let days = self.inner.nudge_horizon.num_days();
-            return Err(PlanError::Invalid(format!(
-                "send_at is more than {days} days ahead"
-            )));
-        }
-        self.check_nudgeable(&request.template)?;
-        let variables = request
-            .variables
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().to_owned()))
-            .collect();
-        let rendered = self.render(&request.template, &person, None, &variables)?;
-        if let Some(words) = self.discloses(&rendered.text) {
-            return Err(PlanError::Invalid(format!(
-                "the text would say {words}; texts must not reveal that"
-            )));
-        }
-        let id = crate::domain::MessageId::new();
-        let message = NewMessage {
-            id,
-            org_id: org,
-            person_id: person.id,
-            origin: MessageOrigin::Nudge,
-            dedupe_key: format!("nudge/{id}"),
-            template: request.template,
-            language: rendered.language_used,
-            body: MessageBody::new(rendered.text),
-            mobile: person.mobile.clone(),
-            due_at: request.send_at,
-            send_at: request.send_at,
-            expires_at: request.send_at + request.expires_after,
-            earliest: None,
-            priority: request.priority,
-            goal: None,
-        };
-        let changes = PlanChanges {
-            create: vec![(
-                message,
-                MessageState::Pending,
-                "a one-off nudge from staff".into(),
-            )],
-            ..Default::default()
-        };
-        self.inner.store.apply_plan(&changes, now).await?;
-        self.fit_numbers(std::slice::from_ref(&person.mobile))
-            .await?;
-        self.inner
-            .store
-            .message(org, id)
-            .await?
-            .ok_or(PlanError::NotFound("message"))
-    }
-
-    /// Staff may send any template but those Homeward sends itself.
-    fn check_nudgeable(&self, template: &TemplateName) -> Result<(), PlanError> {
-        if TemplateCatalogue::is_nudgeable(template) {
-            return Ok(());
-        }
-        let allowed: Vec<&str> = self
-            .inner
-            .catalogue
-            .nudgeable()
-            .iter()
-            .map(|t| t.as_str())
-            .collect();
-        Err(PlanError::Refused {
-            field: "template",
-            value: template.as_str().to_owned(),
-            reason: format!(
-                "is sent only by Homeward itself (in answer to STOP, START or HELP); a nudge may use: {}",
-                allowed.join(", ")
-            ),
-        })
-    }
-
     /// Only goals that a campaign rule or `planner.extra_goals` names may
     /// be recorded: a misspelt goal would stop nothing, silently.
     fn check_goal(&self, goal: &str) -> Result<(), PlanError> {
@@ -557,16 +471,4 @@ impl Planner {
             .await?;
         self.plan_person(org, person).await
     }
-}
-
-/// A one-off text from staff.
-#[derive(Debug, Clone)]
-pub struct NudgeRequest {
-    pub person: PersonId,
-    pub template: TemplateName,
-    /// Checked like every value that reaches a text.
-    pub variables: BTreeMap<String, PlainText>,
-    pub send_at: DateTime<Utc>,
-    pub expires_after: Duration,
-    pub priority: u8,
 }

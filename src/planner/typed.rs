@@ -20,10 +20,10 @@ const REPLY_LIFETIME: Duration = Duration::hours(24);
 /// Most important: a person is waiting for an answer.
 const REPLY_PRIORITY: u8 = 1;
 
-/// A planned reply, and whether an earlier request with the same key had
-/// planned it already.
+/// A text staff asked for (a reply or a nudge), and whether an earlier
+/// request with the same key had planned it already.
 #[derive(Debug, Clone)]
-pub struct Replied {
+pub struct Planned {
     pub message: Message,
     pub repeated: bool,
 }
@@ -51,7 +51,7 @@ impl Planner {
     /// Send a typed reply: checked, then planned to go now or at the next
     /// opening of sending hours. A repeated key returns the text already
     /// planned for it, sending nothing twice.
-    pub async fn reply(&self, org: OrgId, request: ReplyRequest) -> Result<Replied, PlanError> {
+    pub async fn reply(&self, org: OrgId, request: ReplyRequest) -> Result<Planned, PlanError> {
         let store = &self.inner.store;
         let person = store
             .person(org, request.person)
@@ -60,7 +60,7 @@ impl Planner {
         let key = reply_key(org, person.id, request.key.as_deref());
         if let Some(message) = store.message_by_key(org, &key).await? {
             let repeated = true;
-            return Ok(Replied { message, repeated });
+            return Ok(Planned { message, repeated });
         }
         let mobile = std::slice::from_ref(&person.mobile);
         if !store.suppressed_among(mobile).await?.is_empty() {
@@ -103,7 +103,7 @@ impl Planner {
         self.fit_numbers(mobile).await?;
         let message = store.message_by_key(org, &key).await?;
         let message = message.ok_or(PlanError::NotFound("message"))?;
-        Ok(Replied {
+        Ok(Planned {
             repeated: message.id != id,
             message,
         })

@@ -3,6 +3,7 @@
 
 mod harness;
 mod inbox;
+mod nudge;
 mod pages;
 mod sign_in;
 mod stop_texts;

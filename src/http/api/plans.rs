@@ -14,7 +14,7 @@ use crate::domain::{AuditAction, AuditTarget, Caller, Message, PersonId, PlainTe
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ErrorBody};
 use crate::ingest::input::{FieldError, parse_instant};
-use crate::planner::NudgeRequest;
+use crate::planner::{NudgeRequest, NudgeText};
 use crate::templates::Variables;
 
 /// A goal the person reached.
@@ -75,16 +75,24 @@ pub async fn record_outcome(
     }))
 }
 
-/// A one-off text from staff.
+/// A one-off text from staff: a template, or a message typed by staff.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"template": "week_checkin", "send_at": "2026-12-03T10:00:00Z"}))]
 pub struct NudgeInput {
     /// The template to send (one in the person's language, or English).
     /// Templates Homeward sends itself (`optout_confirmation`,
-    /// `optin_confirmation`, `help_reply`) are refused.
-    #[schema(value_type = TemplateName, example = "week_checkin")]
-    template: String,
+    /// `optin_confirmation`, `help_reply`) are refused. Give this or `body`.
+    #[schema(value_type = Option<TemplateName>, example = "week_checkin")]
+    template: Option<String>,
+    /// A message typed by staff instead of a template, checked like one: a
+    /// disclosing word or a reference number is refused and named, links
+    /// follow `templates.allow_links`, at most 3 segments.
+    body: Option<String>,
+    /// Send a typed `body` of 2 or 3 segments; without it such a text is
+    /// refused, naming its segments.
+    #[serde(default)]
+    confirm_segments: bool,
     /// When to send it: RFC 3339 with an offset. It still waits for the
     /// sending window, caps and gaps.
     #[schema(value_type = chrono::DateTime<chrono::Utc>)]
@@ -106,9 +114,7 @@ pub struct NudgeInput {
 impl NudgeInput {
     fn parse(self, person: crate::domain::PersonId) -> Result<NudgeRequest, ApiError> {
         let mut errors = Vec::new();
-        let template = TemplateName::parse(&self.template)
-            .map_err(|e| errors.push(FieldError::new("template", Some(&self.template), e)))
-            .ok();
+        let text = self.text(&mut errors);
         let send_at = parse_instant(&self.send_at)
             .map_err(|e| errors.push(FieldError::new("send_at", Some(&self.send_at), e)))
             .ok();
@@ -120,7 +126,6 @@ impl NudgeInput {
                 "must be 1 to 168",
             ));
         }
-        let variables = plain_variables(&self.variables, &mut errors);
         let priority = self.priority.unwrap_or(5);
         if !(1..=9).contains(&priority) {
             errors.push(FieldError::new(
@@ -129,16 +134,41 @@ impl NudgeInput {
                 "must be 1 to 9",
             ));
         }
-        match (template, send_at) {
-            (Some(template), Some(send_at)) if errors.is_empty() => Ok(NudgeRequest {
+        match (text, send_at) {
+            (Some(text), Some(send_at)) if errors.is_empty() => Ok(NudgeRequest {
                 person,
-                template,
-                variables,
+                text,
                 send_at,
                 expires_after: Duration::hours(hours),
                 priority,
+                key: None,
             }),
             _ => Err(ApiError::Invalid(errors)),
+        }
+    }
+
+    /// The template with its values, or the typed body: exactly one.
+    fn text(&self, errors: &mut Vec<FieldError>) -> Option<NudgeText> {
+        match (&self.template, &self.body) {
+            (Some(template), None) => {
+                let name = TemplateName::parse(template)
+                    .map_err(|e| errors.push(FieldError::new("template", Some(template), e)))
+                    .ok();
+                let variables = plain_variables(&self.variables, errors);
+                name.map(|name| NudgeText::Template { name, variables })
+            }
+            (None, Some(body)) if self.variables.is_empty() => Some(NudgeText::Typed {
+                body: body.clone(),
+                confirmed: self.confirm_segments,
+            }),
+            (None, Some(_)) => {
+                errors.push(FieldError::new("variables", None, "are for templates; a typed body has none"));
+                None
+            }
+            _ => {
+                errors.push(FieldError::new("template", None, "or body is required, but not both"));
+                None
+            }
         }
     }
 }
@@ -172,7 +202,7 @@ fn plain_variables(
     responses(
         (status = 201, description = "The text, planned and rendered", body = Message),
         (status = 404, description = "No such person in this organisation", body = ErrorBody),
-        (status = 422, description = "A field is invalid (a template Homeward sends itself, a variable that is not plain text), or the template cannot be rendered for this person", body = ErrorBody),
+        (status = 422, description = "A field is invalid (a template Homeward sends itself, a variable that is not plain text, a typed body that is refused: the word or problem named), or the template cannot be rendered for this person", body = ErrorBody),
     )
 )]
 pub async fn nudge(
@@ -182,12 +212,6 @@ pub async fn nudge(
     ApiJson(input): ApiJson<NudgeInput>,
 ) -> Result<impl IntoResponse, ApiError> {
     let request = input.parse(path_id(&id, "person")?)?;
-    let message = state.ingest.planner().nudge(caller.org_id, request).await?;
-    let target = AuditTarget::message(message.person_id, message.id);
-    let note = format!("nudge {}", message.template.as_str());
-    state
-        .audit
-        .record_noted(&caller, AuditAction::Created, target, note)
-        .await?;
+    let message = state.actions.nudge(&caller, request).await?.message;
     Ok((StatusCode::CREATED, Json(message)))
 }

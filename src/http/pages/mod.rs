@@ -21,6 +21,7 @@ mod headers;
 mod inbox;
 mod labels;
 mod lists;
+mod nudge;
 mod people;
 mod render;
 mod session;
@@ -54,6 +55,7 @@ pub(super) fn router(server: &crate::config::ServerSettings) -> Router<AppState>
         )
         .route("/people", get(people::list).post(people::search))
         .route("/people/{id}", get(people::show))
+        .route("/people/{id}/nudge", get(nudge::form).post(nudge::submit))
         .route(
             "/people/{id}/stop-texts",
             get(stop_texts::stop_form).post(stop_texts::stop),

@@ -33,6 +33,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "attention_item.html",
     "opt_outs.html",
     "stop_texts.html",
+    "nudge.html",
     "upload.html",
     "upload_check.html",
     "upload_done.html",
