@@ -108,7 +108,7 @@ impl Application {
             .await?
             .map(|secret| secret.expose().to_owned());
         let audit = AuditLog::new(store.clone(), clock.clone());
-        let actions = Actions::new(store.clone(), planner.clone(), audit.clone());
+        let actions = Actions::new(store.clone(), ingest.clone(), audit.clone());
         let state = AppState {
             store: store.clone(),
             ingest: ingest.clone(),

@@ -3,19 +3,30 @@
 //! these and nothing lower, so a page can never do what the API forbids and
 //! neither can forget the audit trail.
 
+mod changes;
+
 use std::sync::Arc;
+
+pub use changes::TextChanges;
 
 use crate::audit::AuditLog;
 use crate::domain::{AuditAction, AuditTarget, Caller, Person, PersonId, Role};
-use crate::planner::{NudgeRequest, PlanError, Planner, Planned, ReplyRequest};
-use crate::store::{Store, StoreError};
+use crate::domain::{Event, EventId, Message, NewEvent, OrgId, UpsertOutcome};
+use crate::ingest::input::{EventPatch, PersonPatch};
+use crate::ingest::{Ingest, IngestError};
+use crate::planner::{NudgeRequest, PlanError, PlanReport, Planned, Planner, ReplyRequest};
+use crate::store::{MessageFilter, Store, StoreError};
 
 #[derive(Clone)]
 pub struct Actions {
     store: Arc<dyn Store>,
+    ingest: Ingest,
     planner: Planner,
     audit: AuditLog,
 }
+
+/// Most texts of one person compared before and after a change.
+const TEXTS_COMPARED: u32 = 500;
 
 /// What marking an attention item resolved found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,10 +57,11 @@ pub enum OptOutError {
 }
 
 impl Actions {
-    pub fn new(store: Arc<dyn Store>, planner: Planner, audit: AuditLog) -> Self {
+    pub fn new(store: Arc<dyn Store>, ingest: Ingest, audit: AuditLog) -> Self {
         Self {
             store,
-            planner,
+            planner: ingest.planner().clone(),
+            ingest,
             audit,
         }
     }
@@ -169,6 +181,88 @@ impl Actions {
     async fn person(&self, caller: &Caller, id: PersonId) -> Result<Person, OptOutError> {
         let person = self.store.person(caller.org_id, id).await?;
         person.ok_or(OptOutError::NoPerson)
+    }
+
+    /// Change a person's name, mobile or language; their texts are planned
+    /// again (a new number lifts a pause).
+    pub async fn change_person(
+        &self,
+        caller: &Caller,
+        id: PersonId,
+        patch: &PersonPatch,
+    ) -> Result<(Person, TextChanges), IngestError> {
+        let before = self.texts(caller.org_id, id).await?;
+        let person = self.ingest.update_person(caller.org_id, id, patch).await?;
+        let target = AuditTarget::person(person.id);
+        self.audit.record(caller, AuditAction::Updated, target).await?;
+        let after = self.texts(caller.org_id, id).await?;
+        Ok((person, TextChanges::between(&before, &after)))
+    }
+
+    /// Add a liberation or an appointment (or update the one with the same
+    /// reference), and plan its texts.
+    pub async fn add_event(
+        &self,
+        caller: &Caller,
+        person: PersonId,
+        event: &NewEvent,
+    ) -> Result<(Event, UpsertOutcome, TextChanges), IngestError> {
+        let before = self.texts(caller.org_id, person).await?;
+        let (event, outcome) = self.ingest.upsert_event(caller.org_id, person, event).await?;
+        let target = AuditTarget::event(person, event.id);
+        self.audit.record_upsert(caller, outcome, target).await?;
+        let after = self.texts(caller.org_id, person).await?;
+        Ok((event, outcome, TextChanges::between(&before, &after)))
+    }
+
+    /// Move or cancel an event; its texts are planned again.
+    pub async fn change_event(
+        &self,
+        caller: &Caller,
+        person: PersonId,
+        id: EventId,
+        patch: &EventPatch,
+    ) -> Result<(Event, TextChanges), IngestError> {
+        let before = self.texts(caller.org_id, person).await?;
+        let event = self.ingest.update_event(caller.org_id, person, id, patch).await?;
+        let action = if event.detail.is_cancelled() {
+            AuditAction::Cancelled
+        } else {
+            AuditAction::Updated
+        };
+        let target = AuditTarget::event(person, event.id);
+        self.audit.record(caller, action, target).await?;
+        let after = self.texts(caller.org_id, person).await?;
+        Ok((event, TextChanges::between(&before, &after)))
+    }
+
+    /// Record a goal the person reached: texts serving it are cancelled.
+    pub async fn record_outcome(
+        &self,
+        caller: &Caller,
+        person: PersonId,
+        goal: &str,
+    ) -> Result<(PlanReport, TextChanges), PlanError> {
+        let before = self.texts(caller.org_id, person).await?;
+        let report = self.planner.record_outcome(caller.org_id, person, goal).await?;
+        let target = AuditTarget::outcome(person, goal);
+        let note = format!("{} texts cancelled", report.cancelled);
+        self.audit
+            .record_noted(caller, AuditAction::Created, target, note)
+            .await?;
+        let after = self.texts(caller.org_id, person).await?;
+        Ok((report, TextChanges::between(&before, &after)))
+    }
+
+    async fn texts(&self, org: OrgId, person: PersonId) -> Result<Vec<Message>, StoreError> {
+        let filter = MessageFilter {
+            person: Some(person),
+            state: None,
+            from: None,
+            to: None,
+            limit: TEXTS_COMPARED,
+        };
+        self.store.messages(org, &filter).await
     }
 }
 

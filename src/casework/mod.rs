@@ -143,6 +143,15 @@ impl Casework {
         self.store.person(org, id).await
     }
 
+    pub async fn event(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        id: crate::domain::EventId,
+    ) -> Result<Option<Event>, StoreError> {
+        self.store.event(org, person, id).await
+    }
+
     pub async fn story(&self, org: OrgId, id: PersonId) -> Result<Option<Story>, StoreError> {
         let Some(person) = self.store.person(org, id).await? else {
             return Ok(None);

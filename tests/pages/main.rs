@@ -5,6 +5,7 @@ mod harness;
 mod inbox;
 mod nudge;
 mod pages;
+mod person_forms;
 mod sign_in;
 mod stop_texts;
 mod upload;

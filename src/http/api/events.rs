@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::path_id;
-use crate::domain::{AuditAction, AuditTarget, Caller, Event, EventId, PersonId, UpsertOutcome};
+use crate::domain::{AuditTarget, Caller, Event, EventId, PersonId, UpsertOutcome};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ErrorBody};
 use crate::ingest::input::{EventInput, EventPatch};
@@ -136,16 +136,9 @@ pub async fn update(
     ApiJson(patch): ApiJson<EventPatch>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (person, event) = (path_id(&id, "person")?, path_id(&event_id, "event")?);
-    let event = state
-        .ingest
-        .update_event(caller.org_id, person, event, &patch)
+    let (event, _) = state
+        .actions
+        .change_event(&caller, person, event, &patch)
         .await?;
-    let action = if event.detail.is_cancelled() {
-        AuditAction::Cancelled
-    } else {
-        AuditAction::Updated
-    };
-    let target = AuditTarget::event(person, event.id);
-    state.audit.record(&caller, action, target).await?;
     Ok(Json(event))
 }

@@ -212,15 +212,7 @@ pub async fn update(
     ApiJson(patch): ApiJson<PersonPatch>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = path_id(&id, "person")?;
-    let person = state
-        .ingest
-        .update_person(caller.org_id, id, &patch)
-        .await?;
-    let target = AuditTarget::person(person.id);
-    state
-        .audit
-        .record(&caller, AuditAction::Updated, target)
-        .await?;
+    let (person, _) = state.actions.change_person(&caller, id, &patch).await?;
     Ok(Json(person))
 }
 

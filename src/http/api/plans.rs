@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::path_id;
-use crate::domain::{AuditAction, AuditTarget, Caller, Message, PersonId, PlainText, TemplateName};
+use crate::domain::{Caller, Message, PersonId, PlainText, TemplateName};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ErrorBody};
 use crate::ingest::input::{FieldError, parse_instant};
@@ -58,16 +58,9 @@ pub async fn record_outcome(
     let person = path_id(&id, "person")?;
     let goal = TemplateName::parse(&input.goal)
         .map_err(|e| ApiError::Invalid(vec![FieldError::new("goal", Some(&input.goal), e)]))?;
-    let report = state
-        .ingest
-        .planner()
-        .record_outcome(caller.org_id, person, goal.as_str())
-        .await?;
-    let target = AuditTarget::outcome(person, goal.as_str());
-    let note = format!("{} texts cancelled", report.cancelled);
-    state
-        .audit
-        .record_noted(&caller, AuditAction::Created, target, note)
+    let (report, _) = state
+        .actions
+        .record_outcome(&caller, person, goal.as_str())
         .await?;
     Ok(Json(OutcomeRecorded {
         goal,

@@ -69,3 +69,19 @@ pub(super) fn attention(kind: &str) -> &'static str {
         _ => "Needs a person",
     }
 }
+
+/// What an appointment is for, as staff say it.
+pub(super) fn appointment(kind: crate::domain::AppointmentKind) -> &'static str {
+    use crate::domain::AppointmentKind::*;
+    match kind {
+        Gp => "Doctor (GP)",
+        AddictionService => "Drug and alcohol service",
+        Housing => "Housing",
+        JusticeSocialWork => "Justice social work",
+        MentalHealth => "Mental health",
+        Dentist => "Dentist",
+        Pharmacy => "Pharmacy",
+        Benefits => "Benefits",
+        Other => "Something else",
+    }
+}

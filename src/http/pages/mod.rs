@@ -23,6 +23,7 @@ mod labels;
 mod lists;
 mod nudge;
 mod people;
+mod person_forms;
 mod render;
 mod session;
 mod setup;
@@ -56,6 +57,22 @@ pub(super) fn router(server: &crate::config::ServerSettings) -> Router<AppState>
         .route("/people", get(people::list).post(people::search))
         .route("/people/{id}", get(people::show))
         .route("/people/{id}/nudge", get(nudge::form).post(nudge::submit))
+        .route(
+            "/people/{id}/details",
+            get(person_forms::details_form).post(person_forms::details),
+        )
+        .route(
+            "/people/{id}/events/{event}",
+            get(person_forms::event_form).post(person_forms::event),
+        )
+        .route(
+            "/people/{id}/appointments",
+            get(person_forms::appointment_form).post(person_forms::appointment),
+        )
+        .route(
+            "/people/{id}/outcome",
+            get(person_forms::outcome_form).post(person_forms::outcome),
+        )
         .route(
             "/people/{id}/stop-texts",
             get(stop_texts::stop_form).post(stop_texts::stop),

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::PageError;
+use super::person_forms::{Saved, saved_query};
 use super::render::Page;
 use super::session::{SameOrigin, Staff};
 use super::sign_in::{FieldError, detail};
@@ -111,6 +112,7 @@ pub(super) async fn show(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
+    saved: Query<Saved>,
 ) -> Result<Html<String>, PageError> {
     let id: PersonId = id.parse().map_err(|_| PageError::NotFound)?;
     let org = staff.session.user.org_id;
@@ -120,7 +122,10 @@ pub(super) async fn show(
         .await?
         .ok_or(PageError::NotFound)?;
     let zone = state.casework.zone();
-    let values = story_values(&story, zone);
+    let mut values = story_values(&story, zone);
+    if let Some((title, body)) = saved_query(saved).message() {
+        values["saved"] = json!({ "title": title, "body": body });
+    }
     let name = person_name(&story.person);
     let trail = [("/", "Today"), ("/people", "People"), ("", name.as_str())];
     Page {
@@ -203,7 +208,7 @@ fn event_row(event: &Event, zone: chrono_tz::Tz) -> Value {
             establishment,
             status,
         } => json!([
-            "Release",
+            { "text": "Release", "href": event_href(event) },
             dates::day(*date),
             establishment.as_ref().map_or("", |e| e.as_str()),
             capitalised(status.as_str()),
@@ -214,15 +219,20 @@ fn event_row(event: &Event, zone: chrono_tz::Tz) -> Value {
             appointment_type,
             status,
         } => json!([
-            format!(
-                "Appointment: {}",
-                appointment_type.as_str().replace('_', " ")
-            ),
+            {
+                "text": format!("Appointment: {}", labels::appointment(*appointment_type)),
+                "href": event_href(event),
+            },
             dates::when(*starts_at, zone),
             place.as_ref().map_or("", |p| p.as_str()),
             capitalised(status.as_str()),
         ]),
     }
+}
+
+/// Where a release or appointment is moved or cancelled.
+fn event_href(event: &Event) -> String {
+    format!("/people/{}/events/{}", event.person_id, event.id)
 }
 
 /// "expected" as a sentence starts: "Expected".
@@ -260,7 +270,7 @@ fn origin_words(origin: &MessageOrigin, template: &str) -> String {
     }
 }
 
-fn goal_words(goal: &str) -> String {
+pub(super) fn goal_words(goal: &str) -> String {
     match goal {
         "gp_registered" => "Registered with a GP".to_owned(),
         other => other.replace('_', " "),
