@@ -155,6 +155,12 @@ impl Planner {
         &self.inner.catalogue
     }
 
+    /// The template check over every template, with the configured rules:
+    /// what `homeward templates check` reports, for the templates page.
+    pub fn template_report(&self) -> crate::templates::CheckReport {
+        crate::templates::check(&self.inner.catalogue, &self.inner.text_rules)
+    }
+
     /// The goals staff may record, in order.
     pub fn goals(&self) -> impl Iterator<Item = &str> {
         self.inner.goals.iter().map(String::as_str)

@@ -29,6 +29,7 @@ mod session;
 mod setup;
 mod sign_in;
 mod stop_texts;
+mod templates_page;
 mod today;
 mod upload;
 
@@ -87,6 +88,7 @@ pub(super) fn router(server: &crate::config::ServerSettings) -> Router<AppState>
         .route("/attention/{id}/reply", post(inbox::reply))
         .route("/attention/{id}/resolve", post(inbox::resolve))
         .route("/opt-outs", get(lists::opt_outs))
+        .route("/templates", get(templates_page::show))
         .route("/admin/users", get(lists::users))
         .route("/upload/confirm", post(upload::confirm))
         .merge(upload)

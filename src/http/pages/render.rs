@@ -38,6 +38,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "event.html",
     "appointment.html",
     "outcome.html",
+    "templates.html",
     "upload.html",
     "upload_check.html",
     "upload_done.html",
