@@ -8,6 +8,7 @@
 //! per address, as keyed hashes in the store, so every daemon sharing a
 //! database sees them.
 
+mod access;
 pub mod password;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::domain::{
 use crate::store::{Store, StoreError};
 use crate::vault::Vault;
 pub use password::PasswordError;
+pub use access::MAX_TOKEN_LABEL;
 
 /// How long a link to choose a password works.
 pub const LINK_VALID_FOR: Duration = Duration::hours(24);

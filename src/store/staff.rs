@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::domain::{
-    Email, LinkPurpose, OrgId, OrgName, Organisation, SecretHash, StaffSession, User, UserId,
+    Email, LinkPurpose, OrgId, OrgName, Organisation, Role, SecretHash, StaffSession, User,
+    UserId,
 };
 
 #[async_trait]
@@ -32,6 +33,17 @@ pub trait StaffStore: Send + Sync + 'static {
         &self,
         org: OrgId,
         id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<bool>, StoreError>;
+
+    /// Give an account a new role: `None` if `org` has no such user,
+    /// `Some(false)` if it had that role already. A change of role ends the
+    /// account's sessions, so the new rights apply from its next sign-in.
+    async fn set_user_role(
+        &self,
+        org: OrgId,
+        id: UserId,
+        role: Role,
         now: DateTime<Utc>,
     ) -> Result<Option<bool>, StoreError>;
 
@@ -300,6 +312,36 @@ macro_rules! staff_store {
                 Self::stamp_in(&mut tx, END_SESSIONS_OF, now, id.to_string()).await?;
                 tx.commit().await?;
                 Ok(Some(disabled > 0))
+            }
+
+            async fn set_user_role(
+                &self,
+                org: $crate::domain::OrgId,
+                id: $crate::domain::UserId,
+                role: $crate::domain::Role,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Option<bool>, $crate::store::StoreError> {
+                let mut tx = self.write().await?;
+                let current: Option<String> =
+                    sqlx::query_scalar("SELECT role FROM users WHERE org_id = $1 AND id = $2")
+                        .bind(org.to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match current {
+                    None => return Ok(None),
+                    Some(current) if current == role.as_str() => return Ok(Some(false)),
+                    Some(_) => {}
+                }
+                sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+                    .bind(role.as_str())
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                use $crate::store::staff::END_SESSIONS_OF;
+                Self::stamp_in(&mut tx, END_SESSIONS_OF, now, id.to_string()).await?;
+                tx.commit().await?;
+                Ok(Some(true))
             }
 
             async fn create_link(

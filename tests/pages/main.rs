@@ -1,6 +1,7 @@
 //! Page tests: the staff pages through the real router (no socket), read as
 //! HTML. Browser tests in real Chromium are in `tests/browser.rs`.
 
+mod admin;
 mod harness;
 mod inbox;
 mod nudge;
@@ -24,9 +25,9 @@ pub fn check_page(page: &Page) {
         "title {title:?} begins with h1 {:?}",
         headings[0]
     );
-    let forms = page.texts("form").len();
-    let tokens = page.attrs("form input[name=csrf_token]", "value");
-    assert_eq!(tokens.len(), forms, "a CSRF token in every form");
+    let forms = page.texts("form[method=post]").len();
+    let tokens = page.attrs("form[method=post] input[name=csrf_token]", "value");
+    assert_eq!(tokens.len(), forms, "a CSRF token in every form that posts");
     assert!(
         tokens.iter().all(|t| t.len() >= 40),
         "tokens are long and random: {tokens:?}"

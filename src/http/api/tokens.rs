@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::path_id;
-use crate::domain::{ApiToken, AuditAction, AuditTarget, TokenId};
+use crate::domain::{Actor, ApiToken, TokenId};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::{Admin, AppState};
 
@@ -41,7 +41,7 @@ pub async fn list(
     State(state): State<AppState>,
     Admin(caller): Admin,
 ) -> Result<impl IntoResponse, ApiError> {
-    let tokens = state.store.tokens(caller.org_id).await?;
+    let tokens = state.accounts.tokens(caller.org_id).await?;
     Ok(Json(TokenList { tokens }))
 }
 
@@ -65,18 +65,9 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id: TokenId = path_id(&id, "token")?;
-    let now = state.clock.now();
-    let revoked = state.store.revoke_token(caller.org_id, id, now).await?;
-    match revoked {
-        None => return Err(ApiError::NotFound("token")),
-        Some(true) => {
-            let target = AuditTarget::token(id);
-            state
-                .audit
-                .record(&caller, AuditAction::Revoked, target)
-                .await?;
-        }
-        Some(false) => {}
+    let by = Actor::from(&caller);
+    match state.accounts.revoke_token(caller.org_id, id, by).await? {
+        None => Err(ApiError::NotFound("token")),
+        Some(_) => Ok(Json(TokenRevoked { id, revoked: true })),
     }
-    Ok(Json(TokenRevoked { id, revoked: true }))
 }

@@ -1,5 +1,4 @@
-//! The opt-outs and staff accounts, read-only (changing them is done
-//! through the API for now).
+//! The opt-outs, read-only (a person's page stops or allows their texts).
 
 use axum::extract::State;
 use axum::response::Html;
@@ -7,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::error::PageError;
 use super::render::Page;
-use super::session::{Staff, StaffAdmin};
+use super::session::Staff;
 use super::dates;
 use crate::domain::Person;
 use crate::http::AppState;
@@ -44,38 +43,6 @@ pub(super) async fn opt_outs(
         nav: "optouts",
         session: Some(&staff.session),
         trail: &[("/", "Today"), ("", "Opt-outs")],
-    }
-    .render(json!({ "rows": rows }))
-}
-
-/// The organisation's staff accounts (admins only).
-pub(super) async fn users(
-    State(state): State<AppState>,
-    StaffAdmin(staff): StaffAdmin,
-) -> Result<Html<String>, PageError> {
-    let zone = state.casework.zone();
-    let users = state.accounts.users(staff.session.user.org_id).await?;
-    let rows: Vec<Value> = users
-        .iter()
-        .map(|u| {
-            let status = match (u.disabled_at, &u.password_hash) {
-                (Some(_), _) => json!({ "tag": "Disabled", "colour": "grey" }),
-                (None, None) => json!({ "tag": "Invited", "colour": "yellow" }),
-                (None, Some(_)) => json!({ "tag": "Active", "colour": "green" }),
-            };
-            json!([
-                u.email.as_str(),
-                u.role.as_str(),
-                dates::day_of(u.created_at, zone),
-                status
-            ])
-        })
-        .collect();
-    Page {
-        template: "users.html",
-        nav: "users",
-        session: Some(&staff.session),
-        trail: &[("/", "Today"), ("", "Staff accounts")],
     }
     .render(json!({ "rows": rows }))
 }

@@ -14,6 +14,7 @@
 //! ids only: a search is a POST, and one-time links put their token in the
 //! query string, which the request log never records.
 
+mod admin;
 mod assets;
 mod dates;
 mod error;
@@ -89,7 +90,14 @@ pub(super) fn router(server: &crate::config::ServerSettings) -> Router<AppState>
         .route("/attention/{id}/resolve", post(inbox::resolve))
         .route("/opt-outs", get(lists::opt_outs))
         .route("/templates", get(templates_page::show))
-        .route("/admin/users", get(lists::users))
+        .route("/admin/users", get(admin::users))
+        .route("/admin/users/new", get(admin::invite_form).post(admin::invite))
+        .route("/admin/users/{id}", get(admin::user))
+        .route("/admin/users/{id}/role", post(admin::set_role))
+        .route("/admin/users/{id}/disable", post(admin::disable))
+        .route("/admin/tokens", get(admin::tokens).post(admin::create_token))
+        .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/admin/audit", get(admin::audit))
         .route("/upload/confirm", post(upload::confirm))
         .merge(upload)
         .route("/assets/{*path}", get(assets::serve))
