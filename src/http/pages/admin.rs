@@ -317,8 +317,8 @@ pub(super) async fn audit(
     let mut errors = Vec::new();
     let mut day = |raw: &str, field: &'static str| match raw.trim() {
         "" => None,
-        raw => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .map_err(|_| errors.push(FieldError::new(field, "Enter a real date, like 2026-12-09")))
+        raw => dates::read_day(raw)
+            .map_err(|e| errors.push(FieldError::new(field, e)))
             .ok(),
     };
     let (from, to) = (day(&query.from, "from"), day(&query.to, "to"));

@@ -7,7 +7,7 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -133,16 +133,8 @@ fn read(state: &AppState, form: &NudgeForm) -> (Option<NudgeText>, Option<DateTi
 
 /// The date and time, read in the service's time zone.
 fn when(state: &AppState, form: &NudgeForm, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>> {
-    let date = match form.date.trim() {
-        "" => Err("Enter the date to send it"),
-        raw => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y"))
-            .map_err(|_| "Enter a real date, like 9/12/2026"),
-    };
-    let time = match form.time.trim() {
-        "" => Err("Enter the time to send it"),
-        raw => NaiveTime::parse_from_str(raw, "%H:%M").map_err(|_| "Enter a time like 14:30"),
-    };
+    let date = dates::read_day(&form.date);
+    let time = dates::read_time(&form.time);
     let date = date.map_err(|e| errors.push(FieldError::new("date", e))).ok()?;
     let time = time.map_err(|e| errors.push(FieldError::new("time", e))).ok()?;
     let zone = state.casework.zone();

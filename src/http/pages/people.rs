@@ -244,7 +244,12 @@ fn capitalised(word: &str) -> String {
 }
 
 fn text_row(message: &Message, story: &Story, zone: chrono_tz::Tz) -> Value {
-    let (label, colour) = labels::state(message.state);
+    // A waiting text to a number that opted out will be stopped when its
+    // time comes (or sent, if the person texts START first).
+    let (label, colour) = match (message.state.is_waiting(), story.opted_out_since) {
+        (true, Some(_)) => ("Stopped: opted out", "orange"),
+        _ => labels::state(message.state),
+    };
     let upcoming = message.state.is_waiting() && message.send_at > story.now;
     let when = dates::when(message.send_at, zone);
     let when = if upcoming {

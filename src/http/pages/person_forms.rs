@@ -11,6 +11,7 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::dates;
 use super::error::PageError;
 use super::render::Page;
 use super::session::{SameOrigin, Staff};
@@ -150,13 +151,13 @@ pub(super) async fn event_form(
     let zone = state.casework.zone();
     let form = match &event.detail {
         EventDetail::Liberation { date, .. } => EventForm {
-            date: date.to_string(),
+            date: dates::typed_day(*date),
             ..EventForm::default()
         },
         EventDetail::Appointment { starts_at, place, .. } => {
             let local = starts_at.with_timezone(&zone);
             EventForm {
-                date: local.date_naive().to_string(),
+                date: dates::typed_day(local.date_naive()),
                 time: local.format("%H:%M").to_string(),
                 place: place.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default(),
                 ..EventForm::default()
@@ -354,21 +355,11 @@ fn render_outcome(state: &AppState, staff: &Staff, person: &Person, goal: &str, 
 }
 
 fn read_date(raw: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
-    let parsed = match raw.trim() {
-        "" => Err("Enter the date"),
-        raw => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y"))
-            .map_err(|_| "Enter a real date, like 9/12/2026"),
-    };
-    parsed.map_err(|e| errors.push(FieldError::new("date", e))).ok()
+    dates::read_day(raw).map_err(|e| errors.push(FieldError::new("date", e))).ok()
 }
 
 fn read_time(raw: &str, errors: &mut Vec<FieldError>) -> Option<NaiveTime> {
-    let parsed = match raw.trim() {
-        "" => Err("Enter the time"),
-        raw => NaiveTime::parse_from_str(raw, "%H:%M").map_err(|_| "Enter a time like 14:30"),
-    };
-    parsed.map_err(|e| errors.push(FieldError::new("time", e))).ok()
+    dates::read_time(raw).map_err(|e| errors.push(FieldError::new("time", e))).ok()
 }
 
 /// The use case's field errors, beside the page's fields.
