@@ -1,18 +1,9 @@
-//! Browser tests: the real daemon on a random port, driven through real
-//! headless Chromium (Debian's `chromium` and `chromium-driver`) with
-//! WebDriver, with and without JavaScript. Every page is checked with
-//! axe-core (a pinned copy in `tests/browser/axe/`) for WCAG 2.2 A and AA,
-//! and the browser's console must stay free of errors.
-//!
-//! Without chromedriver these tests skip with a message saying what to
-//! install; with `CI` set they fail instead.
-//!
-//! Screenshots of each page go to `target/browser/`; with
-//! `HOMEWARD_SCREENSHOTS=docs` the Today and Person pages are also written
-//! there for the README.
+//! What the browser tests drive: a daemon of their own, chromedriver, and a
+//! browser that fills forms, presses buttons and checks every page it
+//! lands on (axe-core, the console, a screenshot).
 
-#[path = "support/quiet_daemon.rs"]
-mod quiet_daemon;
+#[path = "../support/quiet_daemon.rs"]
+pub mod quiet_daemon;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -26,120 +17,18 @@ use homeward::startup::{self, Application};
 use homeward::store::NewToken;
 use serde_json::{Value, json};
 
-const AXE: &str = include_str!("browser/axe/axe.min.js");
-const PASSWORD: &str = "tractor purple harbour";
-
-#[tokio::test]
-async fn a_worker_signs_in_finds_a_person_opens_a_text_and_signs_out() {
-    journey(JavaScript::On).await;
-}
-
-#[tokio::test]
-async fn the_same_journey_works_without_javascript() {
-    journey(JavaScript::Off).await;
-}
+const AXE: &str = include_str!("axe/axe.min.js");
+pub const PASSWORD: &str = "tractor purple harbour";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum JavaScript {
+pub enum JavaScript {
     On,
     Off,
 }
 
-async fn journey(js: JavaScript) {
-    let Some(driver) = chromedriver() else { return };
-    let daemon = Daemon::start().await;
-    let driver = Driver::start(&driver).await;
-    let browser = Browser::open(&driver, js).await;
-    let base = &daemon.base;
-
-    // The first-run link creates the first admin, who lands on Today.
-    browser.visit(&daemon.setup_link, "setup").await;
-    browser.expect_heading("Set up Homeward", "setup").await;
-    browser
-        .fill(&[
-            ("organisation", "Throughcare North"),
-            ("email", "admin@example.org"),
-            ("new_password", PASSWORD),
-            ("confirm_password", PASSWORD),
-        ])
-        .await;
-    browser.press("Create account").await;
-    browser.expect_heading("Today", "today").await;
-    daemon
-        .import_released_today(&["SPS-1001,Alex", "SPS-1002,Robin"])
-        .await;
-
-    // Signed out and in again, as a worker does each morning.
-    browser.sign_out().await;
-    browser.expect_heading("Sign in", "sign-in").await;
-    browser
-        .fill(&[("email", "admin@example.org"), ("password", PASSWORD)])
-        .await;
-    browser.press("Sign in").await;
-    browser.expect_heading("Today", "today").await;
-    assert!(
-        browser.main_text().await.contains("SPS-1002"),
-        "Today lists who is released"
-    );
-
-    // Find a person by their reference, open their page and a text.
-    browser.visit(&format!("{base}/people"), "people").await;
-    browser.fill(&[("query", "SPS-1002")]).await;
-    browser.press("Search").await;
-    browser.expect_heading("Search results", "search").await;
-    browser.follow("SPS-1002").await;
-    browser.expect_heading("Robin (SPS-1002)", "person").await;
-    browser
-        .click(Locator::Css("tbody a[href^='/texts/']"))
-        .await;
-    browser
-        .expect_heading("Text to Robin (SPS-1002)", "text")
-        .await;
-    for (path, heading) in [
-        ("/attention", "Needs attention"),
-        ("/opt-outs", "Opt-outs"),
-        ("/account", "Your account"),
-        ("/admin/users", "Staff accounts"),
-    ] {
-        browser.visit(&format!("{base}{path}"), heading).await;
-        browser
-            .expect_heading(heading, &heading.to_lowercase().replace(' ', "-"))
-            .await;
-    }
-
-    // A reply is waiting in the inbox: answer it, with a double click.
-    daemon.raise_reply("SPS-1001", "who is this?").await;
-    browser.visit(&format!("{base}/attention"), "inbox").await;
-    let item = "Asked who is texting: Alex (SPS-1001)";
-    browser.expect_heading("Needs attention", "inbox").await;
-    browser.follow(item).await;
-    browser.expect_heading(item, "inbox-item").await;
-    let reply = "Hi Alex, it's Anna from the support team. I will call you at 2pm.";
-    browser.fill(&[("body", reply)]).await;
-    browser.double_click("//button[normalize-space()='Send reply']").await;
-    browser.expect_heading(item, "reply-planned").await;
-    assert!(browser.main_text().await.contains("Your reply is planned"));
-    assert_eq!(daemon.staff_replies().await, [reply], "one reply, after a double click");
-
-    // After signing out, the back button shows nothing of anyone.
-    browser.visit(&format!("{base}/people"), "people").await;
-    browser.follow("SPS-1001").await;
-    browser.sign_out().await;
-    browser.client.back().await.unwrap();
-    let source = browser.client.source().await.unwrap();
-    assert!(
-        !source.contains("SPS-1001") && !source.contains("Alex"),
-        "back after sign-out: {source}"
-    );
-    browser
-        .expect_heading("Sign in", "back-after-sign-out")
-        .await;
-    browser.client.clone().close().await.unwrap();
-}
-
 /// The path to chromedriver, or `None` (after saying what to install) when
 /// it is missing outside CI.
-fn chromedriver() -> Option<PathBuf> {
+pub fn chromedriver() -> Option<PathBuf> {
     let found = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
         .iter()
         .map(PathBuf::from)
@@ -152,18 +41,24 @@ fn chromedriver() -> Option<PathBuf> {
     found
 }
 
-struct Daemon {
-    base: String,
-    setup_link: String,
-    settings: Settings,
-    shutdown: tokio_util::sync::CancellationToken,
-    _dir: tempfile::TempDir,
+pub struct Daemon {
+    pub base: String,
+    pub setup_link: String,
+    pub settings: Settings,
+    pub shutdown: tokio_util::sync::CancellationToken,
+    pub _dir: tempfile::TempDir,
 }
 
 impl Daemon {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// A daemon with more settings on top of the quiet test ones.
+    pub async fn start_with(extra: &[(&str, String)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let settings = quiet_daemon::settings_in(dir.path());
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let settings = quiet_daemon::settings_with(dir.path(), &extra);
         let app = Application::build(&settings).await.unwrap();
         let base = format!("http://{}", app.address());
         let token = app
@@ -182,7 +77,7 @@ impl Daemon {
     }
 
     /// People released today (Europe/London), through the API.
-    async fn import_released_today(&self, people: &[&str]) {
+    pub async fn import_released_today(&self, people: &[&str]) {
         let store = startup::open_store(&self.settings.database).await.unwrap();
         let org = store.orgs().await.unwrap()[0].id;
         let secret = TokenSecret::generate();
@@ -222,7 +117,7 @@ impl Daemon {
 impl Daemon {
     /// `reference` texted `body`, and it needs a person (as `optout` files
     /// a "who is this?").
-    async fn raise_reply(&self, reference: &str, body: &str) {
+    pub async fn raise_reply(&self, reference: &str, body: &str) {
         let store = startup::open_store(&self.settings.database).await.unwrap();
         let org = store.orgs().await.unwrap()[0].id;
         let reference = homeward::domain::ExternalRef::parse(reference).unwrap();
@@ -250,7 +145,7 @@ impl Daemon {
     }
 
     /// The texts staff typed as replies, in the order planned.
-    async fn staff_replies(&self) -> Vec<String> {
+    pub async fn staff_replies(&self) -> Vec<String> {
         let store = startup::open_store(&self.settings.database).await.unwrap();
         let org = store.orgs().await.unwrap()[0].id;
         let filter = homeward::store::MessageFilter {
@@ -275,13 +170,13 @@ impl Drop for Daemon {
 }
 
 /// A chromedriver of our own on a free port, killed when dropped.
-struct Driver {
-    url: String,
-    child: tokio::process::Child,
+pub struct Driver {
+    pub url: String,
+    pub child: tokio::process::Child,
 }
 
 impl Driver {
-    async fn start(path: &Path) -> Self {
+    pub async fn start(path: &Path) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -311,13 +206,13 @@ impl Drop for Driver {
     }
 }
 
-struct Browser {
-    client: Client,
-    js: JavaScript,
+pub struct Browser {
+    pub client: Client,
+    pub js: JavaScript,
 }
 
 impl Browser {
-    async fn open(driver: &Driver, js: JavaScript) -> Self {
+    pub async fn open(driver: &Driver, js: JavaScript) -> Self {
         let mut options = json!({
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,2200"],
         });
@@ -339,11 +234,11 @@ impl Browser {
         Self { client, js }
     }
 
-    async fn visit(&self, url: &str, _what: &str) {
+    pub async fn visit(&self, url: &str, _what: &str) {
         self.client.goto(url).await.unwrap();
     }
 
-    async fn fill(&self, fields: &[(&str, &str)]) {
+    pub async fn fill(&self, fields: &[(&str, &str)]) {
         for (name, value) in fields {
             let input = self
                 .client
@@ -356,13 +251,13 @@ impl Browser {
     }
 
     /// Press the button with these words, as a person would.
-    async fn press(&self, words: &str) {
+    pub async fn press(&self, words: &str) {
         let xpath = format!("//button[normalize-space()='{words}']");
         self.click(Locator::XPath(&xpath)).await;
     }
 
     /// Two clicks in quick succession, as an impatient person makes them.
-    async fn double_click(&self, xpath: &str) {
+    pub async fn double_click(&self, xpath: &str) {
         use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
         let element = self.client.find(Locator::XPath(xpath)).await.unwrap();
         let mut clicks = MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
@@ -379,23 +274,30 @@ impl Browser {
         self.client.perform_actions(clicks).await.unwrap();
     }
 
-    async fn follow(&self, words: &str) {
+    pub async fn follow(&self, words: &str) {
         self.click(Locator::LinkText(words)).await;
     }
 
-    async fn click(&self, locator: Locator<'_>) {
+    pub async fn click(&self, locator: Locator<'_>) {
         let element = self.client.find(locator).await.unwrap();
+        if self.js == JavaScript::On {
+            // With JavaScript the design system pins a "Back to top" link to
+            // the bottom of the window, over whatever is there.
+            let args = vec![serde_json::to_value(&element).unwrap()];
+            let centre = "arguments[0].scrollIntoView({block: 'center'})";
+            self.client.execute(centre, args).await.unwrap();
+        }
         element.click().await.unwrap();
     }
 
     /// The "Sign out" button in the site navigation (on a wide window; the
     /// mobile menu holds a second, hidden one).
-    async fn sign_out(&self) {
+    pub async fn sign_out(&self) {
         let button = ".ds_site-header__navigation form[action='/sign-out'] button";
         self.click(Locator::Css(button)).await;
     }
 
-    async fn main_text(&self) -> String {
+    pub async fn main_text(&self) -> String {
         self.client
             .find(Locator::Css("main"))
             .await
@@ -406,7 +308,7 @@ impl Browser {
     }
 
     /// The page's one heading is `heading`; then check it as a page.
-    async fn expect_heading(&self, heading: &str, name: &str) {
+    pub async fn expect_heading(&self, heading: &str, name: &str) {
         // The click that led here may still be loading the page.
         let mut seen = String::new();
         for _ in 0..100 {
@@ -430,7 +332,35 @@ impl Browser {
         self.check_console(name).await;
     }
 
-    async fn screenshot(&self, name: &str) {
+    /// Wait for an element the page should now show (after a form that
+    /// answers with the same heading, say); its text.
+    pub async fn wait_for(&self, css: &str) -> String {
+        for _ in 0..100 {
+            if let Ok(found) = self.client.find(Locator::Css(css)).await {
+                return found.text().await.unwrap_or_default();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no {css} on the page");
+    }
+
+    /// Choose a radio button or a checkbox by its id, through its label as
+    /// a person would.
+    pub async fn choose(&self, id: &str) {
+        self.click(Locator::Css(&format!("label[for='{id}']"))).await;
+    }
+
+    /// Put a file in a file input.
+    pub async fn attach(&self, name: &str, file: &Path) {
+        let input = self
+            .client
+            .find(Locator::Css(&format!("input[type=file][name='{name}']")))
+            .await
+            .unwrap();
+        input.send_keys(&file.display().to_string()).await.unwrap();
+    }
+
+    pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         let suffix = if self.js == JavaScript::On {
             "js"
@@ -456,7 +386,7 @@ impl Browser {
     /// JavaScript; the pages are rendered on the server, so the HTML it
     /// checks is the same, and the pass without JavaScript checks that every
     /// step still works.
-    async fn check_accessibility(&self, name: &str) {
+    pub async fn check_accessibility(&self, name: &str) {
         if self.js == JavaScript::Off {
             return;
         }
@@ -469,7 +399,7 @@ impl Browser {
     }
 
     /// The value of a script evaluated through DevTools, promises awaited.
-    async fn evaluate(&self, expression: &str) -> Value {
+    pub async fn evaluate(&self, expression: &str) -> Value {
         let params =
             json!({ "expression": expression, "awaitPromise": true, "returnByValue": true });
         let answer = self
@@ -485,7 +415,7 @@ impl Browser {
     }
 
     /// No errors in the browser's console (scripts, CSP refusals, 404s).
-    async fn check_console(&self, name: &str) {
+    pub async fn check_console(&self, name: &str) {
         let log = self.client.issue_cmd(BrowserLog).await.unwrap();
         let errors: Vec<&Value> = log
             .as_array()
@@ -501,7 +431,7 @@ impl Browser {
 
 /// chromedriver's log endpoint (not in the W3C protocol, so not in fantoccini).
 #[derive(Debug)]
-struct BrowserLog;
+pub struct BrowserLog;
 
 impl WebDriverCompatibleCommand for BrowserLog {
     fn endpoint(
@@ -522,9 +452,9 @@ impl WebDriverCompatibleCommand for BrowserLog {
 
 /// A DevTools protocol command, through chromedriver's own endpoint.
 #[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
+pub struct Cdp {
+    pub cmd: &'static str,
+    pub params: Value,
 }
 
 impl WebDriverCompatibleCommand for Cdp {
