@@ -213,12 +213,9 @@ pub struct Browser {
 
 impl Browser {
     pub async fn open(driver: &Driver, js: JavaScript) -> Self {
-        let mut options = json!({
+        let options = json!({
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,2200"],
         });
-        if js == JavaScript::Off {
-            options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
-        }
         let mut caps = serde_json::Map::new();
         caps.insert("goog:chromeOptions".into(), options);
         caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
@@ -231,7 +228,11 @@ impl Browser {
         // Tall enough that every page fits: a click needs no scrolling, and
         // a screenshot shows the whole page.
         client.set_window_size(1280, 2200).await.unwrap();
-        Self { client, js }
+        let browser = Self { client, js };
+        if js == JavaScript::Off {
+            browser.scripts(false).await;
+        }
+        browser
     }
 
     pub async fn visit(&self, url: &str, _what: &str) {
@@ -284,7 +285,7 @@ impl Browser {
             // With JavaScript the design system pins a "Back to top" link to
             // the bottom of the window, over whatever is there.
             let args = vec![serde_json::to_value(&element).unwrap()];
-            let centre = "arguments[0].scrollIntoView({block: 'center'})";
+            let centre = "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})";
             self.client.execute(centre, args).await.unwrap();
         }
         element.click().await.unwrap();
@@ -373,28 +374,40 @@ impl Browser {
         if let (Ok(docs), JavaScript::On, true) = (
             std::env::var("HOMEWARD_SCREENSHOTS"),
             self.js,
-            ["today", "person"].contains(&name),
+            ["today", "person", "upload-check", "nudge-preview", "reply-planned"].contains(&name),
         ) {
             std::fs::write(Path::new(&docs).join(format!("{name}.png")), &png).unwrap();
         }
     }
 
-    /// axe-core's WCAG 2.2 A and AA rules find nothing.
+    /// Turn the page's scripts off (or back on). Without JavaScript, the
+    /// page is loaded with scripts off, as a browser without JavaScript
+    /// shows it (its `<noscript>` too), and scripts are turned on only for
+    /// the moment axe-core runs over that page as it stands: Chromium's own
+    /// "JavaScript off" setting would also stop DevTools from running axe.
+    pub async fn scripts(&self, on: bool) {
+        let params = json!({ "value": !on });
+        let cmd = "Emulation.setScriptExecutionDisabled";
+        self.client.issue_cmd(Cdp { cmd, params }).await.unwrap();
+    }
+
     /// axe-core's WCAG 2.2 A and AA rules find nothing (run through the
-    /// DevTools protocol). With JavaScript off as a content setting, Chromium
-    /// never settles a promise, axe's included, so axe runs in the pass with
-    /// JavaScript; the pages are rendered on the server, so the HTML it
-    /// checks is the same, and the pass without JavaScript checks that every
-    /// step still works.
+    /// DevTools protocol), on the page as it stands with or without
+    /// JavaScript; and the page's own scripts ran only with it.
     pub async fn check_accessibility(&self, name: &str) {
         if self.js == JavaScript::Off {
-            return;
+            self.scripts(true).await;
         }
+        let scripted = self.evaluate("document.body.classList.contains('js-enabled')").await;
+        assert_eq!(scripted, json!(self.js == JavaScript::On), "page scripts ran on {name}");
         self.evaluate(AXE).await;
         let run = "axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
                       .then(r => r.violations.map(v => ({ id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')) })))
                       .catch(e => [{ id: 'axe-error', help: String(e), nodes: [] }])";
         let violations = self.evaluate(run).await;
+        if self.js == JavaScript::Off {
+            self.scripts(false).await;
+        }
         assert_eq!(violations, json!([]), "axe on {name} ({:?})", self.js);
     }
 

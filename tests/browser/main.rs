@@ -2,14 +2,14 @@
 //! headless Chromium (Debian's `chromium` and `chromium-driver`) with
 //! WebDriver, with and without JavaScript. Every page is checked with
 //! axe-core (a pinned copy in `tests/browser/axe/`) for WCAG 2.2 A and AA,
-//! and the browser's console must stay free of errors.
+//! in both passes, and the browser's console must stay free of errors.
 //!
 //! Without chromedriver these tests skip with a message saying what to
 //! install; with `CI` set they fail instead.
 //!
-//! Screenshots of each page go to `target/browser/`; with
-//! `HOMEWARD_SCREENSHOTS=docs` the Today and Person pages are also written
-//! there for the README.
+//! Screenshots of each page go to `target/tmp/browser/`; with
+//! `HOMEWARD_SCREENSHOTS=docs` the pages the README shows are also written
+//! there.
 
 mod first_day;
 mod harness;
