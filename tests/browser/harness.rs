@@ -114,55 +114,6 @@ impl Daemon {
     }
 }
 
-impl Daemon {
-    /// `reference` texted `body`, and it needs a person (as `optout` files
-    /// a "who is this?").
-    pub async fn raise_reply(&self, reference: &str, body: &str) {
-        let store = startup::open_store(&self.settings.database).await.unwrap();
-        let org = store.orgs().await.unwrap()[0].id;
-        let reference = homeward::domain::ExternalRef::parse(reference).unwrap();
-        let person = store.person_by_ref(org, &reference).await.unwrap().unwrap();
-        let now = chrono::Utc::now();
-        let inbound = homeward::domain::Inbound {
-            id: uuid::Uuid::now_v7().to_string(),
-            provider: "log".into(),
-            provider_message_id: uuid::Uuid::now_v7().to_string(),
-            from: person.mobile.as_e164().to_owned(),
-            body: body.into(),
-            intent: "who_is_this".into(),
-            received_at: now,
-        };
-        store.record_inbound(&inbound, &[person.clone()]).await.unwrap();
-        let item = homeward::domain::NewAttention {
-            org_id: org,
-            person_id: person.id,
-            kind: "who_is_this",
-            detail: "They asked who is texting".into(),
-            inbound_id: Some(inbound.id),
-            message_id: None,
-        };
-        store.raise_attention(&item, now).await.unwrap();
-    }
-
-    /// The texts staff typed as replies, in the order planned.
-    pub async fn staff_replies(&self) -> Vec<String> {
-        let store = startup::open_store(&self.settings.database).await.unwrap();
-        let org = store.orgs().await.unwrap()[0].id;
-        let filter = homeward::store::MessageFilter {
-            person: None,
-            state: None,
-            from: None,
-            to: None,
-            limit: 100,
-        };
-        let all = store.messages(org, &filter).await.unwrap();
-        all.into_iter()
-            .filter(|m| m.origin == homeward::domain::MessageOrigin::StaffReply)
-            .map(|m| m.body.as_str().to_owned())
-            .collect()
-    }
-}
-
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.shutdown.cancel();
@@ -343,6 +294,22 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("no {css} on the page");
+    }
+
+    /// Wait until the element shows `text` (the page before it may have had
+    /// the same element with other words).
+    pub async fn wait_for_text(&self, css: &str, text: &str) {
+        let mut seen = String::new();
+        for _ in 0..100 {
+            if let Ok(found) = self.client.find(Locator::Css(css)).await {
+                seen = found.text().await.unwrap_or_default();
+                if seen == text {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(seen, text, "{css}");
     }
 
     /// Choose a radio button or a checkbox by its id, through its label as

@@ -75,8 +75,8 @@ async fn workers_day(js: JavaScript) {
     assert!(browser.main_text().await.contains("who is this?"));
     browser.fill(&[("body", REPLY)]).await;
     browser.double_click("//button[normalize-space()='Send reply']").await;
-    browser.expect_heading(item, "reply-planned").await;
     browser.wait_for(".ds_confirmation-message").await;
+    browser.expect_heading(item, "reply-planned").await;
     assert_eq!(sent_to_provider(&twilio, REPLY).await, 1, "the reply goes once");
     browser.client.clone().close().await.unwrap();
 }
@@ -138,7 +138,7 @@ async fn nudge(browser: &Browser) {
     let good = "Hi Alex, your things are at the office on Main Street.";
     browser.fill(&[("body", good)]).await;
     browser.press("Preview").await;
-    assert_eq!(browser.wait_for("#preview-text").await, good);
+    browser.wait_for_text("#preview-text", good).await;
     browser.expect_heading("Send a text to Alex", "nudge-preview").await;
     browser.press("Schedule this text").await;
     browser.expect_heading("Text to Alex (SPS-2001)", "nudge-scheduled").await;
