@@ -292,7 +292,7 @@ async fn the_templates_page_shows_every_template_rendered_with_its_costs_and_rev
     assert_eq!(page.status, StatusCode::OK);
     check_page(&page);
     let headings = page.texts("main h2");
-    assert!(headings.contains(&"Gp registration (English)".to_owned()), "{headings:?}");
+    assert!(headings.contains(&"GP registration (English)".to_owned()), "{headings:?}");
     assert!(headings.contains(&"Week checkin (Polish)".to_owned()), "{headings:?}");
     assert!(!page.text("main").contains("{{"), "every template is rendered");
     let polish = page.html();

@@ -85,3 +85,30 @@ pub(super) fn appointment(kind: crate::domain::AppointmentKind) -> &'static str 
         Other => "Something else",
     }
 }
+
+/// A template's name as staff read it: "gp_registration" is "GP registration".
+pub(super) fn template(name: &str) -> String {
+    let words: Vec<String> = name
+        .split('_')
+        .enumerate()
+        .map(|(i, word)| match word {
+            "gp" | "nhs" | "sms" => word.to_uppercase(),
+            _ if i == 0 => {
+                let mut chars = word.chars();
+                chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+            }
+            _ => word.to_owned(),
+        })
+        .collect();
+    words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn template_names_read_as_words_with_their_acronyms() {
+        assert_eq!(super::template("gp_registration"), "GP registration");
+        assert_eq!(super::template("nhs_inform"), "NHS inform");
+        assert_eq!(super::template("week_checkin"), "Week checkin");
+    }
+}

@@ -239,7 +239,8 @@ fn templates(state: &AppState, person: &Person) -> Vec<Value> {
                 .resolve(name, &person.language)
                 .and_then(|t| t.description.clone())
                 .unwrap_or_default();
-            json!({ "name": name.as_str(), "label": format!("{}: {description}", name.as_str().replace('_', " ")) })
+            let label = super::labels::template(name.as_str());
+            json!({ "name": name.as_str(), "label": format!("{label}: {description}") })
         })
         .collect()
 }

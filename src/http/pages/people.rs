@@ -266,9 +266,11 @@ fn text_row(message: &Message, story: &Story, zone: chrono_tz::Tz) -> Value {
 }
 
 fn origin_words(origin: &MessageOrigin, template: &str) -> String {
-    let template = template.replace(['_', '-'], " ");
+    let typed = template == crate::domain::TemplateName::typed().as_str();
+    let template = labels::template(template);
     match origin {
         MessageOrigin::Rule { .. } => format!("Reminder: {template}"),
+        MessageOrigin::Nudge if typed => "Text written by staff".to_owned(),
         MessageOrigin::Nudge => format!("Nudge: {template}"),
         MessageOrigin::Reply { .. } => format!("Answer to a reply: {template}"),
         MessageOrigin::StaffReply => "Reply from staff".to_owned(),

@@ -42,7 +42,7 @@ pub(super) async fn show(State(state): State<AppState>, staff: Staff) -> Result<
             });
             json!({
                 "id": format!("{}-{}", info.name.as_str(), info.language.as_str()),
-                "name": info.name.as_str().replace('_', " "),
+                "name": labels::template(info.name.as_str()),
                 "file": info.name.as_str(),
                 "language": labels::language(info.language.as_str()),
                 "description": info.description,

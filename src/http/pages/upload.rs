@@ -185,7 +185,7 @@ fn text_groups(state: &AppState, check: &UploadCheck) -> Vec<Value> {
         .into_iter()
         .map(|(template, (count, first))| {
             json!({
-                "template": template.replace('_', " "),
+                "template": labels::template(template),
                 "count": count,
                 "first": dates::when(first.send_at_utc, zone),
                 "state": labels::state(first.state).0,
