@@ -16,8 +16,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::Accounts;
-use crate::audit::AuditLog;
 use crate::actions::Actions;
+use crate::audit::AuditLog;
 use crate::casework::Casework;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DatabaseBackend, DatabaseSettings, Settings};

@@ -24,8 +24,8 @@ use crate::domain::{
 };
 use crate::store::{Store, StoreError};
 use crate::vault::Vault;
-pub use password::PasswordError;
 pub use access::MAX_TOKEN_LABEL;
+pub use password::PasswordError;
 
 /// How long a link to choose a password works.
 pub const LINK_VALID_FOR: Duration = Duration::hours(24);

@@ -27,13 +27,23 @@ impl TextChanges {
         let mut changes = Self::default();
         for m in after {
             match was.get(&m.id) {
-                Some(old) if old.state.is_waiting() && !m.state.is_waiting() && m.state != MessageState::Claimed => {
+                Some(old)
+                    if old.state.is_waiting()
+                        && !m.state.is_waiting()
+                        && m.state != MessageState::Claimed =>
+                {
                     *stopped.entry(m.template.as_str()).or_default() += 1;
                 }
-                Some(old) if old.state.is_waiting() && m.state.is_waiting() && old.send_at != m.send_at => {
+                Some(old)
+                    if old.state.is_waiting()
+                        && m.state.is_waiting()
+                        && old.send_at != m.send_at =>
+                {
                     changes.moved += 1;
                 }
-                None if m.state.is_waiting() => *started.entry(m.template.as_str()).or_default() += 1,
+                None if m.state.is_waiting() => {
+                    *started.entry(m.template.as_str()).or_default() += 1
+                }
                 _ => {}
             }
         }
@@ -53,13 +63,21 @@ impl TextChanges {
         let texts = |n: usize| if n == 1 { "text" } else { "texts" };
         let mut parts = Vec::new();
         if self.planned > 0 {
-            parts.push(format!("{} new {} planned", self.planned, texts(self.planned)));
+            parts.push(format!(
+                "{} new {} planned",
+                self.planned,
+                texts(self.planned)
+            ));
         }
         if self.moved > 0 {
             parts.push(format!("{} {} moved", self.moved, texts(self.moved)));
         }
         if self.cancelled > 0 {
-            parts.push(format!("{} {} cancelled", self.cancelled, texts(self.cancelled)));
+            parts.push(format!(
+                "{} {} cancelled",
+                self.cancelled,
+                texts(self.cancelled)
+            ));
         }
         if parts.is_empty() {
             return "No texts changed.".to_owned();
@@ -125,7 +143,14 @@ mod tests {
             sent,
         ];
         let changes = TextChanges::between(&before, &after);
-        assert_eq!(changes, TextChanges { planned: 0, moved: 2, cancelled: 0 });
+        assert_eq!(
+            changes,
+            TextChanges {
+                planned: 0,
+                moved: 2,
+                cancelled: 0
+            }
+        );
         assert_eq!(changes.describe(), "2 texts moved.");
     }
 
@@ -135,10 +160,27 @@ mod tests {
         let a = text("appointment_day_before", Pending, 24);
         let b = text("week_checkin", Pending, 30);
         let before = [a.clone(), b.clone()];
-        let after = [with(&a, Cancelled, 24), with(&b, Pending, 40), text("nhs_inform", Pending, 50)];
+        let after = [
+            with(&a, Cancelled, 24),
+            with(&b, Pending, 40),
+            text("nhs_inform", Pending, 50),
+        ];
         let changes = TextChanges::between(&before, &after);
-        assert_eq!(changes, TextChanges { planned: 1, moved: 1, cancelled: 1 });
-        assert_eq!(changes.describe(), "1 new text planned, 1 text moved, 1 text cancelled.");
-        assert_eq!(TextChanges::between(&before, &before).describe(), "No texts changed.");
+        assert_eq!(
+            changes,
+            TextChanges {
+                planned: 1,
+                moved: 1,
+                cancelled: 1
+            }
+        );
+        assert_eq!(
+            changes.describe(),
+            "1 new text planned, 1 text moved, 1 text cancelled."
+        );
+        assert_eq!(
+            TextChanges::between(&before, &before).describe(),
+            "No texts changed."
+        );
     }
 }

@@ -71,12 +71,19 @@ impl Actions {
     }
 
     /// Send a typed reply; a repeated request (same key) is not audited again.
-    pub async fn reply(&self, caller: &Caller, request: ReplyRequest) -> Result<Planned, PlanError> {
+    pub async fn reply(
+        &self,
+        caller: &Caller,
+        request: ReplyRequest,
+    ) -> Result<Planned, PlanError> {
         let replied = self.planner.reply(caller.org_id, request).await?;
         if !replied.repeated {
             let m = &replied.message;
             let target = AuditTarget::message(m.person_id, m.id);
-            let note = format!("staff reply, {} characters", m.body.as_str().chars().count());
+            let note = format!(
+                "staff reply, {} characters",
+                m.body.as_str().chars().count()
+            );
             self.audit
                 .record_noted(caller, AuditAction::Created, target, note)
                 .await?;
@@ -86,7 +93,11 @@ impl Actions {
 
     /// Schedule a one-off text (a template or a typed message); a
     /// repeated request (same key) is not audited again.
-    pub async fn nudge(&self, caller: &Caller, request: NudgeRequest) -> Result<Planned, PlanError> {
+    pub async fn nudge(
+        &self,
+        caller: &Caller,
+        request: NudgeRequest,
+    ) -> Result<Planned, PlanError> {
         let planned = self.planner.nudge(caller.org_id, request).await?;
         if !planned.repeated {
             let m = &planned.message;
@@ -194,7 +205,9 @@ impl Actions {
         let before = self.texts(caller.org_id, id).await?;
         let person = self.ingest.update_person(caller.org_id, id, patch).await?;
         let target = AuditTarget::person(person.id);
-        self.audit.record(caller, AuditAction::Updated, target).await?;
+        self.audit
+            .record(caller, AuditAction::Updated, target)
+            .await?;
         let after = self.texts(caller.org_id, id).await?;
         Ok((person, TextChanges::between(&before, &after)))
     }
@@ -208,7 +221,10 @@ impl Actions {
         event: &NewEvent,
     ) -> Result<(Event, UpsertOutcome, TextChanges), IngestError> {
         let before = self.texts(caller.org_id, person).await?;
-        let (event, outcome) = self.ingest.upsert_event(caller.org_id, person, event).await?;
+        let (event, outcome) = self
+            .ingest
+            .upsert_event(caller.org_id, person, event)
+            .await?;
         let target = AuditTarget::event(person, event.id);
         self.audit.record_upsert(caller, outcome, target).await?;
         let after = self.texts(caller.org_id, person).await?;
@@ -224,7 +240,10 @@ impl Actions {
         patch: &EventPatch,
     ) -> Result<(Event, TextChanges), IngestError> {
         let before = self.texts(caller.org_id, person).await?;
-        let event = self.ingest.update_event(caller.org_id, person, id, patch).await?;
+        let event = self
+            .ingest
+            .update_event(caller.org_id, person, id, patch)
+            .await?;
         let action = if event.detail.is_cancelled() {
             AuditAction::Cancelled
         } else {
@@ -244,7 +263,10 @@ impl Actions {
         goal: &str,
     ) -> Result<(PlanReport, TextChanges), PlanError> {
         let before = self.texts(caller.org_id, person).await?;
-        let report = self.planner.record_outcome(caller.org_id, person, goal).await?;
+        let report = self
+            .planner
+            .record_outcome(caller.org_id, person, goal)
+            .await?;
         let target = AuditTarget::outcome(person, goal);
         let note = format!("{} texts cancelled", report.cancelled);
         self.audit

@@ -58,9 +58,11 @@ impl Casework {
         let mut known: HashMap<PersonId, Talk> = HashMap::new();
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            if !known.contains_key(&item.person_id) {
-                let read = self.person_and_talk(org, item.person_id, INBOX_LINES).await?;
-                known.insert(item.person_id, read);
+            if let std::collections::hash_map::Entry::Vacant(new) = known.entry(item.person_id) {
+                new.insert(
+                    self.person_and_talk(org, item.person_id, INBOX_LINES)
+                        .await?,
+                );
             }
             let (person, conversation, opted_out) = known[&item.person_id].clone();
             out.push(InboxItem {
@@ -79,7 +81,9 @@ impl Casework {
         let Some(item) = items.into_iter().find(|a| a.id == id) else {
             return Ok(None);
         };
-        let talk = self.person_and_talk(org, item.person_id, ITEM_LINES).await?;
+        let talk = self
+            .person_and_talk(org, item.person_id, ITEM_LINES)
+            .await?;
         let (person, conversation, opted_out) = talk;
         Ok(Some(InboxItem {
             item,

@@ -789,7 +789,10 @@ mod tests {
             "a reminder waits for tomorrow"
         );
         let reply = claimed(MessageOrigin::StaffReply, now);
-        assert!(hold(&number, &reply, now).is_none(), "a staff reply goes now");
+        assert!(
+            hold(&number, &reply, now).is_none(),
+            "a staff reply goes now"
+        );
         let late = Utc.with_ymd_and_hms(2026, 6, 1, 20, 30, 0).unwrap();
         match hold(&number, &claimed(MessageOrigin::StaffReply, late), late) {
             Some(SendRecord::Retry { at, .. }) => {

@@ -55,7 +55,9 @@ impl UploadCheck {
 /// Why a confirmed upload was not imported.
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
-    #[error("this file is no longer waiting: it was imported or cancelled, or more than 30 minutes passed; upload it again")]
+    #[error(
+        "this file is no longer waiting: it was imported or cancelled, or more than 30 minutes passed; upload it again"
+    )]
     Gone,
     #[error("this is not the file that was checked; upload it again and check it")]
     Changed,
@@ -108,7 +110,10 @@ impl HeldUploads {
     /// Drop a held file (the worker pressed Cancel).
     fn drop_file(&self, org: OrgId, user: UserId, id: &str) {
         let mut files = self.0.lock().expect("not poisoned");
-        if files.get(id).is_some_and(|h| h.org == org && h.user == user) {
+        if files
+            .get(id)
+            .is_some_and(|h| h.org == org && h.user == user)
+        {
             files.remove(id);
         }
     }
@@ -143,9 +148,16 @@ impl Ingest {
             texts: Vec::new(),
         };
         let mut changing = Vec::new();
-        let rows = parsed.records.chunks(IMPORT_BATCH).zip(parsed.lines.chunks(IMPORT_BATCH));
+        let rows = parsed
+            .records
+            .chunks(IMPORT_BATCH)
+            .zip(parsed.lines.chunks(IMPORT_BATCH));
         for (batch, lines) in rows {
-            let outcomes = self.store.check_import(org, batch, now).await.map_err(store_error)?;
+            let outcomes = self
+                .store
+                .check_import(org, batch, now)
+                .await
+                .map_err(store_error)?;
             for ((record, line), outcome) in batch.iter().zip(lines).zip(outcomes) {
                 match outcome {
                     ImportOutcome::Done(UpsertOutcome::Created) => check.created += 1,
@@ -160,7 +172,14 @@ impl Ingest {
         }
         check.problems.sort_by_key(|p| p.line);
         check.texts = self.texts_for(org, &changing, now).await?;
-        let held = Held { org, user, kind, bytes, digest: check.digest.clone(), at: now };
+        let held = Held {
+            org,
+            user,
+            kind,
+            bytes,
+            digest: check.digest.clone(),
+            at: now,
+        };
         check.id = self.uploads.hold(held, now);
         Ok(check)
     }
@@ -203,9 +222,14 @@ impl Ingest {
                     let base = stored.map_err(store_error)?;
                     (as_person(org, person, base, now), liberation)
                 }
-                ImportRecord::Appointment { person, appointment } => {
+                ImportRecord::Appointment {
+                    person,
+                    appointment,
+                } => {
                     let stored = self.store.person_by_ref(org, person).await;
-                    let Some(stored) = stored.map_err(store_error)? else { continue };
+                    let Some(stored) = stored.map_err(store_error)? else {
+                        continue;
+                    };
                     (stored, appointment)
                 }
             };
@@ -224,7 +248,9 @@ fn as_person(
     now: DateTime<Utc>,
 ) -> Person {
     Person {
-        id: stored.as_ref().map_or_else(crate::domain::PersonId::new, |p| p.id),
+        id: stored
+            .as_ref()
+            .map_or_else(crate::domain::PersonId::new, |p| p.id),
         org_id: org,
         external_ref: new.external_ref.clone(),
         first_name: new.first_name.clone(),

@@ -195,8 +195,9 @@ pub fn moves(
     }
     let mut out = Vec::new();
     for texts in by_number.values() {
-        let (waiting, fixed): (Vec<&Slot<'_>>, Vec<&Slot<'_>>) =
-            texts.iter().partition(|s| s.state == MessageState::Pending && !s.fixed);
+        let (waiting, fixed): (Vec<&Slot<'_>>, Vec<&Slot<'_>>) = texts
+            .iter()
+            .partition(|s| s.state == MessageState::Pending && !s.fixed);
         let already: Vec<_> = fixed.iter().map(|s| s.send_at).collect();
         let candidates: Vec<_> = waiting.iter().map(|s| candidate(s)).collect();
         let send_at: HashMap<MessageId, DateTime<Utc>> =

@@ -10,11 +10,11 @@
 mod caps;
 mod context;
 mod fitting;
+mod nudge;
 mod plan;
 pub mod preview;
 pub mod rules;
 pub mod timing;
-mod nudge;
 mod typed;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -36,9 +36,9 @@ use crate::templates::{
 };
 pub use caps::{Candidate, CapPolicy, ExpiryReason, Placement, fit};
 pub use context::service_words;
+pub use nudge::{NudgePreview, NudgeRequest, NudgeText};
 use plan::Wanted;
 use rules::CampaignRule;
-pub use nudge::{NudgePreview, NudgeRequest, NudgeText};
 pub use typed::{Planned, ReplyRequest};
 
 /// Events planned per store round trip in a sweep. Each batch reads its
@@ -69,7 +69,9 @@ pub enum PlanError {
     /// A text staff typed failed its checks, or has warnings not confirmed.
     #[error("{}", typed::sentences(.0))]
     TextRefused(Vec<TypedProblem>),
-    #[error("this person has opted out (they texted STOP); nothing can be sent until they text START")]
+    #[error(
+        "this person has opted out (they texted STOP); nothing can be sent until they text START"
+    )]
     OptedOut,
 }
 

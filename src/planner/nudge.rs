@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{PlanError, Planned, Planner};
 use crate::domain::{
-    MessageBody, MessageId, MessageOrigin, MessageState, NewMessage, OrgId, Person,
-    PersonId, PlainText, TemplateName,
+    MessageBody, MessageId, MessageOrigin, MessageState, NewMessage, OrgId, Person, PersonId,
+    PlainText, TemplateName,
 };
 use crate::store::PlanChanges;
 use crate::templates::readability::Readability;
@@ -57,7 +57,11 @@ pub struct NudgePreview {
 
 impl Planner {
     /// The nudge's text for `person`, checked, storing nothing.
-    pub fn preview_nudge(&self, person: &Person, text: &NudgeText) -> Result<NudgePreview, PlanError> {
+    pub fn preview_nudge(
+        &self,
+        person: &Person,
+        text: &NudgeText,
+    ) -> Result<NudgePreview, PlanError> {
         match text {
             NudgeText::Typed { body, .. } => Ok(self.check_text(body, person).into()),
             NudgeText::Template { name, variables } => {
@@ -67,10 +71,13 @@ impl Planner {
                     .map(|(k, v)| (k.clone(), v.as_str().to_owned()))
                     .collect();
                 let rendered = self.render(name, person, None, &values)?;
-                let mut preview = NudgePreview::from(check_typed(&rendered.text, &self.inner.text_rules, None));
+                let mut preview =
+                    NudgePreview::from(check_typed(&rendered.text, &self.inner.text_rules, None));
                 // A template's length and links were checked when it was
                 // written; what its values bring in is still checked here.
-                preview.refusals.retain(|p| matches!(p, TypedProblem::Disclosing { .. }));
+                preview
+                    .refusals
+                    .retain(|p| matches!(p, TypedProblem::Disclosing { .. }));
                 preview.warnings.clear();
                 Ok(preview)
             }
@@ -93,7 +100,13 @@ impl Planner {
         }
         self.check_send_at(request.send_at, now)?;
         let preview = self.preview_nudge(&person, &request.text)?;
-        let confirmed = matches!(request.text, NudgeText::Typed { confirmed: true, .. });
+        let confirmed = matches!(
+            request.text,
+            NudgeText::Typed {
+                confirmed: true,
+                ..
+            }
+        );
         if !preview.refusals.is_empty() || !(confirmed || preview.warnings.is_empty()) {
             let mut problems = preview.refusals;
             problems.extend(preview.warnings);
@@ -131,7 +144,8 @@ impl Planner {
             ..Default::default()
         };
         store.apply_plan(&changes, now).await?;
-        self.fit_numbers(std::slice::from_ref(&person.mobile)).await?;
+        self.fit_numbers(std::slice::from_ref(&person.mobile))
+            .await?;
         let message = store.message_by_key(org, &key).await?;
         let message = message.ok_or(PlanError::NotFound("message"))?;
         Ok(Planned {

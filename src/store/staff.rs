@@ -11,8 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::domain::{
-    Email, LinkPurpose, OrgId, OrgName, Organisation, Role, SecretHash, StaffSession, User,
-    UserId,
+    Email, LinkPurpose, OrgId, OrgName, Organisation, Role, SecretHash, StaffSession, User, UserId,
 };
 
 #[async_trait]

@@ -35,7 +35,9 @@ pub enum TypedProblem {
         "The text says \"{phrase}\", which could tell whoever reads the phone about prison or supervision"
     )]
     Disclosing { phrase: String },
-    #[error("The text contains \"{word}\", which looks like a reference number; a text must never carry one")]
+    #[error(
+        "The text contains \"{word}\", which looks like a reference number; a text must never carry one"
+    )]
     Identifier { word: String },
     #[error("The text contains the link {link}; links are not allowed in texts")]
     Link { link: String },
@@ -69,7 +71,9 @@ impl TypedCheck {
 /// refused wherever it appears.
 #[must_use]
 pub fn check_typed(input: &str, rules: &CheckRules, reference: Option<&str>) -> TypedCheck {
-    let text = sms::normalise(&input.replace("\r\n", "\n")).trim().to_owned();
+    let text = sms::normalise(&input.replace("\r\n", "\n"))
+        .trim()
+        .to_owned();
     let analysis = sms::analyse(&text);
     let mut refusals = Vec::new();
     if let Err(e) = PlainText::parse(&text.replace('\n', " "), usize::MAX) {
@@ -86,7 +90,11 @@ pub fn check_typed(input: &str, rules: &CheckRules, reference: Option<&str>) -> 
     refusals.extend(disclosing(&text, rules));
     refusals.extend(identifiers(&text, reference));
     if !rules.allow_links {
-        refusals.extend(rules::links(&text).into_iter().map(|link| TypedProblem::Link { link }));
+        refusals.extend(
+            rules::links(&text)
+                .into_iter()
+                .map(|link| TypedProblem::Link { link }),
+        );
     }
     let warnings = if analysis.segments > 1 && analysis.segments <= MAX_SEGMENTS {
         vec![TypedProblem::Segments {
@@ -156,9 +164,11 @@ fn looks_like_reference(word: &str) -> bool {
 /// "100th", "1030am": a number with an everyday ending.
 fn is_ordinal_or_time(word: &str) -> bool {
     let lower = word.to_ascii_lowercase();
-    ["st", "nd", "rd", "th", "am", "pm"]
-        .iter()
-        .any(|end| lower.strip_suffix(end).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit())))
+    ["st", "nd", "rd", "th", "am", "pm"].iter().any(|end| {
+        lower
+            .strip_suffix(end)
+            .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+    })
 }
 
 fn names(problem: &TypedProblem, word: &str) -> bool {
@@ -183,15 +193,26 @@ mod tests {
 
     #[test]
     fn a_short_plain_reply_may_be_sent_without_confirming() {
-        let c = check_typed("  Hi Sam, it's Anna from the support team. Call me back?\r\n", &rules(), None);
-        assert_eq!(c.text, "Hi Sam, it's Anna from the support team. Call me back?");
+        let c = check_typed(
+            "  Hi Sam, it's Anna from the support team. Call me back?\r\n",
+            &rules(),
+            None,
+        );
+        assert_eq!(
+            c.text,
+            "Hi Sam, it's Anna from the support team. Call me back?"
+        );
         assert_eq!(c.analysis.segments, 1);
         assert!(c.may_send(false), "{:?} {:?}", c.refusals, c.warnings);
     }
 
     #[test]
     fn disclosing_words_are_refused_and_named_once_each() {
-        let c = check_typed("Your Parole Officer says prison rules, PRISON again", &rules(), None);
+        let c = check_typed(
+            "Your Parole Officer says prison rules, PRISON again",
+            &rules(),
+            None,
+        );
         let phrases: Vec<String> = c.refusals.iter().map(ToString::to_string).collect();
         assert_eq!(phrases.len(), 2, "{phrases:?}");
         assert!(phrases[0].contains("\"parole officer\""), "{phrases:?}");
@@ -201,7 +222,11 @@ mod tests {
 
     #[test]
     fn reference_numbers_and_the_persons_own_reference_are_refused() {
-        let c = check_typed("Quote A123456 or sps-12345 and ref hw77 please", &rules(), Some("HW77"));
+        let c = check_typed(
+            "Quote A123456 or sps-12345 and ref hw77 please",
+            &rules(),
+            Some("HW77"),
+        );
         let words: Vec<&str> = c
             .refusals
             .iter()
@@ -253,7 +278,10 @@ mod tests {
 
     #[test]
     fn empty_text_and_hidden_characters_are_refused() {
-        assert_eq!(check_typed(" \n ", &rules(), None).refusals, [TypedProblem::Empty]);
+        assert_eq!(
+            check_typed(" \n ", &rules(), None).refusals,
+            [TypedProblem::Empty]
+        );
         let hidden = check_typed("Hi\u{202E}there", &rules(), None);
         assert!(matches!(hidden.refusals[..], [TypedProblem::NotPlain(_)]));
     }

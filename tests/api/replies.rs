@@ -13,7 +13,10 @@ const CLEAN: &str = "Hi Alex, it's Anna from the support team. I will call you a
 
 async fn reply(app: &TestApp, person: &str, body: &Value, key: Option<&str>) -> reqwest::Response {
     let path = format!("/v1/people/{person}/replies");
-    let mut req = app.request(Method::POST, &path, Some(&app.token)).await.json(body);
+    let mut req = app
+        .request(Method::POST, &path, Some(&app.token))
+        .await
+        .json(body);
     if let Some(key) = key {
         req = req.header("Idempotency-Key", key);
     }
@@ -34,12 +37,21 @@ async fn a_reply_goes_now_within_sending_hours_even_when_the_days_cap_is_full() 
     for _ in 0..2 {
         nudge(&app, &person, "2026-12-01T10:00:00Z").await;
     }
-    let sent = json_of(reply(&app, &person, &json!({ "body": CLEAN }), None).await, 201).await;
+    let sent = json_of(
+        reply(&app, &person, &json!({ "body": CLEAN }), None).await,
+        201,
+    )
+    .await;
     assert_eq!(sent["state"], "pending");
     assert_eq!(sent["source"], "staff_reply");
     assert_eq!(sent["send_at"], "2026-12-01T10:00:00Z", "{sent}");
     assert_eq!(sent["body"], CLEAN);
-    let shown = json_of(app.get(&format!("/v1/messages/{}", sent["id"].as_str().unwrap())).await, 200).await;
+    let shown = json_of(
+        app.get(&format!("/v1/messages/{}", sent["id"].as_str().unwrap()))
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(shown["message"]["id"], sent["id"], "{shown}");
     let third = nudge(&app, &person, "2026-12-01T10:00:00Z").await;
     assert_eq!(
@@ -53,7 +65,11 @@ async fn outside_sending_hours_a_reply_waits_for_the_next_opening() {
     // 21:30 in London.
     let app = spawn_app_at(at("2026-12-01T21:30:00Z"), &[]).await;
     let person = app.add_person("SPS-1", MOBILE_A).await;
-    let sent = json_of(reply(&app, &person, &json!({ "body": CLEAN }), None).await, 201).await;
+    let sent = json_of(
+        reply(&app, &person, &json!({ "body": CLEAN }), None).await,
+        201,
+    )
+    .await;
     assert_eq!(sent["send_at"], "2026-12-02T09:00:00Z");
 }
 
@@ -76,7 +92,10 @@ async fn a_reply_naming_prison_or_a_reference_is_refused_with_the_word_named() {
         .collect();
     let named = |word: &str| reasons.iter().any(|r| r.contains(word));
     assert!(named("says \"prison\""), "{reasons:?}");
-    assert!(named("contains \"SPS-1\", which looks like a reference number"), "{reasons:?}");
+    assert!(
+        named("contains \"SPS-1\", which looks like a reference number"),
+        "{reasons:?}"
+    );
     assert!(named("the link nhsinform.scot"), "{reasons:?}");
     assert!(app.messages_of(&person).await.is_empty(), "nothing planned");
 }
@@ -86,8 +105,15 @@ async fn a_reply_of_several_texts_needs_confirm_segments() {
     let app = spawn_app_at(at("2026-12-01T10:00:00Z"), &[]).await;
     let person = app.add_person("SPS-1", MOBILE_A).await;
     let long = "Yes, we can help. Come to the office on Main Street any day this week. ".repeat(3);
-    let refused = json_of(reply(&app, &person, &json!({ "body": long }), None).await, 422).await;
-    assert!(refused["message"].as_str().unwrap().contains("2 segments"), "{refused}");
+    let refused = json_of(
+        reply(&app, &person, &json!({ "body": long }), None).await,
+        422,
+    )
+    .await;
+    assert!(
+        refused["message"].as_str().unwrap().contains("2 segments"),
+        "{refused}"
+    );
     let body = json!({ "body": long, "confirm_segments": true });
     json_of(reply(&app, &person, &body, None).await, 201).await;
 }
@@ -118,9 +144,19 @@ async fn no_reply_goes_to_an_opted_out_number_or_to_another_organisations_person
     let person = app.add_person("SPS-1", MOBILE_A).await;
     let number = PhoneNumber::parse(MOBILE_A).unwrap();
     let now = at("2026-12-01T10:00:00Z");
-    app.store.suppress(&number, "reply", "STOP", now).await.unwrap();
-    let refused = json_of(reply(&app, &person, &json!({ "body": CLEAN }), None).await, 422).await;
-    assert!(refused["message"].as_str().unwrap().contains("opted out"), "{refused}");
+    app.store
+        .suppress(&number, "reply", "STOP", now)
+        .await
+        .unwrap();
+    let refused = json_of(
+        reply(&app, &person, &json!({ "body": CLEAN }), None).await,
+        422,
+    )
+    .await;
+    assert!(
+        refused["message"].as_str().unwrap().contains("opted out"),
+        "{refused}"
+    );
 
     let other = app.new_org_token("Health Board").await;
     let path = format!("/v1/people/{person}/replies");

@@ -74,7 +74,9 @@ async fn journey(js: JavaScript) {
     }
     for (href, heading) in forms {
         browser.visit(&format!("{base}{href}"), heading).await;
-        browser.expect_heading(heading, &heading.to_lowercase().replace(' ', "-")).await;
+        browser
+            .expect_heading(heading, &heading.to_lowercase().replace(' ', "-"))
+            .await;
     }
     browser.visit(&person, "person").await;
     browser
@@ -115,4 +117,3 @@ async fn journey(js: JavaScript) {
         .await;
     browser.client.clone().close().await.unwrap();
 }
-

@@ -220,8 +220,12 @@ impl Browser {
         });
         for _ in 0..2 {
             clicks = clicks
-                .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
-                .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+                .then(PointerAction::Down {
+                    button: MOUSE_BUTTON_LEFT,
+                })
+                .then(PointerAction::Up {
+                    button: MOUSE_BUTTON_LEFT,
+                });
         }
         self.client.perform_actions(clicks).await.unwrap();
     }
@@ -315,7 +319,8 @@ impl Browser {
     /// Choose a radio button or a checkbox by its id, through its label as
     /// a person would.
     pub async fn choose(&self, id: &str) {
-        self.click(Locator::Css(&format!("label[for='{id}']"))).await;
+        self.click(Locator::Css(&format!("label[for='{id}']")))
+            .await;
     }
 
     /// Put a file in a file input.
@@ -341,7 +346,14 @@ impl Browser {
         if let (Ok(docs), JavaScript::On, true) = (
             std::env::var("HOMEWARD_SCREENSHOTS"),
             self.js,
-            ["today", "person", "upload-check", "nudge-preview", "reply-planned"].contains(&name),
+            [
+                "today",
+                "person",
+                "upload-check",
+                "nudge-preview",
+                "reply-planned",
+            ]
+            .contains(&name),
         ) {
             std::fs::write(Path::new(&docs).join(format!("{name}.png")), &png).unwrap();
         }
@@ -365,8 +377,14 @@ impl Browser {
         if self.js == JavaScript::Off {
             self.scripts(true).await;
         }
-        let scripted = self.evaluate("document.body.classList.contains('js-enabled')").await;
-        assert_eq!(scripted, json!(self.js == JavaScript::On), "page scripts ran on {name}");
+        let scripted = self
+            .evaluate("document.body.classList.contains('js-enabled')")
+            .await;
+        assert_eq!(
+            scripted,
+            json!(self.js == JavaScript::On),
+            "page scripts ran on {name}"
+        );
         self.evaluate(AXE).await;
         let run = "axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
                       .then(r => r.violations.map(v => ({ id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')) })))

@@ -48,12 +48,19 @@ async fn workers_day(js: JavaScript) {
     browser.expect_heading("Alex (SPS-2001)", "person").await;
     assert!(browser.main_text().await.contains("Waiting to send"));
     browser.follow("Release").await;
-    browser.expect_heading("Move or cancel the release", "release").await;
+    browser
+        .expect_heading("Move or cancel the release", "release")
+        .await;
     browser.fill(&[("date", &day(2))]).await;
     browser.press("Save the new date").await;
-    browser.expect_heading("Alex (SPS-2001)", "release-moved").await;
+    browser
+        .expect_heading("Alex (SPS-2001)", "release-moved")
+        .await;
     let said = browser.wait_for(".ds_confirmation-message").await;
-    assert!(said.contains("moved") && !said.contains("cancelled"), "{said}");
+    assert!(
+        said.contains("moved") && !said.contains("cancelled"),
+        "{said}"
+    );
 
     nudge(&browser).await;
 
@@ -63,7 +70,10 @@ async fn workers_day(js: JavaScript) {
     browser.follow("SPS-2001").await;
     browser.expect_heading("Alex (SPS-2001)", "opted-out").await;
     let page = browser.main_text().await;
-    assert!(page.contains("Opted out") && page.contains("Stopped: opted out"), "{page}");
+    assert!(
+        page.contains("Opted out") && page.contains("Stopped: opted out"),
+        "{page}"
+    );
 
     // Robin asks who this is; the worker answers from the inbox.
     assert_eq!(text_in(&daemon, ROBIN, "SM-who", "who is this?").await, 200);
@@ -74,10 +84,16 @@ async fn workers_day(js: JavaScript) {
     browser.expect_heading(item, "inbox-item").await;
     assert!(browser.main_text().await.contains("who is this?"));
     browser.fill(&[("body", REPLY)]).await;
-    browser.double_click("//button[normalize-space()='Send reply']").await;
+    browser
+        .double_click("//button[normalize-space()='Send reply']")
+        .await;
     browser.wait_for(".ds_confirmation-message").await;
     browser.expect_heading(item, "reply-planned").await;
-    assert_eq!(sent_to_provider(&twilio, REPLY).await, 1, "the reply goes once");
+    assert_eq!(
+        sent_to_provider(&twilio, REPLY).await,
+        1,
+        "the reply goes once"
+    );
     browser.client.clone().close().await.unwrap();
 }
 
@@ -114,13 +130,23 @@ async fn upload(browser: &Browser, base: &str) {
     browser.choose("kind-releases").await;
     browser.attach("file", &file).await;
     browser.press("Check the file").await;
-    browser.expect_heading("Check the releases file", "upload-check").await;
+    browser
+        .expect_heading("Check the releases file", "upload-check")
+        .await;
     let check = browser.main_text().await;
     assert!(check.contains("Rows that cannot be imported"), "{check}");
-    assert!(check.contains("mobile") && check.contains("release_date"), "{check}");
-    assert!(check.contains("Hi Alex") || check.contains("Hi Robin"), "a sample text: {check}");
+    assert!(
+        check.contains("mobile") && check.contains("release_date"),
+        "{check}"
+    );
+    assert!(
+        check.contains("Hi Alex") || check.contains("Hi Robin"),
+        "a sample text: {check}"
+    );
     browser.press("Import").await;
-    browser.expect_heading("Import complete", "upload-done").await;
+    browser
+        .expect_heading("Import complete", "upload-done")
+        .await;
 }
 
 /// A text with "prison" in it is refused, naming the word; a clean one is
@@ -130,23 +156,33 @@ async fn nudge(browser: &Browser) {
     browser.expect_heading("Send a text to Alex", "nudge").await;
     let when = [("date", day(1)), ("time", "12:00".to_owned())];
     let bad = "Hi Alex, the prison sent your things to the office.";
-    browser.fill(&[("body", bad), ("date", &when[0].1), ("time", &when[1].1)]).await;
+    browser
+        .fill(&[("body", bad), ("date", &when[0].1), ("time", &when[1].1)])
+        .await;
     browser.press("Preview").await;
     let error = browser.wait_for("#body-error").await;
     assert!(error.contains("\"prison\""), "{error}");
-    browser.expect_heading("Send a text to Alex", "nudge-refused").await;
+    browser
+        .expect_heading("Send a text to Alex", "nudge-refused")
+        .await;
     let good = "Hi Alex, your things are at the office on Main Street.";
     browser.fill(&[("body", good)]).await;
     browser.press("Preview").await;
     browser.wait_for_text("#preview-text", good).await;
-    browser.expect_heading("Send a text to Alex", "nudge-preview").await;
+    browser
+        .expect_heading("Send a text to Alex", "nudge-preview")
+        .await;
     browser.press("Schedule this text").await;
-    browser.expect_heading("Text to Alex (SPS-2001)", "nudge-scheduled").await;
+    browser
+        .expect_heading("Text to Alex (SPS-2001)", "nudge-scheduled")
+        .await;
 }
 
 /// `n` days from today in London, as staff type it.
 fn day(n: u64) -> String {
-    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::London).date_naive();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::London)
+        .date_naive();
     let day = today.checked_add_days(Days::new(n)).unwrap();
     day.format("%-d/%-m/%Y").to_string()
 }
@@ -174,7 +210,9 @@ async fn fake_twilio() -> MockServer {
         "status": "accepted", "error_code": null, "error_message": null,
     });
     Mock::given(method("POST"))
-        .and(path(format!("/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json")))
+        .and(path(format!(
+            "/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+        )))
         .respond_with(ResponseTemplate::new(201).set_body_json(created))
         .mount(&server)
         .await;
@@ -189,7 +227,8 @@ async fn sent_to_provider(twilio: &MockServer, body: &str) -> usize {
         requests
             .iter()
             .filter(|r| {
-                let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&r.body).unwrap_or_default();
+                let form: Vec<(String, String)> =
+                    serde_urlencoded::from_bytes(&r.body).unwrap_or_default();
                 form.iter().any(|(k, v)| k == "Body" && v == body)
             })
             .count()
@@ -209,7 +248,12 @@ async fn sent_to_provider(twilio: &MockServer, body: &str) -> usize {
 /// signs it (HMAC-SHA1 of the URL and the sorted parameters).
 async fn text_in(daemon: &Daemon, from: &str, sid: &str, body: &str) -> u16 {
     let url = format!("{}/webhooks/twilio/inbound", daemon.base);
-    let params = [("Body", body), ("From", from), ("MessageSid", sid), ("To", "+447400000001")];
+    let params = [
+        ("Body", body),
+        ("From", from),
+        ("MessageSid", sid),
+        ("To", "+447400000001"),
+    ];
     let signed: String = params.iter().map(|(k, v)| format!("{k}{v}")).collect();
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(AUTH_TOKEN.as_bytes()).unwrap();
     mac.update(format!("{url}{signed}").as_bytes());

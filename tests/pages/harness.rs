@@ -268,7 +268,13 @@ impl Browser<'_> {
 
     /// Post a multipart form, as a browser sends a file: `fields` as text
     /// and `file` as the field `file`, with the CSRF token `token`.
-    pub async fn upload(&mut self, token: &str, path: &str, fields: &[(&str, &str)], file: &str) -> Page {
+    pub async fn upload(
+        &mut self,
+        token: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: &str,
+    ) -> Page {
         const BOUNDARY: &str = "homeward-test-boundary";
         let mut body = String::new();
         for (name, value) in [("csrf_token", token)].iter().chain(fields) {

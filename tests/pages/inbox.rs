@@ -27,7 +27,10 @@ async fn raise_reply(pages: &Pages, admin: &mut Browser<'_>, org: OrgId, body: &
         received_at: now,
     };
     let store = &pages.store;
-    store.record_inbound(&inbound, &[person.clone()]).await.unwrap();
+    store
+        .record_inbound(&inbound, std::slice::from_ref(&person))
+        .await
+        .unwrap();
     let item = NewAttention {
         org_id: org,
         person_id: person.id,
@@ -67,7 +70,10 @@ async fn replies(pages: &Pages, org: OrgId) -> Vec<homeward::domain::Message> {
 
 fn send<'a>(form: &'a Page, body: &'a str) -> Vec<(&'static str, String)> {
     vec![
-        ("form_key", form.attrs("input[name=form_key]", "value")[0].clone()),
+        (
+            "form_key",
+            form.attrs("input[name=form_key]", "value")[0].clone(),
+        ),
         ("body", body.to_owned()),
     ]
 }
@@ -79,7 +85,9 @@ async fn post_reply(
     fields: &[(&'static str, String)],
 ) -> Page {
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    browser.submit(form, &format!("{item}/reply"), &fields).await
+    browser
+        .submit(form, &format!("{item}/reply"), &fields)
+        .await
 }
 
 #[tokio::test]
@@ -89,9 +97,16 @@ async fn a_reply_is_in_the_inbox_with_its_conversation_and_an_answer_reaches_the
     let item = raise_reply(&pages, &mut admin, org, "who is this?").await;
     let inbox = admin.get("/attention").await;
     check_page(&inbox);
-    assert_eq!(inbox.texts("main h2"), ["Asked who is texting: Alex (SPS-1)"]);
+    assert_eq!(
+        inbox.texts("main h2"),
+        ["Asked who is texting: Alex (SPS-1)"]
+    );
     let said = inbox.texts(".hw-conversation__text");
-    assert_eq!(said.last().map(String::as_str), Some("who is this?"), "{said:?}");
+    assert_eq!(
+        said.last().map(String::as_str),
+        Some("who is this?"),
+        "{said:?}"
+    );
 
     let form = admin.get(&item).await;
     check_page(&form);
@@ -100,7 +115,11 @@ async fn a_reply_is_in_the_inbox_with_its_conversation_and_an_answer_reaches_the
     let first = post_reply(&mut admin, &form, &item, &fields).await;
     let again = post_reply(&mut admin, &form, &item, &fields).await;
     assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
-    assert_eq!(again.location(), first.location(), "a double click plans one text");
+    assert_eq!(
+        again.location(),
+        first.location(),
+        "a double click plans one text"
+    );
     let planned = replies(&pages, org).await;
     assert_eq!(planned.len(), 1);
     assert_eq!(planned[0].body.as_str(), CLEAN);
@@ -108,10 +127,16 @@ async fn a_reply_is_in_the_inbox_with_its_conversation_and_an_answer_reaches_the
 
     let done = admin.get(first.location()).await;
     check_page(&done);
-    assert_eq!(done.text(".ds_confirmation-message__title"), "Your reply is planned");
+    assert_eq!(
+        done.text(".ds_confirmation-message__title"),
+        "Your reply is planned"
+    );
     assert!(done.text("main").contains("It is being sent now."));
     let lines = done.texts(".hw-conversation__who");
-    assert!(lines.last().unwrap().starts_with("Staff replied"), "{lines:?}");
+    assert!(
+        lines.last().unwrap().starts_with("Staff replied"),
+        "{lines:?}"
+    );
     let filter = AuditFilter {
         action: Some(AuditAction::Created),
         limit: 100,
@@ -120,7 +145,10 @@ async fn a_reply_is_in_the_inbox_with_its_conversation_and_an_answer_reaches_the
     let audit = pages.store.audit_entries(org, &filter).await.unwrap();
     let notes: Vec<_> = audit.iter().filter_map(|e| e.detail.clone()).collect();
     assert_eq!(
-        notes.iter().filter(|n| n.starts_with("staff reply")).count(),
+        notes
+            .iter()
+            .filter(|n| n.starts_with("staff reply"))
+            .count(),
         1,
         "{notes:?}"
     );
@@ -138,11 +166,21 @@ async fn a_reply_naming_prison_is_refused_with_the_word_named_and_the_text_kept(
     check_page(&refused);
     assert!(refused.text("title").starts_with("Error: "));
     let summary = refused.texts(".ds_error-summary a");
-    assert!(summary.iter().any(|e| e.contains("\"prison\"")), "{summary:?}");
-    assert!(summary.iter().any(|e| e.contains("\"SPS-1\"")), "{summary:?}");
+    assert!(
+        summary.iter().any(|e| e.contains("\"prison\"")),
+        "{summary:?}"
+    );
+    assert!(
+        summary.iter().any(|e| e.contains("\"SPS-1\"")),
+        "{summary:?}"
+    );
     assert_eq!(refused.attrs(".ds_error-summary a", "href")[0], "#body");
     assert!(refused.text("#body-error").contains("\"prison\""));
-    assert_eq!(refused.text("textarea#body"), typed, "what was typed is kept");
+    assert_eq!(
+        refused.text("textarea#body"),
+        typed,
+        "what was typed is kept"
+    );
     assert!(replies(&pages, org).await.is_empty(), "nothing was planned");
 }
 
@@ -155,7 +193,11 @@ async fn a_reply_longer_than_one_text_is_sent_only_once_confirmed() {
     let long = "Yes, we can help. Come to the office on Main Street any day this week. ".repeat(3);
     let asked = post_reply(&mut admin, &form, &item, &send(&form, &long)).await;
     assert_eq!(asked.status, StatusCode::OK);
-    assert!(asked.text("#body-error").contains("2 segments"), "{}", asked.text("main"));
+    assert!(
+        asked.text("#body-error").contains("2 segments"),
+        "{}",
+        asked.text("main")
+    );
     assert_eq!(asked.attrs("input#confirm", "name"), ["confirm"]);
     assert!(replies(&pages, org).await.is_empty());
     let mut confirmed = send(&asked, &long);
@@ -172,24 +214,52 @@ async fn a_reply_needs_the_forms_token_and_stays_in_its_organisation() {
     let item = raise_reply(&pages, &mut admin, org, "who is this?").await;
     let form = admin.get(&item).await;
     let key = form.attrs("input[name=form_key]", "value")[0].clone();
-    let fields = [("csrf_token", "forged"), ("form_key", key.as_str()), ("body", CLEAN)];
-    let forged = admin.post(&format!("{item}/reply"), &fields, Some(crate::harness::ORIGIN)).await;
+    let fields = [
+        ("csrf_token", "forged"),
+        ("form_key", key.as_str()),
+        ("body", CLEAN),
+    ];
+    let forged = admin
+        .post(
+            &format!("{item}/reply"),
+            &fields,
+            Some(crate::harness::ORIGIN),
+        )
+        .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     let elsewhere = admin
-        .submit(&form, &format!("{item}/reply"), &[("form_key", &key), ("body", CLEAN)])
+        .submit(
+            &form,
+            &format!("{item}/reply"),
+            &[("form_key", &key), ("body", CLEAN)],
+        )
         .await;
-    assert_eq!(elsewhere.status, StatusCode::SEE_OTHER, "the same form, sent properly, works");
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::SEE_OTHER,
+        "the same form, sent properly, works"
+    );
     assert_eq!(replies(&pages, org).await.len(), 1);
 
     let other_org = homeward::domain::OrgName::parse("Another team").unwrap();
-    let other = pages.store.create_org(&other_org, pages.clock.now()).await.unwrap().id;
+    let other = pages
+        .store
+        .create_org(&other_org, pages.clock.now())
+        .await
+        .unwrap()
+        .id;
     let mut stranger = pages.member(other, "kim@example.org", Role::Admin).await;
     assert_eq!(stranger.get(&item).await.status, StatusCode::NOT_FOUND);
     let page = stranger.get("/attention").await;
     let fields = [("form_key", "k"), ("body", CLEAN)];
-    let posted = stranger.submit(&page, &format!("{item}/reply"), &fields).await;
+    let posted = stranger
+        .submit(&page, &format!("{item}/reply"), &fields)
+        .await;
     assert_eq!(posted.status, StatusCode::NOT_FOUND);
-    assert!(page.texts("main h2").is_empty(), "another team's inbox is empty");
+    assert!(
+        page.texts("main h2").is_empty(),
+        "another team's inbox is empty"
+    );
     assert_eq!(replies(&pages, org).await.len(), 1);
 }
 
@@ -201,7 +271,11 @@ async fn no_reply_can_go_to_a_number_that_opted_out() {
     let form = admin.get(&item).await;
     let number = PhoneNumber::parse(MOBILE).unwrap();
     let now = pages.clock.now();
-    pages.store.suppress(&number, "reply", "STOP", now).await.unwrap();
+    pages
+        .store
+        .suppress(&number, "reply", "STOP", now)
+        .await
+        .unwrap();
     let page = admin.get(&item).await;
     assert!(page.text(".ds_inset-text").contains("No reply can be sent"));
     assert!(page.texts("textarea#body").is_empty(), "no reply box");
@@ -222,15 +296,25 @@ async fn resolving_an_item_keeps_the_note_and_takes_it_out_of_the_inbox() {
     let done = staff.submit(&form, &format!("{item}/resolve"), &note).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     let twice = staff.submit(&form, &format!("{item}/resolve"), &note).await;
-    assert_eq!(twice.status, StatusCode::SEE_OTHER, "a second click is harmless");
+    assert_eq!(
+        twice.status,
+        StatusCode::SEE_OTHER,
+        "a second click is harmless"
+    );
     let page = staff.get(&item).await;
     assert!(page.text("main").contains("Phoned Alex: number is right"));
-    assert!(page.texts("textarea#note").is_empty(), "no resolve form once resolved");
+    assert!(
+        page.texts("textarea#note").is_empty(),
+        "no resolve form once resolved"
+    );
     assert!(admin.get("/attention").await.texts("main h2").is_empty());
     let filter = AuditFilter {
         action: Some(AuditAction::Resolved),
         limit: 100,
         ..AuditFilter::default()
     };
-    assert_eq!(pages.store.audit_entries(org, &filter).await.unwrap().len(), 1);
+    assert_eq!(
+        pages.store.audit_entries(org, &filter).await.unwrap().len(),
+        1
+    );
 }

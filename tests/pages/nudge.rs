@@ -20,7 +20,9 @@ async fn nudges(pages: &Pages, org: OrgId) -> Vec<homeward::domain::Message> {
         limit: 100,
     };
     let all = pages.store.messages(org, &filter).await.unwrap();
-    all.into_iter().filter(|m| m.origin == MessageOrigin::Nudge).collect()
+    all.into_iter()
+        .filter(|m| m.origin == MessageOrigin::Nudge)
+        .collect()
 }
 
 async fn open(browser: &mut Browser<'_>) -> (String, Page) {
@@ -32,7 +34,10 @@ async fn open(browser: &mut Browser<'_>) -> (String, Page) {
 
 fn fields<'a>(form: &'a Page, body: &'a str, action: &'a str) -> Vec<(&'static str, String)> {
     vec![
-        ("form_key", form.attrs("input[name=form_key]", "value")[0].clone()),
+        (
+            "form_key",
+            form.attrs("input[name=form_key]", "value")[0].clone(),
+        ),
         ("what", "write".into()),
         ("body", body.into()),
         ("date", TOMORROW.into()),
@@ -41,13 +46,19 @@ fn fields<'a>(form: &'a Page, body: &'a str, action: &'a str) -> Vec<(&'static s
     ]
 }
 
-async fn post(browser: &mut Browser<'_>, form: &Page, path: &str, fields: &[(&'static str, String)]) -> Page {
+async fn post(
+    browser: &mut Browser<'_>,
+    form: &Page,
+    path: &str,
+    fields: &[(&'static str, String)],
+) -> Page {
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     browser.submit(form, path, &fields).await
 }
 
 #[tokio::test]
-async fn a_typed_message_naming_prison_is_refused_and_a_clean_one_is_previewed_then_scheduled_once() {
+async fn a_typed_message_naming_prison_is_refused_and_a_clean_one_is_previewed_then_scheduled_once()
+{
     let pages = Pages::start().await;
     let (mut staff, org) = pages.admin_with(&[("SPS-1", "Alex", MOBILE)]).await;
     let (path, form) = open(&mut staff).await;
@@ -58,9 +69,16 @@ async fn a_typed_message_naming_prison_is_refused_and_a_clean_one_is_previewed_t
     let refused = post(&mut staff, &form, &path, &fields(&form, bad, "schedule")).await;
     assert_eq!(refused.status, StatusCode::OK);
     check_page(&refused);
-    assert!(refused.text("#body-error").contains("\"prison\""), "{}", refused.text("main"));
+    assert!(
+        refused.text("#body-error").contains("\"prison\""),
+        "{}",
+        refused.text("main")
+    );
     assert_eq!(refused.text("textarea#body"), bad);
-    assert!(refused.texts("button[value=schedule]").is_empty(), "no Schedule for a refused text");
+    assert!(
+        refused.texts("button[value=schedule]").is_empty(),
+        "no Schedule for a refused text"
+    );
     assert!(nudges(&pages, org).await.is_empty());
 
     let good = "Hi Alex, your things are at the office on Main Street. Call 0800 22 44 88.";
@@ -69,20 +87,35 @@ async fn a_typed_message_naming_prison_is_refused_and_a_clean_one_is_previewed_t
     assert_eq!(preview.text("#preview-text"), good);
     let facts = preview.texts(".ds_summary-list__answer");
     assert_eq!(facts[..2], ["1 text", "GSM-7"], "{facts:?}");
-    assert_eq!(preview.texts("button[value=schedule]"), ["Schedule this text"]);
-    assert!(nudges(&pages, org).await.is_empty(), "a preview stores nothing");
+    assert_eq!(
+        preview.texts("button[value=schedule]"),
+        ["Schedule this text"]
+    );
+    assert!(
+        nudges(&pages, org).await.is_empty(),
+        "a preview stores nothing"
+    );
 
     let schedule = fields(&preview, good, "schedule");
     let done = post(&mut staff, &preview, &path, &schedule).await;
     let again = post(&mut staff, &preview, &path, &schedule).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    assert_eq!(again.location(), done.location(), "a double click schedules one text");
+    assert_eq!(
+        again.location(),
+        done.location(),
+        "a double click schedules one text"
+    );
     let planned = nudges(&pages, org).await;
     assert_eq!(planned.len(), 1);
     assert_eq!(planned[0].body.as_str(), good);
     assert_eq!(planned[0].send_at.to_rfc3339(), "2026-12-09T10:30:00+00:00");
     let text = staff.get(done.location()).await;
-    assert!(text.text("main").contains("Wednesday 9 December at 10:30am"), "{}", text.text("main"));
+    assert!(
+        text.text("main")
+            .contains("Wednesday 9 December at 10:30am"),
+        "{}",
+        text.text("main")
+    );
 }
 
 #[tokio::test]
@@ -92,16 +125,26 @@ async fn a_template_is_previewed_as_the_person_will_read_it() {
     let (path, form) = open(&mut staff).await;
     let options = form.attrs("select#template option", "value");
     assert!(options.contains(&"week_checkin".to_owned()), "{options:?}");
-    assert!(!options.contains(&"help_reply".to_owned()), "Homeward's own answers are not offered");
+    assert!(
+        !options.contains(&"help_reply".to_owned()),
+        "Homeward's own answers are not offered"
+    );
     let mut chosen = fields(&form, "", "preview");
     chosen[1].1 = "template".into();
     chosen.push(("template", "week_checkin".into()));
     let preview = post(&mut staff, &form, &path, &chosen).await;
-    assert!(preview.text("#preview-text").starts_with("Hi Alex,"), "{}", preview.text("main"));
+    assert!(
+        preview.text("#preview-text").starts_with("Hi Alex,"),
+        "{}",
+        preview.text("main")
+    );
     chosen[5].1 = "schedule".into();
     let done = post(&mut staff, &preview, &path, &chosen).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    assert_eq!(nudges(&pages, org).await[0].template.as_str(), "week_checkin");
+    assert_eq!(
+        nudges(&pages, org).await[0].template.as_str(),
+        "week_checkin"
+    );
 }
 
 #[tokio::test]
@@ -117,9 +160,17 @@ async fn a_missing_or_past_time_and_a_missing_token_are_refused() {
     let mut past = fields(&form, "Hi Alex, see you soon.", "schedule");
     past[3].1 = "2026-12-01".into();
     let page = post(&mut staff, &form, &path, &past).await;
-    assert!(page.text("#date-error").contains("in the future"), "{}", page.text("main"));
+    assert!(
+        page.text("#date-error").contains("in the future"),
+        "{}",
+        page.text("main")
+    );
     let forged = staff
-        .post(&path, &[("csrf_token", "x"), ("what", "write"), ("body", "Hi")], Some(ORIGIN))
+        .post(
+            &path,
+            &[("csrf_token", "x"), ("what", "write"), ("body", "Hi")],
+            Some(ORIGIN),
+        )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert!(nudges(&pages, org).await.is_empty());

@@ -292,12 +292,26 @@ async fn the_templates_page_shows_every_template_rendered_with_its_costs_and_rev
     assert_eq!(page.status, StatusCode::OK);
     check_page(&page);
     let headings = page.texts("main h2");
-    assert!(headings.contains(&"GP registration (English)".to_owned()), "{headings:?}");
-    assert!(headings.contains(&"Week checkin (Polish)".to_owned()), "{headings:?}");
-    assert!(!page.text("main").contains("{{"), "every template is rendered");
+    assert!(
+        headings.contains(&"GP registration (English)".to_owned()),
+        "{headings:?}"
+    );
+    assert!(
+        headings.contains(&"Week checkin (Polish)".to_owned()),
+        "{headings:?}"
+    );
+    assert!(
+        !page.text("main").contains("{{"),
+        "every template is rendered"
+    );
     let polish = page.html();
     let section = scraper::Selector::parse("section[aria-labelledby='week_checkin-pl']").unwrap();
-    let polish = polish.select(&section).next().expect("the Polish check-in").text().collect::<String>();
+    let polish = polish
+        .select(&section)
+        .next()
+        .expect("the Polish check-in")
+        .text()
+        .collect::<String>();
     assert!(polish.contains("awaiting review"), "{polish}");
     assert!(polish.contains("Reading ease"), "{polish}");
 }

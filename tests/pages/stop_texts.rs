@@ -15,7 +15,13 @@ async fn staff_stop_texts_with_a_reason_and_only_an_admin_allows_them_again() {
     let mut staff = pages.member(org, "sam@example.org", Role::Staff).await;
     let person = staff.get("/people").await.attrs("tbody a", "href")[0].clone();
     let stop = format!("{person}/stop-texts");
-    assert!(staff.get(&person).await.attrs("main a", "href").contains(&stop));
+    assert!(
+        staff
+            .get(&person)
+            .await
+            .attrs("main a", "href")
+            .contains(&stop)
+    );
 
     let form = staff.get(&stop).await;
     check_page(&form);
@@ -26,7 +32,11 @@ async fn staff_stop_texts_with_a_reason_and_only_an_admin_allows_them_again() {
     assert_eq!(empty.attrs(".ds_error-summary a", "href"), ["#reason"]);
     assert!(empty.text("#reason-error").contains("Enter a reason"));
     let forged = staff
-        .post(&stop, &[("csrf_token", "x"), ("reason", "asked")], Some(ORIGIN))
+        .post(
+            &stop,
+            &[("csrf_token", "x"), ("reason", "asked")],
+            Some(ORIGIN),
+        )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert!(!staff.get(&person).await.text("main").contains("Opted out"));
@@ -38,15 +48,27 @@ async fn staff_stop_texts_with_a_reason_and_only_an_admin_allows_them_again() {
     let page = staff.get(&person).await;
     assert!(page.text(".ds_inset-text").contains("Opted out"));
     let allow = format!("{person}/allow-texts");
-    assert!(!page.attrs("main a", "href").contains(&allow), "not offered to staff");
+    assert!(
+        !page.attrs("main a", "href").contains(&allow),
+        "not offered to staff"
+    );
     assert_eq!(staff.get(&allow).await.status, StatusCode::FORBIDDEN);
     let posted = staff.submit(&form, &allow, &[("reason", "asked")]).await;
     assert_eq!(posted.status, StatusCode::FORBIDDEN);
 
-    assert!(admin.get(&person).await.attrs("main a", "href").contains(&allow));
+    assert!(
+        admin
+            .get(&person)
+            .await
+            .attrs("main a", "href")
+            .contains(&allow)
+    );
     let form = admin.get(&allow).await;
     check_page(&form);
-    let again = [("reason", "Asked in person on 8 December to have texts again")];
+    let again = [(
+        "reason",
+        "Asked in person on 8 December to have texts again",
+    )];
     let done = admin.submit(&form, &allow, &again).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     assert!(!admin.get(&person).await.text("main").contains("Opted out"));

@@ -140,7 +140,10 @@ pub async fn remove(
     ApiJson(input): ApiJson<RemoveInput>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = path_id(&id, "person")?;
-    let person = state.actions.allow_texts(&caller, id, &input.reason).await?;
+    let person = state
+        .actions
+        .allow_texts(&caller, id, &input.reason)
+        .await?;
     Ok(Json(OptOutChanged {
         person_id: person.id,
         opted_out: false,

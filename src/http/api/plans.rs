@@ -155,11 +155,19 @@ impl NudgeInput {
                 confirmed: self.confirm_segments,
             }),
             (None, Some(_)) => {
-                errors.push(FieldError::new("variables", None, "are for templates; a typed body has none"));
+                errors.push(FieldError::new(
+                    "variables",
+                    None,
+                    "are for templates; a typed body has none",
+                ));
                 None
             }
             _ => {
-                errors.push(FieldError::new("template", None, "or body is required, but not both"));
+                errors.push(FieldError::new(
+                    "template",
+                    None,
+                    "or body is required, but not both",
+                ));
                 None
             }
         }

@@ -26,7 +26,11 @@ use crate::store::AuditFilter;
 /// Audit entries per page.
 const AUDIT_PAGE: u32 = 50;
 
-fn page<'a>(staff: &'a StaffAdmin, template: &'static str, trail: &'a [(&'a str, &'a str)]) -> Page<'a> {
+fn page<'a>(
+    staff: &'a StaffAdmin,
+    template: &'static str,
+    trail: &'a [(&'a str, &'a str)],
+) -> Page<'a> {
     Page {
         template,
         nav: "admin",
@@ -41,7 +45,10 @@ fn by(staff: &StaffAdmin) -> Actor {
     }
 }
 
-pub(super) async fn users(State(state): State<AppState>, staff: StaffAdmin) -> Result<Html<String>, PageError> {
+pub(super) async fn users(
+    State(state): State<AppState>,
+    staff: StaffAdmin,
+) -> Result<Html<String>, PageError> {
     let zone = state.casework.zone();
     let users = state.accounts.users(staff.0.session.user.org_id).await?;
     let rows: Vec<Value> = users
@@ -101,9 +108,17 @@ pub(super) async fn invite(
         return Ok(render_invite(&staff, &form, errors, None)?.into_response());
     };
     let org = staff.0.session.user.org_id;
-    match state.accounts.invite(org, &form.email, role, by(&staff)).await {
+    match state
+        .accounts
+        .invite(org, &form.email, role, by(&staff))
+        .await
+    {
         Ok((_, secret)) => {
-            let link = format!("{}/set-password?token={}", base_url(&state, &headers), secret.expose());
+            let link = format!(
+                "{}/set-password?token={}",
+                base_url(&state, &headers),
+                secret.expose()
+            );
             Ok(render_invite(&staff, &form, Vec::new(), Some(link))?.into_response())
         }
         Err(e @ (AccountError::Email(_) | AccountError::EmailTaken)) => {
@@ -117,7 +132,10 @@ pub(super) async fn invite(
 /// Where this site is, for a link sent by email: `server.public_base_url`,
 /// or the address this request came to.
 fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
     state
         .public_base_url
         .clone()
@@ -126,8 +144,17 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> String {
         .to_owned()
 }
 
-fn render_invite(staff: &StaffAdmin, form: &InviteForm, errors: Vec<FieldError>, link: Option<String>) -> Result<Html<String>, PageError> {
-    let trail = [("/", "Today"), ("/admin/users", "Staff accounts"), ("", "Invite someone")];
+fn render_invite(
+    staff: &StaffAdmin,
+    form: &InviteForm,
+    errors: Vec<FieldError>,
+    link: Option<String>,
+) -> Result<Html<String>, PageError> {
+    let trail = [
+        ("/", "Today"),
+        ("/admin/users", "Staff accounts"),
+        ("", "Invite someone"),
+    ];
     let values = json!({ "email": form.email, "role": form.role, "errors": errors, "link": link });
     page(staff, "user_invite.html", &trail).render(values)
 }
@@ -153,7 +180,11 @@ pub(super) async fn user(
             detail("Status", status(&user)["tag"].as_str().unwrap_or("")),
         ],
     });
-    let trail = [("/", "Today"), ("/admin/users", "Staff accounts"), ("", user.email.as_str())];
+    let trail = [
+        ("/", "Today"),
+        ("/admin/users", "Staff accounts"),
+        ("", user.email.as_str()),
+    ];
     page(&staff, "user.html", &trail).render(values)
 }
 
@@ -174,12 +205,18 @@ pub(super) async fn set_role(
 ) -> Result<Response, PageError> {
     staff.0.check_csrf(&form.csrf_token)?;
     let user = find_user(&state, &staff, &id).await?;
-    let role = form.role.parse::<Role>().map_err(|_| PageError::Forbidden)?;
+    let role = form
+        .role
+        .parse::<Role>()
+        .map_err(|_| PageError::Forbidden)?;
     if user.id == staff.0.session.user.id {
         // An admin cannot lock themselves out of these pages.
         return Err(PageError::Forbidden);
     }
-    state.accounts.set_role(user.org_id, user.id, role, by(&staff)).await?;
+    state
+        .accounts
+        .set_role(user.org_id, user.id, role, by(&staff))
+        .await?;
     Ok(Redirect::to(&format!("/admin/users/{}", user.id)).into_response())
 }
 
@@ -201,14 +238,20 @@ pub(super) async fn disable(
     if user.id == staff.0.session.user.id {
         return Err(PageError::Forbidden);
     }
-    state.accounts.disable(user.org_id, user.id, by(&staff)).await?;
+    state
+        .accounts
+        .disable(user.org_id, user.id, by(&staff))
+        .await?;
     Ok(Redirect::to(&format!("/admin/users/{}", user.id)).into_response())
 }
 
 async fn find_user(state: &AppState, staff: &StaffAdmin, id: &str) -> Result<User, PageError> {
     let id: UserId = id.parse().map_err(|_| PageError::NotFound)?;
     let users = state.accounts.users(staff.0.session.user.org_id).await?;
-    users.into_iter().find(|u| u.id == id).ok_or(PageError::NotFound)
+    users
+        .into_iter()
+        .find(|u| u.id == id)
+        .ok_or(PageError::NotFound)
 }
 
 #[derive(Deserialize, Default)]
@@ -221,7 +264,10 @@ pub(super) struct TokenForm {
     role: String,
 }
 
-pub(super) async fn tokens(State(state): State<AppState>, staff: StaffAdmin) -> Result<Html<String>, PageError> {
+pub(super) async fn tokens(
+    State(state): State<AppState>,
+    staff: StaffAdmin,
+) -> Result<Html<String>, PageError> {
     render_tokens(&state, &staff, &TokenForm::default(), Vec::new(), None).await
 }
 
@@ -235,18 +281,34 @@ pub(super) async fn create_token(
     let mut errors = Vec::new();
     let label = form.label.trim();
     if label.is_empty() || label.chars().count() > MAX_TOKEN_LABEL {
-        errors.push(FieldError::new("label", format!("Enter what the token is for, in {MAX_TOKEN_LABEL} characters or fewer")));
+        errors.push(FieldError::new(
+            "label",
+            format!("Enter what the token is for, in {MAX_TOKEN_LABEL} characters or fewer"),
+        ));
     }
     let role = form.role.parse::<Role>().ok();
     if role.is_none() {
-        errors.push(FieldError::new("role-staff", "Choose what the token may do"));
+        errors.push(FieldError::new(
+            "role-staff",
+            "Choose what the token may do",
+        ));
     }
     let (Some(role), true) = (role, errors.is_empty()) else {
         return render_tokens(&state, &staff, &form, errors, None).await;
     };
     let org = staff.0.session.user.org_id;
-    let made = state.accounts.create_token(org, role, Some(label.to_owned()), by(&staff)).await?;
-    render_tokens(&state, &staff, &TokenForm::default(), Vec::new(), Some(made)).await
+    let made = state
+        .accounts
+        .create_token(org, role, Some(label.to_owned()), by(&staff))
+        .await?;
+    render_tokens(
+        &state,
+        &staff,
+        &TokenForm::default(),
+        Vec::new(),
+        Some(made),
+    )
+    .await
 }
 
 pub(super) async fn revoke_token(
@@ -322,7 +384,8 @@ pub(super) async fn audit(
             .ok(),
     };
     let (from, to) = (day(&query.from, "from"), day(&query.to, "to"));
-    let start = |d: NaiveDate| crate::planner::timing::local_instant(zone, d, chrono::NaiveTime::MIN);
+    let start =
+        |d: NaiveDate| crate::planner::timing::local_instant(zone, d, chrono::NaiveTime::MIN);
     let filter = AuditFilter {
         from: from.map(start),
         to: to.and_then(|d| d.succ_opt()).map(start),
@@ -341,7 +404,10 @@ pub(super) async fn audit(
         .into_iter()
         .map(|u| (u.id, u.email.as_str().to_owned()))
         .collect();
-    let rows: Vec<Value> = entries.iter().map(|e| audit_row(e, &emails, zone)).collect();
+    let rows: Vec<Value> = entries
+        .iter()
+        .map(|e| audit_row(e, &emails, zone))
+        .collect();
     let next = (entries.len() == AUDIT_PAGE as usize)
         .then(|| entries.last().map(|e| next_page(&query, &e.id.to_string())))
         .flatten();
@@ -369,14 +435,25 @@ fn next_page(query: &AuditQuery, after: &str) -> String {
 
 fn audit_row(e: &AuditEntry, emails: &HashMap<UserId, String>, zone: chrono_tz::Tz) -> Value {
     let who = match e.actor {
-        Actor::User { user_id } => emails.get(&user_id).cloned().unwrap_or_else(|| "A removed account".into()),
+        Actor::User { user_id } => emails
+            .get(&user_id)
+            .cloned()
+            .unwrap_or_else(|| "A removed account".into()),
         Actor::Token { token_id } => format!("API token {token_id}"),
         Actor::Cli => "Command line".into(),
         Actor::System => "Homeward".into(),
     };
     let target = match e.target.person_id {
-        Some(person) => json!({ "text": e.target.kind.as_str(), "href": format!("/people/{person}") }),
+        Some(person) => {
+            json!({ "text": e.target.kind.as_str(), "href": format!("/people/{person}") })
+        }
         None => json!(e.target.kind.as_str()),
     };
-    json!([dates::when(e.at, zone), who, e.action.as_str().replace('_', " "), target, e.detail.clone().unwrap_or_default()])
+    json!([
+        dates::when(e.at, zone),
+        who,
+        e.action.as_str().replace('_', " "),
+        target,
+        e.detail.clone().unwrap_or_default()
+    ])
 }

@@ -36,7 +36,9 @@ pub(super) fn read_day(raw: &str) -> Result<NaiveDate, &'static str> {
 pub(super) fn read_time(raw: &str) -> Result<chrono::NaiveTime, &'static str> {
     match raw.trim() {
         "" => Err("Enter the time"),
-        raw => chrono::NaiveTime::parse_from_str(raw, "%H:%M").map_err(|_| "Enter a time like 14:30"),
+        raw => {
+            chrono::NaiveTime::parse_from_str(raw, "%H:%M").map_err(|_| "Enter a time like 14:30")
+        }
     }
 }
 
@@ -67,7 +69,10 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 12, 9).unwrap();
         assert_eq!(read_day("9/12/2026"), Ok(day));
         assert_eq!(read_day(" 2026-12-09 "), Ok(day));
-        assert_eq!(read_day("12/31/2026"), Err("Enter a real date, like 9/12/2026"));
+        assert_eq!(
+            read_day("12/31/2026"),
+            Err("Enter a real date, like 9/12/2026")
+        );
         assert_eq!(read_day(""), Err("Enter the date"));
         assert_eq!(typed_day(day), "9/12/2026");
         assert_eq!(read_time("9:05").unwrap().to_string(), "09:05:00");

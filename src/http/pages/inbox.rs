@@ -129,13 +129,15 @@ pub(super) async fn reply(
     Ok(render_item(&state, &staff, &item, form)?.into_response())
 }
 
-const OPTED_OUT: &str =
-    "This person has opted out, so no reply can be sent until they text START";
+const OPTED_OUT: &str = "This person has opted out, so no reply can be sent until they text START";
 
 /// Each problem beside the text box, and whether the only thing wrong is
 /// that the worker has not confirmed a text of several segments.
 fn refusals(problems: &[TypedProblem]) -> (Vec<FieldError>, bool) {
-    let errors = problems.iter().map(|p| FieldError::new("body", p)).collect();
+    let errors = problems
+        .iter()
+        .map(|p| FieldError::new("body", p))
+        .collect();
     let segments = |p: &TypedProblem| matches!(p, TypedProblem::Segments { .. });
     (errors, problems.iter().all(segments))
 }
@@ -231,7 +233,11 @@ fn render_item(
         template: "attention_item.html",
         nav: "attention",
         session: Some(&staff.session),
-        trail: &[("/", "Today"), ("/attention", "Needs attention"), ("", about)],
+        trail: &[
+            ("/", "Today"),
+            ("/attention", "Needs attention"),
+            ("", about),
+        ],
     }
     .render(values)
 }

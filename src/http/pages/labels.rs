@@ -95,7 +95,9 @@ pub(super) fn template(name: &str) -> String {
             "gp" | "nhs" | "sms" => word.to_uppercase(),
             _ if i == 0 => {
                 let mut chars = word.chars();
-                chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+                chars
+                    .next()
+                    .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
             }
             _ => word.to_owned(),
         })

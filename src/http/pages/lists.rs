@@ -4,10 +4,10 @@ use axum::extract::State;
 use axum::response::Html;
 use serde_json::{Value, json};
 
+use super::dates;
 use super::error::PageError;
 use super::render::Page;
 use super::session::Staff;
-use super::dates;
 use crate::domain::Person;
 use crate::http::AppState;
 

@@ -45,7 +45,9 @@ pub(super) fn router(server: &crate::config::ServerSettings) -> Router<AppState>
     // An uploaded file may be as large as an import through the API.
     let upload = Router::new()
         .route("/upload", get(upload::form).post(upload::check))
-        .layer(axum::extract::DefaultBodyLimit::max(server.max_import_bytes));
+        .layer(axum::extract::DefaultBodyLimit::max(
+            server.max_import_bytes,
+        ));
     Router::new()
         .route("/", get(today::show))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
@@ -91,11 +93,17 @@ pub(super) fn router(server: &crate::config::ServerSettings) -> Router<AppState>
         .route("/opt-outs", get(lists::opt_outs))
         .route("/templates", get(templates_page::show))
         .route("/admin/users", get(admin::users))
-        .route("/admin/users/new", get(admin::invite_form).post(admin::invite))
+        .route(
+            "/admin/users/new",
+            get(admin::invite_form).post(admin::invite),
+        )
         .route("/admin/users/{id}", get(admin::user))
         .route("/admin/users/{id}/role", post(admin::set_role))
         .route("/admin/users/{id}/disable", post(admin::disable))
-        .route("/admin/tokens", get(admin::tokens).post(admin::create_token))
+        .route(
+            "/admin/tokens",
+            get(admin::tokens).post(admin::create_token),
+        )
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/admin/audit", get(admin::audit))
         .route("/upload/confirm", post(upload::confirm))

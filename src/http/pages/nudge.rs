@@ -11,11 +11,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::dates;
 use super::error::PageError;
 use super::render::Page;
 use super::session::{SameOrigin, Staff};
 use super::sign_in::{FieldError, detail};
-use super::dates;
 use crate::domain::{Person, PersonId, Secret, TemplateName};
 use crate::http::AppState;
 use crate::planner::{NudgePreview, NudgeRequest, NudgeText, PlanError};
@@ -74,18 +74,45 @@ pub(super) async fn submit(
     let person = person(&state, &staff, &id).await?;
     let (text, send_at, mut errors) = read(&state, &form);
     let (Some(text), Some(send_at)) = (text, send_at) else {
-        return page(&state, &staff, &person, &form, Drawn { errors, preview: None });
+        return page(
+            &state,
+            &staff,
+            &person,
+            &form,
+            Drawn {
+                errors,
+                preview: None,
+            },
+        );
     };
     let planner = state.ingest.planner();
     let preview = match planner.preview_nudge(&person, &text) {
         Ok(preview) => preview,
         Err(e) => {
             errors.push(plan_error(e)?);
-            return page(&state, &staff, &person, &form, Drawn { errors, preview: None });
+            return page(
+                &state,
+                &staff,
+                &person,
+                &form,
+                Drawn {
+                    errors,
+                    preview: None,
+                },
+            );
         }
     };
     if form.action != "schedule" || !preview.refusals.is_empty() {
-        return page(&state, &staff, &person, &form, Drawn { errors, preview: Some(preview) });
+        return page(
+            &state,
+            &staff,
+            &person,
+            &form,
+            Drawn {
+                errors,
+                preview: Some(preview),
+            },
+        );
     }
     let request = NudgeRequest {
         person: person.id,
@@ -99,13 +126,25 @@ pub(super) async fn submit(
         Ok(planned) => Ok(Redirect::to(&format!("/texts/{}", planned.message.id)).into_response()),
         Err(e) => {
             errors.push(plan_error(e)?);
-            page(&state, &staff, &person, &form, Drawn { errors, preview: Some(preview) })
+            page(
+                &state,
+                &staff,
+                &person,
+                &form,
+                Drawn {
+                    errors,
+                    preview: Some(preview),
+                },
+            )
         }
     }
 }
 
 /// The text and the time the form asks for, or what is wrong with them.
-fn read(state: &AppState, form: &NudgeForm) -> (Option<NudgeText>, Option<DateTime<Utc>>, Vec<FieldError>) {
+fn read(
+    state: &AppState,
+    form: &NudgeForm,
+) -> (Option<NudgeText>, Option<DateTime<Utc>>, Vec<FieldError>) {
     let mut errors = Vec::new();
     let text = match form.what.as_str() {
         "write" => Some(NudgeText::Typed {
@@ -123,7 +162,10 @@ fn read(state: &AppState, form: &NudgeForm) -> (Option<NudgeText>, Option<DateTi
             }
         },
         _ => {
-            errors.push(FieldError::new("what-write", "Choose whether to write a message or use a template"));
+            errors.push(FieldError::new(
+                "what-write",
+                "Choose whether to write a message or use a template",
+            ));
             None
         }
     };
@@ -135,8 +177,12 @@ fn read(state: &AppState, form: &NudgeForm) -> (Option<NudgeText>, Option<DateTi
 fn when(state: &AppState, form: &NudgeForm, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>> {
     let date = dates::read_day(&form.date);
     let time = dates::read_time(&form.time);
-    let date = date.map_err(|e| errors.push(FieldError::new("date", e))).ok()?;
-    let time = time.map_err(|e| errors.push(FieldError::new("time", e))).ok()?;
+    let date = date
+        .map_err(|e| errors.push(FieldError::new("date", e)))
+        .ok()?;
+    let time = time
+        .map_err(|e| errors.push(FieldError::new("time", e)))
+        .ok()?;
     let zone = state.casework.zone();
     Some(crate::planner::timing::local_instant(zone, date, time))
 }
@@ -147,10 +193,13 @@ fn plan_error(e: PlanError) -> Result<FieldError, PageError> {
         PlanError::Invalid(why) if why.starts_with("send_at is in the past") => {
             FieldError::new("date", "The date and time must be in the future")
         }
-        PlanError::Invalid(why) if why.starts_with("send_at") => {
-            FieldError::new("date", format!("The date {}", why.trim_start_matches("send_at ")))
+        PlanError::Invalid(why) if why.starts_with("send_at") => FieldError::new(
+            "date",
+            format!("The date {}", why.trim_start_matches("send_at ")),
+        ),
+        PlanError::Refused { reason, .. } => {
+            FieldError::new("template", format!("That template {reason}"))
         }
-        PlanError::Refused { reason, .. } => FieldError::new("template", format!("That template {reason}")),
         PlanError::Template(_) => FieldError::new(
             "template",
             "That template needs details this person does not have (such as an appointment); choose another",
@@ -170,18 +219,38 @@ struct Drawn {
     preview: Option<NudgePreview>,
 }
 
-fn page(state: &AppState, staff: &Staff, person: &Person, form: &NudgeForm, drawn: Drawn) -> Result<Response, PageError> {
+fn page(
+    state: &AppState,
+    staff: &Staff,
+    person: &Person,
+    form: &NudgeForm,
+    drawn: Drawn,
+) -> Result<Response, PageError> {
     Ok(render(state, staff, person, form, drawn)?.into_response())
 }
 
-fn render(state: &AppState, staff: &Staff, person: &Person, form: &NudgeForm, drawn: Drawn) -> Result<Html<String>, PageError> {
+fn render(
+    state: &AppState,
+    staff: &Staff,
+    person: &Person,
+    form: &NudgeForm,
+    drawn: Drawn,
+) -> Result<Html<String>, PageError> {
     let mut errors = drawn.errors;
     let preview = drawn.preview.map(|p| {
-        let field = if form.what == "template" { "template" } else { "body" };
+        let field = if form.what == "template" {
+            "template"
+        } else {
+            "body"
+        };
         errors.extend(p.refusals.iter().map(|r| FieldError::new(field, r)));
         preview_values(&p, form)
     });
-    let name = format!("{} ({})", person.first_name.as_str(), person.external_ref.as_str());
+    let name = format!(
+        "{} ({})",
+        person.first_name.as_str(),
+        person.external_ref.as_str()
+    );
     let href = format!("/people/{}", person.id);
     let title = format!("Send a text to {}", person.first_name.as_str());
     let values = json!({
@@ -197,7 +266,12 @@ fn render(state: &AppState, staff: &Staff, person: &Person, form: &NudgeForm, dr
         "errors": errors,
         "today": dates::day_of(state.clock.now(), state.casework.zone()),
     });
-    let trail = [("/", "Today"), ("/people", "People"), (href.as_str(), name.as_str()), ("", "Send a text")];
+    let trail = [
+        ("/", "Today"),
+        ("/people", "People"),
+        (href.as_str(), name.as_str()),
+        ("", "Send a text"),
+    ];
     Page {
         template: "nudge.html",
         nav: "people",
@@ -210,7 +284,10 @@ fn render(state: &AppState, staff: &Staff, person: &Person, form: &NudgeForm, dr
 fn preview_values(p: &NudgePreview, form: &NudgeForm) -> Value {
     let segments = p.analysis.segments;
     let english = p.readability.flesch_reading_ease;
-    let length = format!("{segments} {}", if segments == 1 { "text" } else { "texts" });
+    let length = format!(
+        "{segments} {}",
+        if segments == 1 { "text" } else { "texts" }
+    );
     json!({
         "text": p.text,
         "facts": [
@@ -233,7 +310,11 @@ fn templates(state: &AppState, person: &Person) -> Vec<Value> {
     catalogue
         .nudgeable()
         .into_iter()
-        .filter(|name| planner.render(name, person, None, &Default::default()).is_ok())
+        .filter(|name| {
+            planner
+                .render(name, person, None, &Default::default())
+                .is_ok()
+        })
         .map(|name| {
             let description = catalogue
                 .resolve(name, &person.language)

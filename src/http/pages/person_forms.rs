@@ -109,7 +109,11 @@ pub(super) async fn details(
         language: Some(form.language.clone()),
     };
     let caller = staff.session.caller();
-    match state.actions.change_person(&caller, person.id, &patch).await {
+    match state
+        .actions
+        .change_person(&caller, person.id, &patch)
+        .await
+    {
         Ok((_, changes)) => Ok(saved(person.id, "details", changes)),
         Err(IngestError::Invalid(errors)) => {
             Ok(render_details(&staff, &person, &form, field_errors(errors))?.into_response())
@@ -118,11 +122,23 @@ pub(super) async fn details(
     }
 }
 
-fn render_details(staff: &Staff, person: &Person, form: &DetailsForm, errors: Vec<FieldError>) -> Result<Html<String>, PageError> {
+fn render_details(
+    staff: &Staff,
+    person: &Person,
+    form: &DetailsForm,
+    errors: Vec<FieldError>,
+) -> Result<Html<String>, PageError> {
     let values = json!({
         "first_name": form.first_name, "mobile": form.mobile, "language": form.language,
     });
-    render(staff, person, "person_details.html", "Change details", values, errors)
+    render(
+        staff,
+        person,
+        "person_details.html",
+        "Change details",
+        values,
+        errors,
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -154,12 +170,17 @@ pub(super) async fn event_form(
             date: dates::typed_day(*date),
             ..EventForm::default()
         },
-        EventDetail::Appointment { starts_at, place, .. } => {
+        EventDetail::Appointment {
+            starts_at, place, ..
+        } => {
             let local = starts_at.with_timezone(&zone);
             EventForm {
                 date: dates::typed_day(local.date_naive()),
                 time: local.format("%H:%M").to_string(),
-                place: place.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default(),
+                place: place
+                    .as_ref()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default(),
                 ..EventForm::default()
             }
         }
@@ -178,10 +199,16 @@ pub(super) async fn event(
     let (person, event) = person_and_event(&state, &staff, &id, &event).await?;
     let patch = match event_patch(&state, &event.detail, &form) {
         Ok(patch) => patch,
-        Err(errors) => return Ok(render_event(&staff, &person, &event, &form, errors)?.into_response()),
+        Err(errors) => {
+            return Ok(render_event(&staff, &person, &event, &form, errors)?.into_response());
+        }
     };
     let caller = staff.session.caller();
-    match state.actions.change_event(&caller, person.id, event.id, &patch).await {
+    match state
+        .actions
+        .change_event(&caller, person.id, event.id, &patch)
+        .await
+    {
         Ok((_, changes)) => Ok(saved(person.id, "event", changes)),
         Err(IngestError::Invalid(errors)) => {
             Ok(render_event(&staff, &person, &event, &form, field_errors(errors))?.into_response())
@@ -191,7 +218,11 @@ pub(super) async fn event(
 }
 
 /// The change the form asks for: cancel, or a new date (and time and place).
-fn event_patch(state: &AppState, detail: &EventDetail, form: &EventForm) -> Result<EventPatch, Vec<FieldError>> {
+fn event_patch(
+    state: &AppState,
+    detail: &EventDetail,
+    form: &EventForm,
+) -> Result<EventPatch, Vec<FieldError>> {
     if form.action == "cancel" {
         return Ok(EventPatch {
             status: Some("cancelled".into()),
@@ -213,7 +244,8 @@ fn event_patch(state: &AppState, detail: &EventDetail, form: &EventForm) -> Resu
             let (Some(date), Some(time)) = (date, time) else {
                 return Err(errors);
             };
-            let starts_at = crate::planner::timing::local_instant(state.casework.zone(), date, time);
+            let starts_at =
+                crate::planner::timing::local_instant(state.casework.zone(), date, time);
             Ok(EventPatch {
                 starts_at: Some(starts_at.to_rfc3339()),
                 place: Some(form.place.trim().to_owned()).filter(|p| !p.is_empty()),
@@ -223,11 +255,22 @@ fn event_patch(state: &AppState, detail: &EventDetail, form: &EventForm) -> Resu
     }
 }
 
-fn render_event(staff: &Staff, person: &Person, event: &Event, form: &EventForm, errors: Vec<FieldError>) -> Result<Html<String>, PageError> {
+fn render_event(
+    staff: &Staff,
+    person: &Person,
+    event: &Event,
+    form: &EventForm,
+    errors: Vec<FieldError>,
+) -> Result<Html<String>, PageError> {
     let (title, appointment) = match &event.detail {
         EventDetail::Liberation { .. } => ("Move or cancel the release".to_owned(), false),
-        EventDetail::Appointment { appointment_type, .. } => (
-            format!("Move or cancel the {} appointment", appointment_type.as_str().replace('_', " ")),
+        EventDetail::Appointment {
+            appointment_type, ..
+        } => (
+            format!(
+                "Move or cancel the {} appointment",
+                appointment_type.as_str().replace('_', " ")
+            ),
             true,
         ),
     };
@@ -260,7 +303,10 @@ pub(super) async fn appointment(
     let mut errors = Vec::new();
     let kind = form.appointment_type.parse::<AppointmentKind>().ok();
     if kind.is_none() {
-        errors.push(FieldError::new("appointment_type", "Choose what the appointment is for"));
+        errors.push(FieldError::new(
+            "appointment_type",
+            "Choose what the appointment is for",
+        ));
     }
     let date = read_date(&form.date, &mut errors);
     let time = read_time(&form.time, &mut errors);
@@ -294,7 +340,12 @@ pub(super) async fn appointment(
     }
 }
 
-fn render_appointment(staff: &Staff, person: &Person, form: &EventForm, errors: Vec<FieldError>) -> Result<Html<String>, PageError> {
+fn render_appointment(
+    staff: &Staff,
+    person: &Person,
+    form: &EventForm,
+    errors: Vec<FieldError>,
+) -> Result<Html<String>, PageError> {
     let kinds: Vec<Value> = AppointmentKind::ALL
         .iter()
         .map(|k| json!({ "value": k.as_str(), "label": super::labels::appointment(*k) }))
@@ -303,7 +354,14 @@ fn render_appointment(staff: &Staff, person: &Person, form: &EventForm, errors: 
         "kinds": kinds, "kind": form.appointment_type, "date": form.date, "time": form.time,
         "place": form.place, "action": format!("/people/{}/appointments", person.id),
     });
-    render(staff, person, "appointment.html", "Add an appointment", values, errors)
+    render(
+        staff,
+        person,
+        "appointment.html",
+        "Add an appointment",
+        values,
+        errors,
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -333,7 +391,11 @@ pub(super) async fn outcome(
     staff.check_csrf(&form.csrf_token)?;
     let person = person(&state, &staff, &id).await?;
     let caller = staff.session.caller();
-    match state.actions.record_outcome(&caller, person.id, &form.goal).await {
+    match state
+        .actions
+        .record_outcome(&caller, person.id, &form.goal)
+        .await
+    {
         Ok((_, changes)) => Ok(saved(person.id, "outcome", changes)),
         Err(PlanError::Refused { .. }) => {
             let errors = vec![FieldError::new("goal", "Choose the outcome")];
@@ -343,23 +405,41 @@ pub(super) async fn outcome(
     }
 }
 
-fn render_outcome(state: &AppState, staff: &Staff, person: &Person, goal: &str, errors: Vec<FieldError>) -> Result<Html<String>, PageError> {
+fn render_outcome(
+    state: &AppState,
+    staff: &Staff,
+    person: &Person,
+    goal: &str,
+    errors: Vec<FieldError>,
+) -> Result<Html<String>, PageError> {
     let goals: Vec<Value> = state
         .ingest
         .planner()
         .goals()
         .map(|g| json!({ "value": g, "label": super::people::goal_words(g) }))
         .collect();
-    let values = json!({ "goals": goals, "goal": goal, "action": format!("/people/{}/outcome", person.id) });
-    render(staff, person, "outcome.html", "Record an outcome", values, errors)
+    let values =
+        json!({ "goals": goals, "goal": goal, "action": format!("/people/{}/outcome", person.id) });
+    render(
+        staff,
+        person,
+        "outcome.html",
+        "Record an outcome",
+        values,
+        errors,
+    )
 }
 
 fn read_date(raw: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
-    dates::read_day(raw).map_err(|e| errors.push(FieldError::new("date", e))).ok()
+    dates::read_day(raw)
+        .map_err(|e| errors.push(FieldError::new("date", e)))
+        .ok()
 }
 
 fn read_time(raw: &str, errors: &mut Vec<FieldError>) -> Option<NaiveTime> {
-    dates::read_time(raw).map_err(|e| errors.push(FieldError::new("time", e))).ok()
+    dates::read_time(raw)
+        .map_err(|e| errors.push(FieldError::new("time", e)))
+        .ok()
 }
 
 /// The use case's field errors, beside the page's fields.
@@ -394,21 +474,45 @@ async fn person(state: &AppState, staff: &Staff, id: &str) -> Result<Person, Pag
     found.ok_or(PageError::NotFound)
 }
 
-async fn person_and_event(state: &AppState, staff: &Staff, id: &str, event: &str) -> Result<(Person, Event), PageError> {
+async fn person_and_event(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    event: &str,
+) -> Result<(Person, Event), PageError> {
     let person = person(state, staff, id).await?;
     let event: EventId = event.parse().map_err(|_| PageError::NotFound)?;
-    let found = state.casework.event(staff.session.user.org_id, person.id, event).await?;
+    let found = state
+        .casework
+        .event(staff.session.user.org_id, person.id, event)
+        .await?;
     Ok((person, found.ok_or(PageError::NotFound)?))
 }
 
-fn render(staff: &Staff, person: &Person, template: &'static str, title: &str, mut values: Value, errors: Vec<FieldError>) -> Result<Html<String>, PageError> {
-    let name = format!("{} ({})", person.first_name.as_str(), person.external_ref.as_str());
+fn render(
+    staff: &Staff,
+    person: &Person,
+    template: &'static str,
+    title: &str,
+    mut values: Value,
+    errors: Vec<FieldError>,
+) -> Result<Html<String>, PageError> {
+    let name = format!(
+        "{} ({})",
+        person.first_name.as_str(),
+        person.external_ref.as_str()
+    );
     let href = format!("/people/{}", person.id);
     values["title"] = title.into();
     values["name"] = name.clone().into();
     values["back"] = href.clone().into();
     values["errors"] = serde_json::to_value(errors).map_err(PageError::internal)?;
-    let trail = [("/", "Today"), ("/people", "People"), (href.as_str(), name.as_str()), ("", title)];
+    let trail = [
+        ("/", "Today"),
+        ("/people", "People"),
+        (href.as_str(), name.as_str()),
+        ("", title),
+    ];
     Page {
         template,
         nav: "people",

@@ -77,7 +77,10 @@ pub(super) async fn stop(
     staff.check_csrf(&form.csrf_token)?;
     let person = person(&state, &staff, &id).await?;
     let caller = staff.session.caller();
-    let done = state.actions.stop_texts(&caller, person.id, &form.reason).await;
+    let done = state
+        .actions
+        .stop_texts(&caller, person.id, &form.reason)
+        .await;
     answer(done, &staff, &person, Change::Stop, &form.reason)
 }
 
@@ -100,7 +103,10 @@ pub(super) async fn allow(
     staff.check_csrf(&form.csrf_token)?;
     let person = person(&state, &staff, &id).await?;
     let caller = staff.session.caller();
-    let done = state.actions.allow_texts(&caller, person.id, &form.reason).await;
+    let done = state
+        .actions
+        .allow_texts(&caller, person.id, &form.reason)
+        .await;
     answer(done, &staff, &person, Change::Allow, &form.reason)
 }
 

@@ -14,7 +14,10 @@ use super::session::Staff;
 use super::sign_in::detail;
 use crate::http::AppState;
 
-pub(super) async fn show(State(state): State<AppState>, staff: Staff) -> Result<Html<String>, PageError> {
+pub(super) async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Html<String>, PageError> {
     let planner = state.ingest.planner();
     let catalogue = planner.catalogue();
     let report = planner.template_report();
@@ -29,15 +32,27 @@ pub(super) async fn show(State(state): State<AppState>, staff: Staff) -> Result<
             let notes: Vec<String> = report
                 .problems
                 .iter()
-                .filter(|p| p.template == info.name.as_str() && p.language == info.language.as_str())
+                .filter(|p| {
+                    p.template == info.name.as_str() && p.language == info.language.as_str()
+                })
                 .map(|p| p.finding.to_string())
                 .collect();
             let facts = summary.map(|s| {
                 let segments = s.plain.segments;
                 vec![
-                    detail("Length", format!("{segments} {} (at most {})", if segments == 1 { "text" } else { "texts" }, s.budget)),
+                    detail(
+                        "Length",
+                        format!(
+                            "{segments} {} (at most {})",
+                            if segments == 1 { "text" } else { "texts" },
+                            s.budget
+                        ),
+                    ),
                     detail("Characters", s.plain.encoding.label()),
-                    detail("Reading ease", format!("{:.0}", s.readability.flesch_reading_ease)),
+                    detail(
+                        "Reading ease",
+                        format!("{:.0}", s.readability.flesch_reading_ease),
+                    ),
                 ]
             });
             json!({

@@ -58,7 +58,11 @@ pub(super) async fn check(
         return Ok(render_form(&staff, &upload.kind, errors)?.into_response());
     };
     let user = &staff.session.user;
-    match state.ingest.check_upload(user.org_id, user.id, kind, upload.file).await {
+    match state
+        .ingest
+        .check_upload(user.org_id, user.id, kind, upload.file)
+        .await
+    {
         Ok(check) => Ok(render_check(&state, &staff, &check)?.into_response()),
         Err(ImportError::File(e)) => {
             let error = FieldError::new("file", format!("The file cannot be read: {e}"));
@@ -89,11 +93,17 @@ pub(super) async fn confirm(
     staff.check_csrf(&form.csrf_token)?;
     let user = &staff.session.user;
     if form.action != "import" {
-        state.ingest.cancel_upload(user.org_id, user.id, &form.upload_id);
+        state
+            .ingest
+            .cancel_upload(user.org_id, user.id, &form.upload_id);
         return Ok(Redirect::to("/upload").into_response());
     }
     let held = (form.upload_id.as_str(), form.digest.as_str());
-    match state.ingest.import_upload(user.org_id, user.id, held, &Quiet).await {
+    match state
+        .ingest
+        .import_upload(user.org_id, user.id, held, &Quiet)
+        .await
+    {
         Ok(summary) => Ok(render_done(&staff, &summary)?.into_response()),
         Err(e @ (UploadError::Gone | UploadError::Changed)) => {
             let error = FieldError::new("file", e);
@@ -119,7 +129,11 @@ async fn read(mut multipart: Multipart) -> Result<Upload, PageError> {
     Ok(upload)
 }
 
-fn render_form(staff: &Staff, kind: &str, errors: Vec<FieldError>) -> Result<Html<String>, PageError> {
+fn render_form(
+    staff: &Staff,
+    kind: &str,
+    errors: Vec<FieldError>,
+) -> Result<Html<String>, PageError> {
     let page = Page {
         template: "upload.html",
         nav: "upload",
@@ -129,7 +143,11 @@ fn render_form(staff: &Staff, kind: &str, errors: Vec<FieldError>) -> Result<Htm
     page.render(json!({ "kind": kind, "errors": errors }))
 }
 
-fn render_check(state: &AppState, staff: &Staff, check: &UploadCheck) -> Result<Html<String>, PageError> {
+fn render_check(
+    state: &AppState,
+    staff: &Staff,
+    check: &UploadCheck,
+) -> Result<Html<String>, PageError> {
     let noun = check.kind.noun();
     let problems: Vec<Value> = check
         .problems
@@ -156,7 +174,11 @@ fn render_check(state: &AppState, staff: &Staff, check: &UploadCheck) -> Result<
         "upload_id": check.id,
         "digest": check.digest,
     });
-    let trail = [("/", "Today"), ("/upload", "Upload a file"), ("", "Check the file")];
+    let trail = [
+        ("/", "Today"),
+        ("/upload", "Upload a file"),
+        ("", "Check the file"),
+    ];
     Page {
         template: "upload_check.html",
         nav: "upload",
@@ -208,7 +230,11 @@ fn render_done(staff: &Staff, summary: &ImportSummary) -> Result<Html<String>, P
             detail("Texts cancelled", summary.planned.cancelled),
         ],
     });
-    let trail = [("/", "Today"), ("/upload", "Upload a file"), ("", "Import complete")];
+    let trail = [
+        ("/", "Today"),
+        ("/upload", "Upload a file"),
+        ("", "Import complete"),
+    ];
     Page {
         template: "upload_done.html",
         nav: "upload",
