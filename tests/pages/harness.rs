@@ -250,6 +250,17 @@ impl Browser<'_> {
         self.post(path, &all, Some(ORIGIN)).await
     }
 
+    /// [`submit`](Self::submit), with values the test built as strings.
+    pub async fn submit_owned(
+        &mut self,
+        form: &Page,
+        path: &str,
+        fields: &[(&str, String)],
+    ) -> Page {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.submit(form, path, &fields).await
+    }
+
     pub async fn post(
         &mut self,
         path: &str,

@@ -84,9 +84,8 @@ async fn post_reply(
     item: &str,
     fields: &[(&'static str, String)],
 ) -> Page {
-    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     browser
-        .submit(form, &format!("{item}/reply"), &fields)
+        .submit_owned(form, &format!("{item}/reply"), fields)
         .await
 }
 

@@ -46,16 +46,6 @@ fn fields<'a>(form: &'a Page, body: &'a str, action: &'a str) -> Vec<(&'static s
     ]
 }
 
-async fn post(
-    browser: &mut Browser<'_>,
-    form: &Page,
-    path: &str,
-    fields: &[(&'static str, String)],
-) -> Page {
-    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    browser.submit(form, path, &fields).await
-}
-
 #[tokio::test]
 async fn a_typed_message_naming_prison_is_refused_and_a_clean_one_is_previewed_then_scheduled_once()
 {
@@ -66,7 +56,9 @@ async fn a_typed_message_naming_prison_is_refused_and_a_clean_one_is_previewed_t
     assert_eq!(form.text("h1"), "Send a text to Alex");
 
     let bad = "Hi Alex, the prison sent your things to the office.";
-    let refused = post(&mut staff, &form, &path, &fields(&form, bad, "schedule")).await;
+    let refused = staff
+        .submit_owned(&form, &path, &fields(&form, bad, "schedule"))
+        .await;
     assert_eq!(refused.status, StatusCode::OK);
     check_page(&refused);
     assert!(
@@ -82,7 +74,9 @@ async fn a_typed_message_naming_prison_is_refused_and_a_clean_one_is_previewed_t
     assert!(nudges(&pages, org).await.is_empty());
 
     let good = "Hi Alex, your things are at the office on Main Street. Call 0800 22 44 88.";
-    let preview = post(&mut staff, &form, &path, &fields(&form, good, "preview")).await;
+    let preview = staff
+        .submit_owned(&form, &path, &fields(&form, good, "preview"))
+        .await;
     check_page(&preview);
     assert_eq!(preview.text("#preview-text"), good);
     let facts = preview.texts(".ds_summary-list__answer");
@@ -97,8 +91,8 @@ async fn a_typed_message_naming_prison_is_refused_and_a_clean_one_is_previewed_t
     );
 
     let schedule = fields(&preview, good, "schedule");
-    let done = post(&mut staff, &preview, &path, &schedule).await;
-    let again = post(&mut staff, &preview, &path, &schedule).await;
+    let done = staff.submit_owned(&preview, &path, &schedule).await;
+    let again = staff.submit_owned(&preview, &path, &schedule).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(
         again.location(),
@@ -132,14 +126,14 @@ async fn a_template_is_previewed_as_the_person_will_read_it() {
     let mut chosen = fields(&form, "", "preview");
     chosen[1].1 = "template".into();
     chosen.push(("template", "week_checkin".into()));
-    let preview = post(&mut staff, &form, &path, &chosen).await;
+    let preview = staff.submit_owned(&form, &path, &chosen).await;
     assert!(
         preview.text("#preview-text").starts_with("Hi Alex,"),
         "{}",
         preview.text("main")
     );
     chosen[5].1 = "schedule".into();
-    let done = post(&mut staff, &preview, &path, &chosen).await;
+    let done = staff.submit_owned(&preview, &path, &chosen).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(
         nudges(&pages, org).await[0].template.as_str(),
@@ -154,12 +148,12 @@ async fn a_missing_or_past_time_and_a_missing_token_are_refused() {
     let (path, form) = open(&mut staff).await;
     let mut no_date = fields(&form, "Hi Alex, see you soon.", "schedule");
     no_date[3].1 = String::new();
-    let page = post(&mut staff, &form, &path, &no_date).await;
+    let page = staff.submit_owned(&form, &path, &no_date).await;
     assert_eq!(page.attrs(".ds_error-summary a", "href"), ["#date"]);
     assert!(page.text("#date-error").contains("Enter the date"));
     let mut past = fields(&form, "Hi Alex, see you soon.", "schedule");
     past[3].1 = "2026-12-01".into();
-    let page = post(&mut staff, &form, &path, &past).await;
+    let page = staff.submit_owned(&form, &path, &past).await;
     assert!(
         page.text("#date-error").contains("in the future"),
         "{}",

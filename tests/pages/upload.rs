@@ -49,8 +49,7 @@ async fn confirm(
     check: &Page,
     fields: &[(&'static str, String)],
 ) -> Page {
-    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    browser.submit(check, "/upload/confirm", &fields).await
+    browser.submit_owned(check, "/upload/confirm", fields).await
 }
 
 #[tokio::test]

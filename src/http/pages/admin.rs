@@ -155,7 +155,9 @@ fn render_invite(
         ("/admin/users", "Staff accounts"),
         ("", "Invite someone"),
     ];
-    let values = json!({ "email": form.email, "role": form.role, "errors": errors, "link": link });
+    let values = json!({
+        "title": "Invite someone", "email": form.email, "role": form.role, "errors": errors, "link": link,
+    });
     page(staff, "user_invite.html", &trail).render(values)
 }
 
@@ -350,6 +352,7 @@ async fn render_tokens(
         })
         .collect();
     let values = json!({
+        "title": "API tokens",
         "tokens": rows, "label": form.label, "role": form.role, "errors": errors,
         "secret": made.as_ref().map(|(_, s)| s.expose().to_owned()),
     });
@@ -412,6 +415,7 @@ pub(super) async fn audit(
         .then(|| entries.last().map(|e| next_page(&query, &e.id.to_string())))
         .flatten();
     let values = json!({
+        "title": "Audit trail",
         "rows": rows, "errors": errors, "next": next,
         "action": query.action, "kind": query.kind, "from": query.from, "to": query.to,
         "actions": AuditAction::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>(),

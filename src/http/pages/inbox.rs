@@ -216,6 +216,7 @@ fn render_item(
     });
     let values = json!({
         "title": format!("{about}: {}", who(i.person.as_ref())),
+        "label": "Needs attention",
         "person_href": i.person.as_ref().map(|p| format!("/people/{}", p.id)),
         "first_name": i.person.as_ref().map(|p| p.first_name.as_str()),
         "details": details,

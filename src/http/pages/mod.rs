@@ -14,6 +14,7 @@
 //! ids only: a search is a POST, and one-time links put their token in the
 //! query string, which the request log never records.
 
+mod about_person;
 mod admin;
 mod assets;
 mod dates;

@@ -11,12 +11,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::about_person::{person_of, person_page};
 use super::dates;
 use super::error::PageError;
-use super::render::Page;
 use super::session::{SameOrigin, Staff};
 use super::sign_in::{FieldError, detail};
-use crate::domain::{Person, PersonId, Secret, TemplateName};
+use crate::domain::{Person, Secret, TemplateName};
 use crate::http::AppState;
 use crate::planner::{NudgePreview, NudgeRequest, NudgeText, PlanError};
 use crate::templates::{TemplateCatalogue, TypedProblem};
@@ -54,7 +54,7 @@ pub(super) async fn form(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let person = person(&state, &staff, &id).await?;
+    let person = person_of(&state, &staff, &id).await?;
     let form = NudgeForm {
         form_key: Secret::generate().expose().to_owned(),
         what: "write".into(),
@@ -71,35 +71,17 @@ pub(super) async fn submit(
     Form(form): Form<NudgeForm>,
 ) -> Result<Response, PageError> {
     staff.check_csrf(&form.csrf_token)?;
-    let person = person(&state, &staff, &id).await?;
+    let person = person_of(&state, &staff, &id).await?;
     let (text, send_at, mut errors) = read(&state, &form);
     let (Some(text), Some(send_at)) = (text, send_at) else {
-        return page(
-            &state,
-            &staff,
-            &person,
-            &form,
-            Drawn {
-                errors,
-                preview: None,
-            },
-        );
+        return page(&state, &staff, &person, &form, Drawn::errors(errors));
     };
     let planner = state.ingest.planner();
     let preview = match planner.preview_nudge(&person, &text) {
         Ok(preview) => preview,
         Err(e) => {
             errors.push(plan_error(e)?);
-            return page(
-                &state,
-                &staff,
-                &person,
-                &form,
-                Drawn {
-                    errors,
-                    preview: None,
-                },
-            );
+            return page(&state, &staff, &person, &form, Drawn::errors(errors));
         }
     };
     if form.action != "schedule" || !preview.refusals.is_empty() {
@@ -219,6 +201,15 @@ struct Drawn {
     preview: Option<NudgePreview>,
 }
 
+impl Drawn {
+    fn errors(errors: Vec<FieldError>) -> Self {
+        Self {
+            errors,
+            preview: None,
+        }
+    }
+}
+
 fn page(
     state: &AppState,
     staff: &Staff,
@@ -246,39 +237,19 @@ fn render(
         errors.extend(p.refusals.iter().map(|r| FieldError::new(field, r)));
         preview_values(&p, form)
     });
-    let name = format!(
-        "{} ({})",
-        person.first_name.as_str(),
-        person.external_ref.as_str()
-    );
     let href = format!("/people/{}", person.id);
     let title = format!("Send a text to {}", person.first_name.as_str());
     let values = json!({
-        "title": title,
         "action": format!("{href}/nudge"),
-        "back": href,
         "form": {
             "form_key": form.form_key, "what": form.what, "body": form.body,
             "template": form.template, "date": form.date, "time": form.time,
         },
         "templates": templates(state, person),
         "preview": preview,
-        "errors": errors,
         "today": dates::day_of(state.clock.now(), state.casework.zone()),
     });
-    let trail = [
-        ("/", "Today"),
-        ("/people", "People"),
-        (href.as_str(), name.as_str()),
-        ("", "Send a text"),
-    ];
-    Page {
-        template: "nudge.html",
-        nav: "people",
-        session: Some(&staff.session),
-        trail: &trail,
-    }
-    .render(values)
+    person_page(staff, person, ("nudge.html", &title), values, errors)
 }
 
 fn preview_values(p: &NudgePreview, form: &NudgeForm) -> Value {
@@ -324,10 +295,4 @@ fn templates(state: &AppState, person: &Person) -> Vec<Value> {
             json!({ "name": name.as_str(), "label": format!("{label}: {description}") })
         })
         .collect()
-}
-
-async fn person(state: &AppState, staff: &Staff, id: &str) -> Result<Person, PageError> {
-    let id: PersonId = id.parse().map_err(|_| PageError::NotFound)?;
-    let found = state.casework.person(staff.session.user.org_id, id).await?;
-    found.ok_or(PageError::NotFound)
 }

@@ -9,6 +9,7 @@ use axum::response::Html;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::about_person::person_name;
 use super::error::PageError;
 use super::person_forms::{Saved, saved_query};
 use super::render::Page;
@@ -190,15 +191,6 @@ fn story_values(story: &Story, zone: chrono_tz::Tz) -> Value {
         "attention": attention,
         "goals": story.goals.iter().map(|g| goal_words(g)).collect::<Vec<_>>(),
     })
-}
-
-/// "Alex (SPS-1)": how a person is named in headings and breadcrumbs.
-fn person_name(person: &Person) -> String {
-    format!(
-        "{} ({})",
-        person.first_name.as_str(),
-        person.external_ref.as_str()
-    )
 }
 
 fn event_row(event: &Event, zone: chrono_tz::Tz) -> Value {

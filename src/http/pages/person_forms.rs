@@ -11,9 +11,9 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::about_person::{person_of, person_page};
 use super::dates;
 use super::error::PageError;
-use super::render::Page;
 use super::session::{SameOrigin, Staff};
 use super::sign_in::FieldError;
 use crate::actions::TextChanges;
@@ -84,7 +84,7 @@ pub(super) async fn details_form(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let person = person(&state, &staff, &id).await?;
+    let person = person_of(&state, &staff, &id).await?;
     let form = DetailsForm {
         first_name: person.first_name.as_str().to_owned(),
         mobile: person.mobile.as_e164().to_owned(),
@@ -102,7 +102,7 @@ pub(super) async fn details(
     Form(form): Form<DetailsForm>,
 ) -> Result<Response, PageError> {
     staff.check_csrf(&form.csrf_token)?;
-    let person = person(&state, &staff, &id).await?;
+    let person = person_of(&state, &staff, &id).await?;
     let patch = PersonPatch {
         first_name: Some(form.first_name.clone()),
         mobile: Some(form.mobile.clone()),
@@ -287,7 +287,7 @@ pub(super) async fn appointment_form(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let person = person(&state, &staff, &id).await?;
+    let person = person_of(&state, &staff, &id).await?;
     render_appointment(&staff, &person, &EventForm::default(), Vec::new())
 }
 
@@ -299,7 +299,7 @@ pub(super) async fn appointment(
     Form(form): Form<EventForm>,
 ) -> Result<Response, PageError> {
     staff.check_csrf(&form.csrf_token)?;
-    let person = person(&state, &staff, &id).await?;
+    let person = person_of(&state, &staff, &id).await?;
     let mut errors = Vec::new();
     let kind = form.appointment_type.parse::<AppointmentKind>().ok();
     if kind.is_none() {
@@ -377,7 +377,7 @@ pub(super) async fn outcome_form(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let person = person(&state, &staff, &id).await?;
+    let person = person_of(&state, &staff, &id).await?;
     render_outcome(&state, &staff, &person, "", Vec::new())
 }
 
@@ -389,7 +389,7 @@ pub(super) async fn outcome(
     Form(form): Form<OutcomeForm>,
 ) -> Result<Response, PageError> {
     staff.check_csrf(&form.csrf_token)?;
-    let person = person(&state, &staff, &id).await?;
+    let person = person_of(&state, &staff, &id).await?;
     let caller = staff.session.caller();
     match state
         .actions
@@ -468,19 +468,13 @@ fn ingest_error(e: IngestError) -> PageError {
     }
 }
 
-async fn person(state: &AppState, staff: &Staff, id: &str) -> Result<Person, PageError> {
-    let id: PersonId = id.parse().map_err(|_| PageError::NotFound)?;
-    let found = state.casework.person(staff.session.user.org_id, id).await?;
-    found.ok_or(PageError::NotFound)
-}
-
 async fn person_and_event(
     state: &AppState,
     staff: &Staff,
     id: &str,
     event: &str,
 ) -> Result<(Person, Event), PageError> {
-    let person = person(state, staff, id).await?;
+    let person = person_of(state, staff, id).await?;
     let event: EventId = event.parse().map_err(|_| PageError::NotFound)?;
     let found = state
         .casework
@@ -494,30 +488,8 @@ fn render(
     person: &Person,
     template: &'static str,
     title: &str,
-    mut values: Value,
+    values: Value,
     errors: Vec<FieldError>,
 ) -> Result<Html<String>, PageError> {
-    let name = format!(
-        "{} ({})",
-        person.first_name.as_str(),
-        person.external_ref.as_str()
-    );
-    let href = format!("/people/{}", person.id);
-    values["title"] = title.into();
-    values["name"] = name.clone().into();
-    values["back"] = href.clone().into();
-    values["errors"] = serde_json::to_value(errors).map_err(PageError::internal)?;
-    let trail = [
-        ("/", "Today"),
-        ("/people", "People"),
-        (href.as_str(), name.as_str()),
-        ("", title),
-    ];
-    Page {
-        template,
-        nav: "people",
-        session: Some(&staff.session),
-        trail: &trail,
-    }
-    .render(values)
+    person_page(staff, person, (template, title), values, errors)
 }

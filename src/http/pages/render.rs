@@ -20,6 +20,7 @@ macro_rules! templates {
 const TEMPLATES: &[(&str, &str)] = templates!(
     "layout.html",
     "macros.html",
+    "page.html",
     "sign_in.html",
     "set_password.html",
     "setup.html",

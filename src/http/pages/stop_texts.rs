@@ -8,12 +8,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::about_person::{person_of, person_page};
 use super::error::PageError;
-use super::render::Page;
 use super::session::{SameOrigin, Staff, StaffAdmin};
 use super::sign_in::FieldError;
 use crate::actions::OptOutError;
-use crate::domain::{Person, PersonId};
+use crate::domain::Person;
 use crate::http::AppState;
 
 /// Which of the two changes a page makes.
@@ -63,7 +63,7 @@ pub(super) async fn stop_form(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let person = person(&state, &staff, &id).await?;
+    let person = person_of(&state, &staff, &id).await?;
     render(&staff, &person, Change::Stop, "", Vec::new())
 }
 
@@ -75,7 +75,7 @@ pub(super) async fn stop(
     Form(form): Form<ReasonForm>,
 ) -> Result<Response, PageError> {
     staff.check_csrf(&form.csrf_token)?;
-    let person = person(&state, &staff, &id).await?;
+    let person = person_of(&state, &staff, &id).await?;
     let caller = staff.session.caller();
     let done = state
         .actions
@@ -89,7 +89,7 @@ pub(super) async fn allow_form(
     StaffAdmin(staff): StaffAdmin,
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let person = person(&state, &staff, &id).await?;
+    let person = person_of(&state, &staff, &id).await?;
     render(&staff, &person, Change::Allow, "", Vec::new())
 }
 
@@ -101,7 +101,7 @@ pub(super) async fn allow(
     Form(form): Form<ReasonForm>,
 ) -> Result<Response, PageError> {
     staff.check_csrf(&form.csrf_token)?;
-    let person = person(&state, &staff, &id).await?;
+    let person = person_of(&state, &staff, &id).await?;
     let caller = staff.session.caller();
     let done = state
         .actions
@@ -133,13 +133,6 @@ fn answer(
     Ok(render(staff, person, change, reason, errors)?.into_response())
 }
 
-async fn person(state: &AppState, staff: &Staff, id: &str) -> Result<Person, PageError> {
-    let id: PersonId = id.parse().map_err(|_| PageError::NotFound)?;
-    let org = staff.session.user.org_id;
-    let person = state.casework.person(org, id).await?;
-    person.ok_or(PageError::NotFound)
-}
-
 fn render(
     staff: &Staff,
     person: &Person,
@@ -147,30 +140,10 @@ fn render(
     reason: &str,
     errors: Vec<FieldError>,
 ) -> Result<Html<String>, PageError> {
-    let name = format!(
-        "{} ({})",
-        person.first_name.as_str(),
-        person.external_ref.as_str()
-    );
     let href = format!("/people/{}", person.id);
     let title = change.title(person);
     let mut values = change.values();
-    values["title"] = title.clone().into();
     values["action"] = format!("{href}/{}", values["path"].as_str().unwrap_or("")).into();
-    values["back"] = href.clone().into();
     values["reason"] = reason.into();
-    values["errors"] = serde_json::to_value(errors).map_err(PageError::internal)?;
-    let trail = [
-        ("/", "Today"),
-        ("/people", "People"),
-        (href.as_str(), name.as_str()),
-        ("", title.as_str()),
-    ];
-    Page {
-        template: "stop_texts.html",
-        nav: "people",
-        session: Some(&staff.session),
-        trail: &trail,
-    }
-    .render(values)
+    person_page(staff, person, ("stop_texts.html", &title), values, errors)
 }

@@ -140,7 +140,7 @@ fn render_form(
         session: Some(&staff.session),
         trail: TRAIL,
     };
-    page.render(json!({ "kind": kind, "errors": errors }))
+    page.render(json!({ "title": "Upload a file", "kind": kind, "errors": errors }))
 }
 
 fn render_check(
@@ -162,6 +162,7 @@ fn render_check(
         .collect();
     let values = json!({
         "title": format!("Check the {noun} file"),
+        "label": "Upload a file",
         "counts": [
             detail(&people_or_events(check.kind, "to add"), check.created),
             detail(&people_or_events(check.kind, "to update"), check.updated),
@@ -220,6 +221,8 @@ fn text_groups(state: &AppState, check: &UploadCheck) -> Vec<Value> {
 
 fn render_done(staff: &Staff, summary: &ImportSummary) -> Result<Html<String>, PageError> {
     let values = json!({
+        "title": "Import complete",
+        "label": "Upload a file",
         "counts": [
             detail("Added", summary.created),
             detail("Updated", summary.updated),
