@@ -443,3 +443,33 @@ pub async fn events_with_people_walks_every_organisation_in_id_order(store: Arc<
             .is_empty()
     );
 }
+
+pub async fn a_live_message_is_found_by_its_key_within_its_organisation(store: Arc<dyn Store>) {
+    let ours = org(store.as_ref(), "Ours").await;
+    let person = person_with_release(store.as_ref(), ours, "P-1", MOBILE_A)
+        .await
+        .0;
+    let first = nudge(&person, "reply/once", t0());
+    plan(store.as_ref(), std::slice::from_ref(&first)).await;
+    let found = store
+        .message_by_key(person.org_id, "reply/once")
+        .await
+        .unwrap();
+    assert_eq!(found.map(|m| m.id), Some(first.id));
+    let other = org(store.as_ref(), "Other").await;
+    assert_eq!(
+        store.message_by_key(other, "reply/once").await.unwrap(),
+        None
+    );
+    let again = nudge(&person, "reply/once", t0());
+    plan(store.as_ref(), std::slice::from_ref(&again)).await;
+    let kept = store
+        .message_by_key(person.org_id, "reply/once")
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.map(|m| m.id),
+        Some(first.id),
+        "the first with a key is kept"
+    );
+}

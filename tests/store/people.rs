@@ -413,3 +413,40 @@ pub async fn concurrent_upserts_of_one_new_person_create_it_once(store: Arc<dyn 
     assert_eq!(created.count(), 1, "{outcomes:?}");
     assert!(outcomes.iter().all(|(id, _)| *id == outcomes[0].0));
 }
+
+pub async fn checking_an_import_reports_what_it_would_do_and_writes_nothing(store: Arc<dyn Store>) {
+    let org_id = org(store.as_ref(), "Team").await;
+    let release = |external_ref: &str, date: &str| ImportRecord::Release {
+        person: new_person(external_ref, "Alex", MOBILE_A),
+        liberation: liberation("rel", date),
+    };
+    store
+        .import(org_id, &[release("P-1", "2026-03-05")], t0())
+        .await
+        .unwrap();
+    let rows = [
+        release("P-1", "2026-03-05"),
+        release("P-1", "2026-03-07"),
+        release("P-2", "2026-03-06"),
+    ];
+    use ImportOutcome::Done;
+    use UpsertOutcome::{Created, Unchanged, Updated};
+    let checked = store.check_import(org_id, &rows, t0()).await.unwrap();
+    assert_eq!(checked, [Done(Unchanged), Done(Updated), Done(Created)]);
+    let page = homeward::store::Page {
+        after: None,
+        limit: 10,
+    };
+    assert_eq!(
+        store.people(org_id, page).await.unwrap().len(),
+        1,
+        "nothing written"
+    );
+    let other = org(store.as_ref(), "Other").await;
+    let elsewhere = store.check_import(other, &rows[..1], t0()).await.unwrap();
+    assert_eq!(
+        elsewhere,
+        [Done(Created)],
+        "another organisation's people are not seen"
+    );
+}

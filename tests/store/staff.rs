@@ -264,3 +264,50 @@ pub async fn names_stored_before_they_were_indexed_are_found_after_start_up(
     let restarted = db.another().await;
     assert_eq!(restarted.people_named(ours, &alex).await.unwrap().len(), 1);
 }
+
+pub async fn a_new_role_is_kept_and_ends_the_accounts_sessions(store: Arc<dyn Store>) {
+    let (ours, theirs) = (
+        org(store.as_ref(), "Ours").await,
+        org(store.as_ref(), "Theirs").await,
+    );
+    let sam = user(ours, "sam@example.org", Role::Staff);
+    store.create_user(&sam).await.unwrap();
+    let session = Secret::generate();
+    store
+        .create_session(&session.hash(), sam.id, "csrf", t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .set_user_role(theirs, sam.id, Role::Admin, t0())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .set_user_role(ours, sam.id, Role::Staff, t0())
+            .await
+            .unwrap(),
+        Some(false)
+    );
+    assert!(
+        store.session(&session.hash()).await.unwrap().is_some(),
+        "no change, no sign-out"
+    );
+    assert_eq!(
+        store
+            .set_user_role(ours, sam.id, Role::Admin, t0())
+            .await
+            .unwrap(),
+        Some(true)
+    );
+    assert_eq!(
+        store.user(ours, sam.id).await.unwrap().unwrap().role,
+        Role::Admin
+    );
+    assert!(
+        store.session(&session.hash()).await.unwrap().is_none(),
+        "signed out"
+    );
+}
