@@ -165,3 +165,26 @@ async fn no_reply_goes_to_an_opted_out_number_or_to_another_organisations_person
     assert_eq!(response.status(), 404);
     assert!(app.messages_of(&person).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_nudge_may_be_a_typed_message_checked_like_a_template() {
+    let app = spawn_app_at(at("2026-12-01T10:00:00Z"), &[]).await;
+    let person = app.add_person("SPS-1", MOBILE_A).await;
+    let path = format!("/v1/people/{person}/nudges");
+    let send_at = "2026-12-02T11:00:00Z";
+    let refused = json!({ "body": "Your court date is near", "send_at": send_at });
+    let refused = json_of(app.send_json(Method::POST, &path, &refused).await, 422).await;
+    assert!(
+        refused["message"].as_str().unwrap().contains("\"court\""),
+        "{refused}"
+    );
+    let both = json!({ "body": CLEAN, "template": "week_checkin", "send_at": send_at });
+    let both = json_of(app.send_json(Method::POST, &path, &both).await, 422).await;
+    assert_eq!(both["fields"][0]["field"], "template", "{both}");
+    let typed = json!({ "body": CLEAN, "send_at": send_at });
+    let typed = json_of(app.send_json(Method::POST, &path, &typed).await, 201).await;
+    assert_eq!(typed["body"], CLEAN);
+    assert_eq!(typed["source"], "nudge");
+    assert_eq!(typed["template"], "typed_by_staff");
+    assert_eq!(typed["send_at"], send_at);
+}

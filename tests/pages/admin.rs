@@ -200,3 +200,45 @@ async fn a_token_is_shown_once_works_and_stops_working_when_revoked() {
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn staff_cannot_reach_the_admin_pages_or_forms() {
+    let pages = Pages::start().await;
+    let mut admin = pages.admin().await;
+    let org = pages.org_of("admin@example.org").await;
+    let mut sam = pages.member(org, "sam@example.org", Role::Staff).await;
+    for path in [
+        "/admin/users",
+        "/admin/users/new",
+        "/admin/tokens",
+        "/admin/audit",
+    ] {
+        assert_eq!(sam.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let page = sam.get("/").await;
+    let posted = sam
+        .submit(
+            &page,
+            "/admin/tokens",
+            &[("label", "mine"), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::FORBIDDEN);
+    let invite = sam
+        .submit(
+            &page,
+            "/admin/users/new",
+            &[("email", "eve@example.org"), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(invite.status, StatusCode::FORBIDDEN);
+    let tokens = admin.get("/admin/tokens").await;
+    assert!(tokens.texts("tbody tr").is_empty(), "no token was made");
+    assert!(
+        !admin
+            .get("/admin/users")
+            .await
+            .text("tbody")
+            .contains("eve@")
+    );
+}

@@ -67,3 +67,41 @@ for (const box of document.querySelectorAll('textarea[data-sms-count]')) {
     box.addEventListener('input', show);
     show();
 }
+
+// A list marked data-refresh (the inbox) fetches itself again every minute
+// and shows what is new, saying so in its status line. It stops after 20
+// minutes without the person touching the page, so that a screen left open
+// does not keep the session alive past its idle timeout. Without
+// JavaScript, reloading the page does the same.
+const REFRESH_EVERY_MS = 60_000;
+const REFRESHES_WHILE_IDLE = 20;
+for (const list of document.querySelectorAll('[data-refresh]')) {
+    const status = document.getElementById(list.dataset.refresh);
+    let idleRefreshes = 0;
+    for (const touch of ['keydown', 'pointerdown', 'scroll']) {
+        window.addEventListener(touch, () => { idleRefreshes = 0; }, { passive: true });
+    }
+    const refresh = async () => {
+        if (idleRefreshes >= REFRESHES_WHILE_IDLE) {
+            status.textContent = 'Reload the page to see new items.';
+            return;
+        }
+        idleRefreshes += 1;
+        try {
+            const answer = await fetch(window.location.href, { headers: { Accept: 'text/html' } });
+            if (!answer.ok || answer.redirected) {
+                return;
+            }
+            const page = new DOMParser().parseFromString(await answer.text(), 'text/html');
+            const fresh = page.querySelector('[data-refresh]');
+            if (fresh && fresh.innerHTML !== list.innerHTML) {
+                list.innerHTML = fresh.innerHTML;
+                const time = new Date().toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
+                status.textContent = `Updated at ${time}.`;
+            }
+        } finally {
+            window.setTimeout(refresh, REFRESH_EVERY_MS);
+        }
+    };
+    window.setTimeout(refresh, REFRESH_EVERY_MS);
+}
