@@ -170,6 +170,9 @@ async fn changes_need_the_token_and_stay_in_their_organisation() {
         path.clone(),
         format!("{person}/outcome"),
         format!("{person}/appointments"),
+        format!("{person}/nudge"),
+        format!("{person}/stop-texts"),
+        format!("{person}/allow-texts"),
     ] {
         assert_eq!(
             stranger.get(&path).await.status,

@@ -1,148 +1,25 @@
-//! Changing a person and their events from their page: their details, a
-//! release or appointment moved or cancelled, a new appointment, an outcome
-//! reached. Each change goes through the same use case as the API (and so
-//! re-plans exactly as it does), then the person's page says what changed
-//! in their texts. The redirect carries only counts, never personal data.
+//! A release or appointment moved or cancelled, and a new appointment.
 
 use axum::Form;
-use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::{NaiveDate, NaiveTime};
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::about_person::{person_of, person_page};
-use super::dates;
-use super::error::PageError;
-use super::session::{SameOrigin, Staff};
-use super::sign_in::FieldError;
-use crate::actions::TextChanges;
-use crate::domain::{
-    AppointmentKind, Event, EventDetail, EventId, EventRef, NewEvent, Person, PersonId,
-};
+use super::{field_errors, ingest_error, render, saved};
+use super::{read_date, read_time};
+use crate::domain::{AppointmentKind, Event, EventDetail, EventId, EventRef, NewEvent, Person};
 use crate::http::AppState;
+use crate::http::pages::about_person::person_of;
+use crate::http::pages::dates;
+use crate::http::pages::error::PageError;
+use crate::http::pages::session::{SameOrigin, Staff};
+use crate::http::pages::sign_in::FieldError;
 use crate::ingest::IngestError;
-use crate::ingest::input::{EventPatch, FieldError as InputError, PersonPatch};
-use crate::planner::PlanError;
-
-/// What the person's page says after a change.
-#[derive(Deserialize, Default)]
-pub(super) struct Saved {
-    saved: Option<String>,
-    #[serde(default)]
-    planned: usize,
-    #[serde(default)]
-    moved: usize,
-    #[serde(default)]
-    cancelled: usize,
-}
-
-impl Saved {
-    /// The confirmation for the person's page, if it follows a change.
-    pub fn message(&self) -> Option<(&'static str, String)> {
-        let title = match self.saved.as_deref()? {
-            "details" => "Details saved",
-            "event" => "Saved",
-            "outcome" => "Outcome recorded",
-            _ => return None,
-        };
-        let changes = TextChanges {
-            planned: self.planned,
-            moved: self.moved,
-            cancelled: self.cancelled,
-        };
-        Some((title, changes.describe()))
-    }
-}
-
-pub(super) fn saved_query(Query(saved): Query<Saved>) -> Saved {
-    saved
-}
-
-fn saved(person: PersonId, what: &str, c: TextChanges) -> Response {
-    let to = format!(
-        "/people/{person}?saved={what}&planned={}&moved={}&cancelled={}",
-        c.planned, c.moved, c.cancelled
-    );
-    Redirect::to(&to).into_response()
-}
+use crate::ingest::input::EventPatch;
 
 #[derive(Deserialize, Default)]
-pub(super) struct DetailsForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
-    first_name: String,
-    #[serde(default)]
-    mobile: String,
-    #[serde(default)]
-    language: String,
-}
-
-pub(super) async fn details_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(id): Path<String>,
-) -> Result<Html<String>, PageError> {
-    let person = person_of(&state, &staff, &id).await?;
-    let form = DetailsForm {
-        first_name: person.first_name.as_str().to_owned(),
-        mobile: person.mobile.as_e164().to_owned(),
-        language: person.language.as_str().to_owned(),
-        ..DetailsForm::default()
-    };
-    render_details(&staff, &person, &form, Vec::new())
-}
-
-pub(super) async fn details(
-    State(state): State<AppState>,
-    _: SameOrigin,
-    staff: Staff,
-    Path(id): Path<String>,
-    Form(form): Form<DetailsForm>,
-) -> Result<Response, PageError> {
-    staff.check_csrf(&form.csrf_token)?;
-    let person = person_of(&state, &staff, &id).await?;
-    let patch = PersonPatch {
-        first_name: Some(form.first_name.clone()),
-        mobile: Some(form.mobile.clone()),
-        language: Some(form.language.clone()),
-    };
-    let caller = staff.session.caller();
-    match state
-        .actions
-        .change_person(&caller, person.id, &patch)
-        .await
-    {
-        Ok((_, changes)) => Ok(saved(person.id, "details", changes)),
-        Err(IngestError::Invalid(errors)) => {
-            Ok(render_details(&staff, &person, &form, field_errors(errors))?.into_response())
-        }
-        Err(e) => Err(ingest_error(e)),
-    }
-}
-
-fn render_details(
-    staff: &Staff,
-    person: &Person,
-    form: &DetailsForm,
-    errors: Vec<FieldError>,
-) -> Result<Html<String>, PageError> {
-    let values = json!({
-        "first_name": form.first_name, "mobile": form.mobile, "language": form.language,
-    });
-    render(
-        staff,
-        person,
-        "person_details.html",
-        "Change details",
-        values,
-        errors,
-    )
-}
-
-#[derive(Deserialize, Default)]
-pub(super) struct EventForm {
+pub(in crate::http::pages) struct EventForm {
     #[serde(default)]
     csrf_token: String,
     #[serde(default)]
@@ -158,7 +35,7 @@ pub(super) struct EventForm {
     action: String,
 }
 
-pub(super) async fn event_form(
+pub(in crate::http::pages) async fn event_form(
     State(state): State<AppState>,
     staff: Staff,
     Path((id, event)): Path<(String, String)>,
@@ -188,7 +65,7 @@ pub(super) async fn event_form(
     render_event(&staff, &person, &event, &form, Vec::new())
 }
 
-pub(super) async fn event(
+pub(in crate::http::pages) async fn event(
     State(state): State<AppState>,
     _: SameOrigin,
     staff: Staff,
@@ -282,7 +159,7 @@ fn render_event(
     render(staff, person, "event.html", &title, values, errors)
 }
 
-pub(super) async fn appointment_form(
+pub(in crate::http::pages) async fn appointment_form(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
@@ -291,7 +168,7 @@ pub(super) async fn appointment_form(
     render_appointment(&staff, &person, &EventForm::default(), Vec::new())
 }
 
-pub(super) async fn appointment(
+pub(in crate::http::pages) async fn appointment(
     State(state): State<AppState>,
     _: SameOrigin,
     staff: Staff,
@@ -348,7 +225,7 @@ fn render_appointment(
 ) -> Result<Html<String>, PageError> {
     let kinds: Vec<Value> = AppointmentKind::ALL
         .iter()
-        .map(|k| json!({ "value": k.as_str(), "label": super::labels::appointment(*k) }))
+        .map(|k| json!({ "value": k.as_str(), "label": crate::http::pages::labels::appointment(*k) }))
         .collect();
     let values = json!({
         "kinds": kinds, "kind": form.appointment_type, "date": form.date, "time": form.time,
@@ -364,110 +241,6 @@ fn render_appointment(
     )
 }
 
-#[derive(Deserialize, Default)]
-pub(super) struct OutcomeForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
-    goal: String,
-}
-
-pub(super) async fn outcome_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(id): Path<String>,
-) -> Result<Html<String>, PageError> {
-    let person = person_of(&state, &staff, &id).await?;
-    render_outcome(&state, &staff, &person, "", Vec::new())
-}
-
-pub(super) async fn outcome(
-    State(state): State<AppState>,
-    _: SameOrigin,
-    staff: Staff,
-    Path(id): Path<String>,
-    Form(form): Form<OutcomeForm>,
-) -> Result<Response, PageError> {
-    staff.check_csrf(&form.csrf_token)?;
-    let person = person_of(&state, &staff, &id).await?;
-    let caller = staff.session.caller();
-    match state
-        .actions
-        .record_outcome(&caller, person.id, &form.goal)
-        .await
-    {
-        Ok((_, changes)) => Ok(saved(person.id, "outcome", changes)),
-        Err(PlanError::Refused { .. }) => {
-            let errors = vec![FieldError::new("goal", "Choose the outcome")];
-            Ok(render_outcome(&state, &staff, &person, &form.goal, errors)?.into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn render_outcome(
-    state: &AppState,
-    staff: &Staff,
-    person: &Person,
-    goal: &str,
-    errors: Vec<FieldError>,
-) -> Result<Html<String>, PageError> {
-    let goals: Vec<Value> = state
-        .ingest
-        .planner()
-        .goals()
-        .map(|g| json!({ "value": g, "label": super::people::goal_words(g) }))
-        .collect();
-    let values =
-        json!({ "goals": goals, "goal": goal, "action": format!("/people/{}/outcome", person.id) });
-    render(
-        staff,
-        person,
-        "outcome.html",
-        "Record an outcome",
-        values,
-        errors,
-    )
-}
-
-fn read_date(raw: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
-    dates::read_day(raw)
-        .map_err(|e| errors.push(FieldError::new("date", e)))
-        .ok()
-}
-
-fn read_time(raw: &str, errors: &mut Vec<FieldError>) -> Option<NaiveTime> {
-    dates::read_time(raw)
-        .map_err(|e| errors.push(FieldError::new("time", e)))
-        .ok()
-}
-
-/// The use case's field errors, beside the page's fields.
-fn field_errors(errors: Vec<InputError>) -> Vec<FieldError> {
-    errors
-        .into_iter()
-        .map(|e| {
-            let field = match e.field.as_str() {
-                "first_name" => "first_name",
-                "mobile" => "mobile",
-                "language" => "language",
-                "place" => "place",
-                "starts_at" => "time",
-                _ => "date",
-            };
-            let label = field.replace('_', " ");
-            FieldError::new(field, format!("The {label} {}", e.reason))
-        })
-        .collect()
-}
-
-fn ingest_error(e: IngestError) -> PageError {
-    match e {
-        IngestError::NotFound(_) => PageError::NotFound,
-        other => PageError::internal(other),
-    }
-}
-
 async fn person_and_event(
     state: &AppState,
     staff: &Staff,
@@ -481,15 +254,4 @@ async fn person_and_event(
         .event(staff.session.user.org_id, person.id, event)
         .await?;
     Ok((person, found.ok_or(PageError::NotFound)?))
-}
-
-fn render(
-    staff: &Staff,
-    person: &Person,
-    template: &'static str,
-    title: &str,
-    values: Value,
-    errors: Vec<FieldError>,
-) -> Result<Html<String>, PageError> {
-    person_page(staff, person, (template, title), values, errors)
 }
