@@ -66,10 +66,6 @@ impl Actions {
         }
     }
 
-    pub fn planner(&self) -> &Planner {
-        &self.planner
-    }
-
     /// Send a typed reply; a repeated request (same key) is not audited again.
     pub async fn reply(
         &self,
@@ -201,15 +197,13 @@ impl Actions {
         caller: &Caller,
         id: PersonId,
         patch: &PersonPatch,
-    ) -> Result<(Person, TextChanges), IngestError> {
-        let before = self.texts(caller.org_id, id).await?;
+    ) -> Result<Person, IngestError> {
         let person = self.ingest.update_person(caller.org_id, id, patch).await?;
         let target = AuditTarget::person(person.id);
         self.audit
             .record(caller, AuditAction::Updated, target)
             .await?;
-        let after = self.texts(caller.org_id, id).await?;
-        Ok((person, TextChanges::between(&before, &after)))
+        Ok(person)
     }
 
     /// Add a liberation or an appointment (or update the one with the same
@@ -219,16 +213,14 @@ impl Actions {
         caller: &Caller,
         person: PersonId,
         event: &NewEvent,
-    ) -> Result<(Event, UpsertOutcome, TextChanges), IngestError> {
-        let before = self.texts(caller.org_id, person).await?;
+    ) -> Result<(Event, UpsertOutcome), IngestError> {
         let (event, outcome) = self
             .ingest
             .upsert_event(caller.org_id, person, event)
             .await?;
         let target = AuditTarget::event(person, event.id);
         self.audit.record_upsert(caller, outcome, target).await?;
-        let after = self.texts(caller.org_id, person).await?;
-        Ok((event, outcome, TextChanges::between(&before, &after)))
+        Ok((event, outcome))
     }
 
     /// Move or cancel an event; its texts are planned again.
@@ -238,8 +230,7 @@ impl Actions {
         person: PersonId,
         id: EventId,
         patch: &EventPatch,
-    ) -> Result<(Event, TextChanges), IngestError> {
-        let before = self.texts(caller.org_id, person).await?;
+    ) -> Result<Event, IngestError> {
         let event = self
             .ingest
             .update_event(caller.org_id, person, id, patch)
@@ -251,8 +242,7 @@ impl Actions {
         };
         let target = AuditTarget::event(person, event.id);
         self.audit.record(caller, action, target).await?;
-        let after = self.texts(caller.org_id, person).await?;
-        Ok((event, TextChanges::between(&before, &after)))
+        Ok(event)
     }
 
     /// Record a goal the person reached: texts serving it are cancelled.
@@ -261,8 +251,7 @@ impl Actions {
         caller: &Caller,
         person: PersonId,
         goal: &str,
-    ) -> Result<(PlanReport, TextChanges), PlanError> {
-        let before = self.texts(caller.org_id, person).await?;
+    ) -> Result<PlanReport, PlanError> {
         let report = self
             .planner
             .record_outcome(caller.org_id, person, goal)
@@ -272,8 +261,22 @@ impl Actions {
         self.audit
             .record_noted(caller, AuditAction::Created, target, note)
             .await?;
-        let after = self.texts(caller.org_id, person).await?;
-        Ok((report, TextChanges::between(&before, &after)))
+        Ok(report)
+    }
+
+    /// Make `change` to a person's case and say what it did to their texts:
+    /// their texts are read before and after, for the pages, which show
+    /// it; the API, which does not, calls the change alone.
+    pub async fn tracking_texts<T, E: From<StoreError>>(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        change: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<(T, TextChanges), E> {
+        let before = self.texts(org, person).await?;
+        let done = change.await?;
+        let after = self.texts(org, person).await?;
+        Ok((done, TextChanges::between(&before, &after)))
     }
 
     async fn texts(&self, org: OrgId, person: PersonId) -> Result<Vec<Message>, StoreError> {

@@ -207,27 +207,31 @@ impl Ingest {
         self.uploads.drop_file(org, user, id);
     }
 
-    /// The texts these rows would plan, as if nothing else were planned.
+    /// The texts these rows would plan, as if nothing else were planned. A
+    /// release row brings its person's details with it, so only the people
+    /// of appointment rows are read, each once.
     async fn texts_for(
         &self,
         org: OrgId,
         records: &[ImportRecord],
         now: DateTime<Utc>,
     ) -> Result<Vec<PreviewRow>, ImportError> {
+        let mut people: HashMap<String, Option<Person>> = HashMap::new();
         let mut pairs = Vec::with_capacity(records.len());
         for record in records {
             let (person, event) = match record {
                 ImportRecord::Release { person, liberation } => {
-                    let stored = self.store.person_by_ref(org, &person.external_ref).await;
-                    let base = stored.map_err(store_error)?;
-                    (as_person(org, person, base, now), liberation)
+                    (as_person(org, person, now), liberation)
                 }
                 ImportRecord::Appointment {
                     person,
                     appointment,
                 } => {
-                    let stored = self.store.person_by_ref(org, person).await;
-                    let Some(stored) = stored.map_err(store_error)? else {
+                    if !people.contains_key(person.as_str()) {
+                        let stored = self.store.person_by_ref(org, person).await;
+                        people.insert(person.as_str().to_owned(), stored.map_err(store_error)?);
+                    }
+                    let Some(stored) = people[person.as_str()].clone() else {
                         continue;
                     };
                     (stored, appointment)
@@ -240,23 +244,17 @@ impl Ingest {
     }
 }
 
-/// The person as the row would leave them.
-fn as_person(
-    org: OrgId,
-    new: &crate::domain::NewPerson,
-    stored: Option<Person>,
-    now: DateTime<Utc>,
-) -> Person {
+/// The person as a release row describes them (planning reads only their
+/// details, so a stored person's id is not needed).
+fn as_person(org: OrgId, new: &crate::domain::NewPerson, now: DateTime<Utc>) -> Person {
     Person {
-        id: stored
-            .as_ref()
-            .map_or_else(crate::domain::PersonId::new, |p| p.id),
+        id: crate::domain::PersonId::new(),
         org_id: org,
         external_ref: new.external_ref.clone(),
         first_name: new.first_name.clone(),
         mobile: new.mobile.clone(),
         language: new.language.clone(),
-        created_at: stored.as_ref().map_or(now, |p| p.created_at),
+        created_at: now,
         updated_at: now,
     }
 }

@@ -36,7 +36,7 @@ use crate::templates::{
 };
 pub use caps::{Candidate, CapPolicy, ExpiryReason, Placement, fit};
 pub use context::service_words;
-pub use nudge::{NudgePreview, NudgeRequest, NudgeText};
+pub use nudge::{NudgeRequest, NudgeText};
 use plan::Wanted;
 use rules::CampaignRule;
 pub use typed::{Planned, ReplyRequest};

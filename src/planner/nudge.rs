@@ -13,8 +13,6 @@ use crate::domain::{
     PlainText, TemplateName,
 };
 use crate::store::PlanChanges;
-use crate::templates::readability::Readability;
-use crate::templates::sms::SmsAnalysis;
 use crate::templates::{TemplateCatalogue, TypedCheck, TypedProblem, check_typed};
 
 /// What a nudge says.
@@ -28,7 +26,7 @@ pub enum NudgeText {
     },
     /// A message the worker typed, checked like a template; `confirmed`
     /// accepts its warnings (several segments).
-    Typed { body: String, confirmed: bool },
+    Typed { body: MessageBody, confirmed: bool },
 }
 
 /// A one-off text from staff.
@@ -43,27 +41,15 @@ pub struct NudgeRequest {
     pub key: Option<String>,
 }
 
-/// A nudge's text as the person would read it, with what the checks say.
-#[derive(Debug, Clone)]
-pub struct NudgePreview {
-    pub text: String,
-    pub analysis: SmsAnalysis,
-    pub readability: Readability,
-    /// Any one of these stops the nudge.
-    pub refusals: Vec<TypedProblem>,
-    /// These need the worker to confirm (typed texts only).
-    pub warnings: Vec<TypedProblem>,
-}
-
 impl Planner {
     /// The nudge's text for `person`, checked, storing nothing.
     pub fn preview_nudge(
         &self,
         person: &Person,
         text: &NudgeText,
-    ) -> Result<NudgePreview, PlanError> {
+    ) -> Result<TypedCheck, PlanError> {
         match text {
-            NudgeText::Typed { body, .. } => Ok(self.check_text(body, person).into()),
+            NudgeText::Typed { body, .. } => Ok(self.check_text(body.as_str(), person)),
             NudgeText::Template { name, variables } => {
                 self.check_nudgeable(name)?;
                 let values = variables
@@ -71,8 +57,7 @@ impl Planner {
                     .map(|(k, v)| (k.clone(), v.as_str().to_owned()))
                     .collect();
                 let rendered = self.render(name, person, None, &values)?;
-                let mut preview =
-                    NudgePreview::from(check_typed(&rendered.text, &self.inner.text_rules, None));
+                let mut preview = check_typed(&rendered.text, &self.inner.text_rules, None);
                 // A template's length and links were checked when it was
                 // written; what its values bring in is still checked here.
                 preview
@@ -107,11 +92,9 @@ impl Planner {
                 ..
             }
         );
-        if !preview.refusals.is_empty() || !(confirmed || preview.warnings.is_empty()) {
-            let mut problems = preview.refusals;
-            problems.extend(preview.warnings);
-            return Err(PlanError::TextRefused(problems));
-        }
+        preview
+            .problems(confirmed)
+            .map_err(PlanError::TextRefused)?;
         let (template, language) = match &request.text {
             NudgeText::Template { name, .. } => {
                 let used = self.inner.catalogue.resolve(name, &person.language);
@@ -129,7 +112,7 @@ impl Planner {
             dedupe_key: key.clone(),
             template,
             language,
-            body: MessageBody::new(preview.text),
+            body: preview.text,
             mobile: person.mobile.clone(),
             due_at: request.send_at,
             send_at: request.send_at,
@@ -167,11 +150,6 @@ impl Planner {
         Ok(())
     }
 
-    /// How far ahead a nudge may be scheduled.
-    pub fn nudge_horizon(&self) -> Duration {
-        self.inner.nudge_horizon
-    }
-
     /// Staff may send any template but those Homeward sends itself.
     fn check_nudgeable(&self, template: &TemplateName) -> Result<(), PlanError> {
         if TemplateCatalogue::is_nudgeable(template) {
@@ -192,18 +170,6 @@ impl Planner {
                 allowed.join(", ")
             ),
         })
-    }
-}
-
-impl From<TypedCheck> for NudgePreview {
-    fn from(c: TypedCheck) -> Self {
-        Self {
-            text: c.text,
-            analysis: c.analysis,
-            readability: c.readability,
-            refusals: c.refusals,
-            warnings: c.warnings,
-        }
     }
 }
 

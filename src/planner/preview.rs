@@ -12,8 +12,8 @@ use serde::Serialize;
 use super::plan::{initial_state, wanted};
 use super::{Candidate, Placement, PlanError, Planner, fit};
 use crate::domain::{
-    Event, EventId, ExternalRef, Message, MessageId, MessageOrigin, MessageState, OrgId, Person,
-    PersonId,
+    Event, EventId, ExternalRef, Message, MessageBody, MessageId, MessageOrigin, MessageState,
+    OrgId, Person, PersonId,
 };
 use crate::store::ImportRecord;
 use crate::templates::Variables;
@@ -31,7 +31,7 @@ pub struct PreviewRow {
     /// The text as it would be sent (left out of `homeward plan --json`,
     /// which lists times, not texts).
     #[serde(skip)]
-    pub text: String,
+    pub text: MessageBody,
 }
 
 /// Rows for stored messages, with each person's reference.
@@ -57,7 +57,7 @@ pub fn from_messages(
             send_at_utc: m.send_at,
             state: m.state,
             segments: crate::templates::sms::analyse(m.body.as_str()).segments,
-            text: m.body.as_str().to_owned(),
+            text: m.body.clone(),
         })
         .collect()
 }
@@ -149,7 +149,7 @@ pub fn events(
                 send_at_utc: w.occasion.due,
                 state: initial_state(&w.occasion, now),
                 segments: rendered.analysis.segments,
-                text: rendered.text,
+                text: MessageBody::new(rendered.text),
             });
         }
     }

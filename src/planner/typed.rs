@@ -32,7 +32,8 @@ pub struct Planned {
 #[derive(Debug, Clone)]
 pub struct ReplyRequest {
     pub person: PersonId,
-    pub body: String,
+    /// As typed: never logged (`Debug` shows its length).
+    pub body: MessageBody,
     /// The same key twice makes one text: a form's one-time token, or an
     /// API client's `Idempotency-Key`.
     pub key: Option<String>,
@@ -66,14 +67,10 @@ impl Planner {
         if !store.suppressed_among(mobile).await?.is_empty() {
             return Err(PlanError::OptedOut);
         }
-        let check = self.check_text(&request.body, &person);
-        if !check.may_send(request.confirmed) {
-            let mut problems = check.refusals;
-            if request.confirmed || problems.is_empty() {
-                problems.extend(check.warnings);
-            }
-            return Err(PlanError::TextRefused(problems));
-        }
+        let check = self.check_text(request.body.as_str(), &person);
+        check
+            .problems(request.confirmed)
+            .map_err(PlanError::TextRefused)?;
         let now = self.now();
         let send_at = self.inner.policy.next_opening(now);
         let id = MessageId::new();
@@ -85,7 +82,7 @@ impl Planner {
             dedupe_key: key.clone(),
             template: TemplateName::typed(),
             language: person.language.clone(),
-            body: MessageBody::new(check.text),
+            body: check.text,
             mobile: person.mobile.clone(),
             due_at: now,
             send_at,

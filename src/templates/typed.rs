@@ -12,7 +12,7 @@ use super::check::CheckRules;
 use super::readability::{Readability, readability};
 use super::rules;
 use super::sms::{self, SmsAnalysis};
-use crate::domain::{PlainText, TextError};
+use crate::domain::{MessageBody, PlainText, TextError};
 
 /// The most segments a typed text may use: a reply is a conversation, not
 /// a letter.
@@ -49,7 +49,7 @@ pub enum TypedProblem {
 #[derive(Debug, Clone)]
 pub struct TypedCheck {
     /// Trimmed and normalised as every text is before it is sent.
-    pub text: String,
+    pub text: MessageBody,
     pub analysis: SmsAnalysis,
     pub readability: Readability,
     /// Any one of these means the text cannot be sent.
@@ -63,7 +63,20 @@ impl TypedCheck {
     /// the warnings.
     #[must_use]
     pub fn may_send(&self, confirmed: bool) -> bool {
-        self.refusals.is_empty() && (confirmed || self.warnings.is_empty())
+        self.problems(confirmed).is_ok()
+    }
+
+    /// What stops the text being sent: its refusals, or else the warnings
+    /// the worker has not confirmed.
+    pub fn problems(&self, confirmed: bool) -> Result<(), Vec<TypedProblem>> {
+        match (
+            self.refusals.is_empty(),
+            confirmed || self.warnings.is_empty(),
+        ) {
+            (true, true) => Ok(()),
+            (true, false) => Err(self.warnings.clone()),
+            (false, _) => Err(self.refusals.clone()),
+        }
     }
 }
 
@@ -105,7 +118,7 @@ pub fn check_typed(input: &str, rules: &CheckRules, reference: Option<&str>) -> 
     };
     TypedCheck {
         readability: readability(&text),
-        text,
+        text: MessageBody::new(text),
         analysis,
         refusals,
         warnings,
@@ -199,7 +212,7 @@ mod tests {
             None,
         );
         assert_eq!(
-            c.text,
+            c.text.as_str(),
             "Hi Sam, it's Anna from the support team. Call me back?"
         );
         assert_eq!(c.analysis.segments, 1);

@@ -136,7 +136,7 @@ pub async fn update(
     ApiJson(patch): ApiJson<EventPatch>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (person, event) = (path_id(&id, "person")?, path_id(&event_id, "event")?);
-    let (event, _) = state
+    let event = state
         .actions
         .change_event(&caller, person, event, &patch)
         .await?;

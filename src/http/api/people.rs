@@ -212,7 +212,7 @@ pub async fn update(
     ApiJson(patch): ApiJson<PersonPatch>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = path_id(&id, "person")?;
-    let (person, _) = state.actions.change_person(&caller, id, &patch).await?;
+    let person = state.actions.change_person(&caller, id, &patch).await?;
     Ok(Json(person))
 }
 

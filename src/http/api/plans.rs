@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::path_id;
-use crate::domain::{Caller, Message, PersonId, PlainText, TemplateName};
+use crate::domain::{Caller, Message, MessageBody, PersonId, PlainText, TemplateName};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ErrorBody};
 use crate::ingest::input::{FieldError, parse_instant};
@@ -58,7 +58,7 @@ pub async fn record_outcome(
     let person = path_id(&id, "person")?;
     let goal = TemplateName::parse(&input.goal)
         .map_err(|e| ApiError::Invalid(vec![FieldError::new("goal", Some(&input.goal), e)]))?;
-    let (report, _) = state
+    let report = state
         .actions
         .record_outcome(&caller, person, goal.as_str())
         .await?;
@@ -69,7 +69,7 @@ pub async fn record_outcome(
 }
 
 /// A one-off text from staff: a template, or a message typed by staff.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"template": "week_checkin", "send_at": "2026-12-03T10:00:00Z"}))]
 pub struct NudgeInput {
@@ -151,7 +151,7 @@ impl NudgeInput {
                 name.map(|name| NudgeText::Template { name, variables })
             }
             (None, Some(body)) if self.variables.is_empty() => Some(NudgeText::Typed {
-                body: body.clone(),
+                body: MessageBody::new(body.clone()),
                 confirmed: self.confirm_segments,
             }),
             (None, Some(_)) => {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::path_id;
-use crate::domain::{Caller, Message, PersonId};
+use crate::domain::{Caller, Message, MessageBody, PersonId};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ErrorBody};
 use crate::planner::ReplyRequest;
@@ -19,7 +19,7 @@ use crate::planner::ReplyRequest;
 const MAX_KEY: usize = 100;
 
 /// A reply to a person.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"body": "Hi, it's Anna from the support team. I'll call you at 2pm."}))]
 pub struct ReplyInput {
@@ -63,7 +63,7 @@ pub async fn reply(
 ) -> Result<impl IntoResponse, ApiError> {
     let request = ReplyRequest {
         person: path_id(&id, "person")?,
-        body: input.body,
+        body: MessageBody::new(input.body),
         key: idempotency_key(&headers)?,
         confirmed: input.confirm_segments,
     };

@@ -19,7 +19,7 @@ use super::sign_in::{FieldError, detail};
 use super::{dates, labels};
 use crate::actions::Resolution;
 use crate::casework::{InboxItem, Said};
-use crate::domain::{MessageId, MessageOrigin, Person, Secret};
+use crate::domain::{MessageBody, MessageId, MessageOrigin, Person, Secret};
 use crate::http::AppState;
 use crate::planner::{PlanError, ReplyRequest};
 use crate::templates::TypedProblem;
@@ -106,7 +106,7 @@ pub(super) async fn reply(
     }
     let request = ReplyRequest {
         person: item.item.person_id,
-        body: form.body.clone(),
+        body: MessageBody::new(form.body.clone()),
         key: Some(key.to_owned()),
         confirmed: form.confirm.is_some(),
     };

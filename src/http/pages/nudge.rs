@@ -16,10 +16,10 @@ use super::dates;
 use super::error::PageError;
 use super::session::{SameOrigin, Staff};
 use super::sign_in::{FieldError, detail};
-use crate::domain::{Person, Secret, TemplateName};
+use crate::domain::{MessageBody, Person, Secret, TemplateName};
 use crate::http::AppState;
-use crate::planner::{NudgePreview, NudgeRequest, NudgeText, PlanError};
-use crate::templates::{TemplateCatalogue, TypedProblem};
+use crate::planner::{NudgeRequest, NudgeText, PlanError};
+use crate::templates::{TemplateCatalogue, TypedCheck, TypedProblem};
 
 /// How long a nudge stays worth sending after its time.
 const NUDGE_LIFETIME: Duration = Duration::hours(24);
@@ -130,7 +130,7 @@ fn read(
     let mut errors = Vec::new();
     let text = match form.what.as_str() {
         "write" => Some(NudgeText::Typed {
-            body: form.body.clone(),
+            body: MessageBody::new(form.body.clone()),
             confirmed: form.confirm.is_some(),
         }),
         "template" => match TemplateName::parse(&form.template) {
@@ -198,7 +198,7 @@ fn plan_error(e: PlanError) -> Result<FieldError, PageError> {
 #[derive(Default)]
 struct Drawn {
     errors: Vec<FieldError>,
-    preview: Option<NudgePreview>,
+    preview: Option<TypedCheck>,
 }
 
 impl Drawn {
@@ -252,7 +252,7 @@ fn render(
     person_page(staff, person, ("nudge.html", &title), values, errors)
 }
 
-fn preview_values(p: &NudgePreview, form: &NudgeForm) -> Value {
+fn preview_values(p: &TypedCheck, form: &NudgeForm) -> Value {
     let segments = p.analysis.segments;
     let english = p.readability.flesch_reading_ease;
     let length = format!(
@@ -260,7 +260,7 @@ fn preview_values(p: &NudgePreview, form: &NudgeForm) -> Value {
         if segments == 1 { "text" } else { "texts" }
     );
     json!({
-        "text": p.text,
+        "text": p.text.as_str(),
         "facts": [
             detail("Length", length),
             detail("Characters", p.analysis.encoding.label()),

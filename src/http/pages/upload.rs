@@ -212,7 +212,7 @@ fn text_groups(state: &AppState, check: &UploadCheck) -> Vec<Value> {
                 "count": count,
                 "first": dates::when(first.send_at_utc, zone),
                 "state": labels::state(first.state).0,
-                "sample": first.text,
+                "sample": first.text.as_str(),
                 "segments": first.segments,
             })
         })

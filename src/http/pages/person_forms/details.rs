@@ -59,9 +59,10 @@ pub(in crate::http::pages) async fn details(
         language: Some(form.language.clone()),
     };
     let caller = staff.session.caller();
-    match state
-        .actions
-        .change_person(&caller, person.id, &patch)
+    let actions = &state.actions;
+    let change = actions.change_person(&caller, person.id, &patch);
+    match actions
+        .tracking_texts(caller.org_id, person.id, change)
         .await
     {
         Ok((_, changes)) => Ok(saved(person.id, "details", changes)),

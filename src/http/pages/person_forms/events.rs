@@ -81,9 +81,10 @@ pub(in crate::http::pages) async fn event(
         }
     };
     let caller = staff.session.caller();
-    match state
-        .actions
-        .change_event(&caller, person.id, event.id, &patch)
+    let actions = &state.actions;
+    let change = actions.change_event(&caller, person.id, event.id, &patch);
+    match actions
+        .tracking_texts(caller.org_id, person.id, change)
         .await
     {
         Ok((_, changes)) => Ok(saved(person.id, "event", changes)),
@@ -208,8 +209,13 @@ pub(in crate::http::pages) async fn appointment(
         },
     };
     let caller = staff.session.caller();
-    match state.actions.add_event(&caller, person.id, &event).await {
-        Ok((_, _, changes)) => Ok(saved(person.id, "event", changes)),
+    let actions = &state.actions;
+    let change = actions.add_event(&caller, person.id, &event);
+    match actions
+        .tracking_texts(caller.org_id, person.id, change)
+        .await
+    {
+        Ok((_, changes)) => Ok(saved(person.id, "event", changes)),
         Err(IngestError::Invalid(errors)) => {
             Ok(render_appointment(&staff, &person, &form, field_errors(errors))?.into_response())
         }

@@ -42,9 +42,10 @@ pub(in crate::http::pages) async fn outcome(
     staff.check_csrf(&form.csrf_token)?;
     let person = person_of(&state, &staff, &id).await?;
     let caller = staff.session.caller();
-    match state
-        .actions
-        .record_outcome(&caller, person.id, &form.goal)
+    let actions = &state.actions;
+    let change = actions.record_outcome(&caller, person.id, &form.goal);
+    match actions
+        .tracking_texts(caller.org_id, person.id, change)
         .await
     {
         Ok((_, changes)) => Ok(saved(person.id, "outcome", changes)),
