@@ -127,7 +127,11 @@ fn went_or_going(m: &Message) -> bool {
     use MessageState::*;
     match m.state {
         Claimed | Retrying | Sent | Delivered | Failed => true,
-        Pending => matches!(m.origin, MessageOrigin::StaffReply),
+        // Answers to the person's own text go at once, as do staff replies.
+        Pending => matches!(
+            m.origin,
+            MessageOrigin::StaffReply | MessageOrigin::Reply { .. }
+        ),
         Cancelled | Suppressed | Expired => false,
     }
 }

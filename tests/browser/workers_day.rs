@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use chrono::Days;
+use fantoccini::Locator;
 use hmac::{Hmac, Mac};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -74,6 +75,17 @@ async fn workers_day(js: JavaScript) {
         page.contains("Opted out") && page.contains("Stopped: opted out"),
         "{page}"
     );
+    let confirmation = "//tr[td[contains(., 'Optout confirmation')]]";
+    let row = browser
+        .client
+        .find(Locator::XPath(confirmation))
+        .await
+        .unwrap();
+    let row = row.text().await.unwrap();
+    assert!(
+        !row.contains("Stopped"),
+        "the STOP confirmation still goes: {row}"
+    );
 
     // Robin asks who this is; the worker answers from the inbox.
     assert_eq!(text_in(&daemon, ROBIN, "SM-who", "who is this?").await, 200);
@@ -82,7 +94,11 @@ async fn workers_day(js: JavaScript) {
     let item = "Asked who is texting: Robin (SPS-2002)";
     browser.follow(item).await;
     browser.expect_heading(item, "inbox-item").await;
-    assert!(browser.main_text().await.contains("who is this?"));
+    let talk = browser.main_text().await;
+    assert!(
+        talk.contains("who is this?") && talk.contains("Homeward answered"),
+        "{talk}"
+    );
     browser.fill(&[("body", REPLY)]).await;
     browser
         .double_click("//button[normalize-space()='Send reply']")

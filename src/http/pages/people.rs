@@ -237,9 +237,11 @@ fn capitalised(word: &str) -> String {
 
 fn text_row(message: &Message, story: &Story, zone: chrono_tz::Tz) -> Value {
     // A waiting text to a number that opted out will be stopped when its
-    // time comes (or sent, if the person texts START first).
+    // time comes (or sent, if the person texts START first); an answer to
+    // the person's own text, such as the STOP confirmation, still goes.
+    let answer = matches!(message.origin, MessageOrigin::Reply { .. });
     let (label, colour) = match (message.state.is_waiting(), story.opted_out_since) {
-        (true, Some(_)) => ("Stopped: opted out", "orange"),
+        (true, Some(_)) if !answer => ("Stopped: opted out", "orange"),
         _ => labels::state(message.state),
     };
     let upcoming = message.state.is_waiting() && message.send_at > story.now;
