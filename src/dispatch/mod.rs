@@ -407,8 +407,9 @@ impl Dispatcher {
             return Ok(done(None, hold));
         }
         let Some(slot) = self.pick() else {
+            // Another daemon took every lead since the claim: it sends.
             let at = now + Duration::seconds(inner.settings.breaker_cooldown_secs as i64);
-            let reason = "every provider is failing; waiting for one to recover".to_owned();
+            let reason = "no provider to send through from this daemon just now".to_owned();
             let count_attempt = false;
             return Ok(done(
                 None,
@@ -570,13 +571,22 @@ impl Dispatcher {
         }
     }
 
-    /// The first provider whose breaker lets it be tried.
+    /// The first provider this daemon leads whose breaker lets it be
+    /// tried; when every breaker is open, the first it leads all the same.
+    ///
+    /// A breaker exists to hand texts over to the next provider. With none
+    /// to hand over to, skipping helps nobody: holding every text back for
+    /// the cooldown turned a few passing errors into a minute-long stall,
+    /// while each text's own backoff already spares a provider that is down.
     fn pick(&self) -> Option<&ProviderSlot> {
         let now = self.inner.clock.now();
-        self.inner
+        let mut leading = self
+            .inner
             .slots
             .iter()
-            .find(|s| s.leading.load(Ordering::Relaxed) && s.breaker.allows(now))
+            .filter(|s| s.leading.load(Ordering::Relaxed));
+        let first = leading.clone().next();
+        leading.find(|s| s.breaker.allows(now)).or(first)
     }
 
     /// Take or keep the lead for each provider. Only the daemon leading a

@@ -256,6 +256,27 @@ async fn a_failing_provider_is_skipped_and_the_next_one_takes_over() {
 }
 
 #[tokio::test]
+async fn with_no_provider_to_take_over_an_open_breaker_holds_nothing_back() {
+    let failing = provider(503).await;
+    let extra = [
+        ("dispatch.breaker_failures", "2"),
+        ("dispatch.concurrency", "1"),
+        ("planner.min_gap_minutes", "0"),
+    ];
+    let app = spawn_app_with_hook(NOW, &format!("{}/sms", failing.uri()), &extra).await;
+    for i in 0..3 {
+        released_today(&app, &format!("SPS-{i}"), &format!("07400 12345{i}")).await;
+    }
+    let round = app.dispatch_all_pending().await;
+    assert_eq!(
+        (round.retried, round.deferred),
+        (3, 0),
+        "the third text is tried too, not held back for the breaker's cooldown"
+    );
+    assert_eq!(failing.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
 async fn nothing_goes_outside_sending_hours_even_if_it_was_due() {
     let server = provider(200).await;
     let app = spawn_app_with_hook(

@@ -90,7 +90,11 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(busy_timeout)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // A statement that changes many rows (a round's outcomes) keeps
+            // the pages it may have to undo in a statement journal; as a
+            // temporary file that was most of the dispatcher's disk writes.
+            .pragma("temp_store", "memory");
         // A file cannot drop a connection the way a server can, so the
         // pool's health check before every acquire (a round trip to the
         // connection's thread) buys nothing here.
