@@ -1,6 +1,6 @@
 //! Work that runs on a clock rather than on a request: the re-plan sweep,
 //! finishing imports that died part-way, the check for people whose texts
-//! stopped arriving, and the deletion of
+//! stopped arriving, the database's statistics, and the deletion of
 //! personal data past its retention period (`retention.keep_days`), on the cron
 //! expression in `planner.sweep_cron`, evaluated in the configured time zone
 //! so "every day at 06:00" means local 06:00.
@@ -37,6 +37,9 @@ impl Sweeps {
     pub fn spawn(self, schedule: &CronSchedule, shutdown: CancellationToken) -> JoinHandle<()> {
         let schedule = schedule.schedule().clone();
         tokio::spawn(async move {
+            // A database filled while no daemon ran (a large import by the
+            // command line) gets its statistics now, not at the first tick.
+            self.refresh_statistics().await;
             loop {
                 let now = self.clock.now().with_timezone(&self.zone);
                 let Some(next) = schedule.after(&now).next() else {
@@ -52,6 +55,12 @@ impl Sweeps {
                 self.tick().await;
             }
         })
+    }
+
+    async fn refresh_statistics(&self) {
+        if let Err(e) = self.store.refresh_statistics().await {
+            tracing::error!(error = %e, "refreshing the database's statistics failed; it will run again at the next tick");
+        }
     }
 
     async fn tick(&self) {
@@ -71,6 +80,7 @@ impl Sweeps {
         if let Err(e) = self.replies.flag_silent(self.silent_days).await {
             tracing::error!(error = %e, "the silent-number check failed; it will run again at the next tick");
         }
+        self.refresh_statistics().await;
         match self.privacy.retire_expired().await {
             Ok(report) if report != Default::default() => {
                 tracing::info!(?report, "deleted personal data past its retention period")

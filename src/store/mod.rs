@@ -160,6 +160,14 @@ pub trait LeaderStore: Send + Sync + 'static {
     async fn release_lead(&self, name: &str) -> Result<(), StoreError>;
 }
 
+/// Keeping the database's query planner informed as the data grows.
+#[async_trait]
+pub trait UpkeepStore: Send + Sync + 'static {
+    /// Bring the planner's statistics up to date where the data has changed
+    /// enough to matter; cheap when it has not. Run on a schedule.
+    async fn refresh_statistics(&self) -> Result<(), StoreError>;
+}
+
 /// SQLite is one daemon's own file: that daemon always leads.
 #[async_trait]
 impl LeaderStore for SqliteStore {

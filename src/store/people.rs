@@ -21,6 +21,7 @@ use super::rows::{checked, optional, parsed};
 use super::{
     AccessStore, CaseworkStore, DispatchStore, ImportJournal, ImportOutcome, ImportRecord,
     InboundStore, LeaderStore, MessageStore, NewToken, Page, PrivacyStore, StaffStore, StoreError,
+    UpkeepStore,
 };
 use crate::domain::{
     AppointmentKind, AppointmentStatus, Caller, Establishment, Event, EventDetail, EventId,
@@ -35,6 +36,7 @@ pub trait Store:
     + DispatchStore
     + InboundStore
     + LeaderStore
+    + UpkeepStore
     + PrivacyStore
     + AccessStore
     + ImportJournal
@@ -127,6 +129,26 @@ pub(crate) const PERSON_COLUMNS: &str =
     "id, org_id, external_ref, first_name, mobile, language, created_at, updated_at";
 pub(crate) const EVENT_COLUMNS: &str = "id, org_id, person_id, event_ref, kind, status, local_date, starts_at, \
      establishment, place, appointment_type, created_at, updated_at";
+
+/// A page of an organisation's people, by id ($1 the organisation, $2
+/// the last id of the page before, $3 how many).
+pub(super) fn people_page_sql() -> String {
+    format!(
+        "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+    )
+}
+
+/// A person's events in date order ($1 the organisation, $2 the person).
+/// `org_column` is as the backend's `dialect::unindexed` writes it, so the
+/// walk is the person's own index, not the organisation's (in an
+/// organisation of 200,000 events, that walk read them all for one
+/// person's few); `day_start` is the backend's instant of a day column.
+pub(super) fn person_events_sql(org_column: &str, day_start: &str) -> String {
+    format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE {org_column} = $1 AND person_id = $2 \
+         ORDER BY COALESCE({day_start}, starts_at), id"
+    )
+}
 
 /// An event's detail spread over its nullable columns.
 pub(crate) struct EventColumns<'a> {
@@ -494,10 +516,8 @@ macro_rules! people_store {
                 org: $crate::domain::OrgId,
                 page: $crate::store::Page<$crate::domain::PersonId>,
             ) -> Result<Vec<$crate::domain::Person>, $crate::store::StoreError> {
-                use $crate::store::people::{PERSON_COLUMNS, person_from_row};
-                let sql = format!(
-                    "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-                );
+                use $crate::store::people::person_from_row;
+                let sql = $crate::store::people::people_page_sql();
                 let rows = sqlx::query(&sql)
                     .bind(org.to_string())
                     .bind(page.after.map(|id| id.to_string()).unwrap_or_default())
@@ -572,11 +592,10 @@ macro_rules! people_store {
                 org: $crate::domain::OrgId,
                 person: $crate::domain::PersonId,
             ) -> Result<Vec<$crate::domain::Event>, $crate::store::StoreError> {
-                use $crate::store::people::{EVENT_COLUMNS, event_from_row};
-                let sql = format!(
-                    "SELECT {EVENT_COLUMNS} FROM events WHERE org_id = $1 AND person_id = $2 \
-                     ORDER BY COALESCE({}, starts_at), id",
-                    dialect::day_start("local_date")
+                use $crate::store::people::event_from_row;
+                let sql = $crate::store::people::person_events_sql(
+                    &dialect::unindexed("org_id"),
+                    &dialect::day_start("local_date"),
                 );
                 let rows = sqlx::query(&sql)
                     .bind(org.to_string())

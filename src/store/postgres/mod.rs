@@ -152,6 +152,14 @@ mod tests {
     }
 }
 
+/// PostgreSQL's autovacuum analyses tables as they change.
+#[async_trait::async_trait]
+impl crate::store::UpkeepStore for PostgresStore {
+    async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
 crate::store::access::access_store!(PostgresStore, sqlx::Postgres);
 crate::store::journal::import_journal!(PostgresStore);
 crate::store::staff::staff_store!(PostgresStore, sqlx::Postgres);
