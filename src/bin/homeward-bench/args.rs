@@ -38,6 +38,8 @@ pub enum Figure {
     RateLimit(Options),
     /// Peak resident memory of the daemon with a million pending texts.
     Memory(Options),
+    /// Staff reads through the API in a large organisation beside another.
+    Reads(Options),
 }
 
 impl Figure {
@@ -49,6 +51,7 @@ impl Figure {
             | Self::Import(o)
             | Self::Inbound(o)
             | Self::RateLimit(o)
+            | Self::Reads(o)
             | Self::Memory(o) => o,
         }
     }
@@ -66,6 +69,23 @@ pub struct Options {
     pub rate_limit: RateLimitArgs,
     #[command(flatten)]
     pub memory: MemoryArgs,
+    #[command(flatten)]
+    pub reads: ReadsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "reads")]
+pub struct ReadsArgs {
+    /// People in the organisation read (five texts each), and as many again
+    /// in another organisation.
+    #[arg(long, default_value_t = 200_000)]
+    pub reads_people: u32,
+    /// Requests of each kind of read.
+    #[arg(long, default_value_t = 2_000)]
+    pub reads_requests: u32,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub readers: u32,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -62,6 +62,8 @@ pub enum Rules {
     /// One text on liberation day at 00:00, so people released today have
     /// a text due at once.
     DueToday,
+    /// Five texts for each liberation, on the day and the four after it.
+    FivePerLiberation,
 }
 
 /// A folder under the system's temporary folder, removed when dropped.
@@ -199,6 +201,16 @@ impl Fixture {
         csv: Vec<u8>,
         progress: &dyn ImportProgress,
     ) -> anyhow::Result<ImportSummary> {
+        self.import_into(self.org, csv, progress).await
+    }
+
+    /// [`Self::import`] into another organisation of this database.
+    pub async fn import_into(
+        &self,
+        org: OrgId,
+        csv: Vec<u8>,
+        progress: &dyn ImportProgress,
+    ) -> anyhow::Result<ImportSummary> {
         let ingest = Ingest::new(
             self.store.clone(),
             self.clock.clone(),
@@ -207,7 +219,7 @@ impl Fixture {
         );
         let summary = ingest
             .import(
-                self.org,
+                org,
                 ImportKind::Releases,
                 Cursor::new(csv),
                 progress,
@@ -260,6 +272,7 @@ fn settings(
         Rules::Shipped => project.join("config/campaigns.toml"),
         Rules::Empty => write(dir, "no-rules.toml", "")?,
         Rules::DueToday => write(dir, "due-today.toml", DUE_TODAY_RULE)?,
+        Rules::FivePerLiberation => write(dir, "five.toml", &five_per_liberation())?,
     };
     let quoted = |p: &Path| format!("{:?}", p.display().to_string());
     let mut all: Vec<(&str, String)> = vec![
@@ -276,6 +289,19 @@ fn settings(
 
 const DUE_TODAY_RULE: &str = "[[rule]]\nid = \"bench_due_today\"\nevent = \"liberation\"\n\
     offset_days = 0\nsend_at = \"00:00\"\ntemplate = \"gp_registration\"\nexpires_after_hours = 72\n";
+
+fn five_per_liberation() -> String {
+    let templates = ["gp_registration", "nhs_inform", "week_checkin"];
+    (0..5)
+        .map(|day| {
+            let template = templates[day % templates.len()];
+            format!(
+                "[[rule]]\nid = \"bench_day_{day}\"\nevent = \"liberation\"\noffset_days = {day}\n\
+                 send_at = \"10:00\"\ntemplate = \"{template}\"\nexpires_after_hours = 24\n"
+            )
+        })
+        .collect()
+}
 
 fn write(dir: &ScratchDir, name: &str, text: &str) -> anyhow::Result<PathBuf> {
     let path = dir.path().join(name);

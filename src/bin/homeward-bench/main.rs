@@ -19,6 +19,7 @@ mod memory;
 mod plan;
 mod progress;
 mod rate_limit;
+mod reads;
 mod report;
 mod stats;
 
@@ -116,6 +117,11 @@ async fn measure(
         report
             .rate_limit
             .push(rate_limit::run(backend, &a.rate_limit, progress).await?);
+    }
+    if all || matches!(figure, Figure::Reads(_)) {
+        report
+            .reads
+            .push(reads::run(backend, &a.reads, progress).await?);
     }
     if all || matches!(figure, Figure::Memory(_)) {
         match backend {

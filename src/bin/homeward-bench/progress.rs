@@ -51,9 +51,14 @@ impl Progress {
 }
 
 /// One phase's line.
+#[derive(Clone)]
 pub struct Bar(ProgressBar);
 
 impl Bar {
+    pub fn inc(&self, n: u64) {
+        self.0.inc(n);
+    }
+
     pub fn set_message(&self, message: impl Into<String>) {
         self.0.set_message(message.into());
     }

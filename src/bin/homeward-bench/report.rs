@@ -12,6 +12,7 @@ use crate::inbound::InboundFigure;
 use crate::memory::MemoryFigure;
 use crate::plan::PlanFigure;
 use crate::rate_limit::RateLimitFigure;
+use crate::reads::ReadsFigure;
 use crate::stats::{Percentiles, round};
 
 #[derive(Debug, Serialize)]
@@ -33,6 +34,8 @@ pub struct Report {
     pub rate_limit: Vec<RateLimitFigure>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub memory: Vec<MemoryFigure>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reads: Vec<ReadsFigure>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     pub all_targets_met: bool,
@@ -95,6 +98,7 @@ impl Report {
             inbound: Vec::new(),
             rate_limit: Vec::new(),
             memory: Vec::new(),
+            reads: Vec::new(),
             notes: Vec::new(),
             all_targets_met: false,
         }
@@ -113,6 +117,7 @@ impl Report {
             && self.inbound.iter().all(|f| f.met)
             && self.rate_limit.iter().all(|f| f.met)
             && self.memory.iter().all(|f| f.met)
+            && self.reads.iter().all(|f| f.met)
     }
 
     pub fn print_summary(&self) {
@@ -255,6 +260,9 @@ impl Report {
                 thousands(f64::from(f.due_now))
             ));
         }
+        for f in &self.reads {
+            print_reads(f);
+        }
         for note in &self.notes {
             println!("\nnote: {note}");
         }
@@ -274,6 +282,35 @@ fn line(figure: &str, backend: &str, result: &str, target: &str, met: bool) {
         format!("{figure} ({backend})"),
         ""
     );
+}
+
+fn print_reads(f: &ReadsFigure) {
+    let slowest = f
+        .reads
+        .iter()
+        .filter_map(|r| r.timing.as_ref())
+        .map(|t| t.p95_ms)
+        .fold(0.0, f64::max);
+    line(
+        "reads",
+        f.backend,
+        &format!(
+            "slowest p95 {slowest} ms, {} people and {} texts read beside as many again, {} at once",
+            thousands(f64::from(f.people)),
+            thousands(f.texts as f64),
+            f.readers
+        ),
+        &format!("p95 <= {} ms each", crate::reads::TARGET_P95_MS),
+        f.met,
+    );
+    for r in &f.reads {
+        if let Some(t) = &r.timing {
+            detail(&format!(
+                "{:<28} p50 {} / p95 {} / p99 {} ms",
+                r.read, t.p50_ms, t.p95_ms, t.p99_ms
+            ));
+        }
+    }
 }
 
 fn detail(text: &str) {

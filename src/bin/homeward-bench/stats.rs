@@ -9,6 +9,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Percentiles {
     pub p50_ms: f64,
+    pub p95_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
     pub count: usize,
@@ -27,6 +28,7 @@ impl Percentiles {
         };
         Some(Self {
             p50_ms: round(rank(50.0), 3),
+            p95_ms: round(rank(95.0), 3),
             p99_ms: round(rank(99.0), 3),
             max_ms: round(millis[millis.len() - 1], 3),
             count: millis.len(),
