@@ -38,8 +38,11 @@ impl Sweeps {
         let schedule = schedule.schedule().clone();
         tokio::spawn(async move {
             // A database filled while no daemon ran (a large import by the
-            // command line) gets its statistics now, not at the first tick.
-            self.refresh_statistics().await;
+            // command line) gets its statistics now, not at the first tick;
+            // by one daemon of several, as the sweep is.
+            if self.store.try_lead("sweep").await.unwrap_or(false) {
+                self.refresh_statistics().await;
+            }
             loop {
                 let now = self.clock.now().with_timezone(&self.zone);
                 let Some(next) = schedule.after(&now).next() else {
@@ -80,7 +83,6 @@ impl Sweeps {
         if let Err(e) = self.replies.flag_silent(self.silent_days).await {
             tracing::error!(error = %e, "the silent-number check failed; it will run again at the next tick");
         }
-        self.refresh_statistics().await;
         match self.privacy.retire_expired().await {
             Ok(report) if report != Default::default() => {
                 tracing::info!(?report, "deleted personal data past its retention period")
@@ -90,5 +92,7 @@ impl Sweeps {
                 tracing::error!(error = %e, "the retention sweep failed; it will run again at the next tick")
             }
         }
+        // Last, so what the sweep itself changed (a retention deletion) counts.
+        self.refresh_statistics().await;
     }
 }

@@ -1,6 +1,7 @@
 //! A circuit breaker per provider: after enough failures in a row the
-//! provider is skipped for a cooldown, so the next one configured takes
-//! over; after the cooldown it is tried again, and one success closes it.
+//! provider is skipped for a cooldown while another can take over (see
+//! `Dispatcher::pick`); after the cooldown it is tried again, and one
+//! success closes it.
 
 use std::sync::Mutex;
 

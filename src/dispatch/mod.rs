@@ -407,9 +407,14 @@ impl Dispatcher {
             return Ok(done(None, hold));
         }
         let Some(slot) = self.pick() else {
-            // Another daemon took every lead since the claim: it sends.
+            // Every provider this daemon leads is failing and another daemon
+            // leads one: the text waits out the cooldown (put back at once,
+            // this daemon would only claim it again), then goes to whichever
+            // daemon's provider is sound.
             let at = now + Duration::seconds(inner.settings.breaker_cooldown_secs as i64);
-            let reason = "no provider to send through from this daemon just now".to_owned();
+            let reason =
+                "every provider this daemon sends through is failing; waiting for one to recover"
+                    .to_owned();
             let count_attempt = false;
             return Ok(done(
                 None,
@@ -513,7 +518,7 @@ impl Dispatcher {
                 retry_after,
             }) => {
                 if slot.breaker.failed(now) {
-                    tracing::warn!(provider = %name, "provider failing repeatedly: skipping it for a while");
+                    tracing::warn!(provider = %name, "provider failing repeatedly: others take over for a while, if there are others");
                 }
                 self.retry(claimed, &format!("{name}: {reason}"), retry_after)
             }
@@ -572,21 +577,28 @@ impl Dispatcher {
     }
 
     /// The first provider this daemon leads whose breaker lets it be
-    /// tried; when every breaker is open, the first it leads all the same.
+    /// tried. When every one it leads is failing: `None` if another daemon
+    /// leads a provider (that one may be sound), or else the one whose
+    /// breaker reopens soonest.
     ///
-    /// A breaker exists to hand texts over to the next provider. With none
+    /// A breaker exists to hand texts over to another provider. With none
     /// to hand over to, skipping helps nobody: holding every text back for
     /// the cooldown turned a few passing errors into a minute-long stall,
     /// while each text's own backoff already spares a provider that is down.
     fn pick(&self) -> Option<&ProviderSlot> {
         let now = self.inner.clock.now();
-        let mut leading = self
-            .inner
-            .slots
+        let slots = &self.inner.slots;
+        let led: Vec<&ProviderSlot> = slots
             .iter()
-            .filter(|s| s.leading.load(Ordering::Relaxed));
-        let first = leading.clone().next();
-        leading.find(|s| s.breaker.allows(now)).or(first)
+            .filter(|s| s.leading.load(Ordering::Relaxed))
+            .collect();
+        if let Some(sound) = led.iter().find(|s| s.breaker.allows(now)) {
+            return Some(sound);
+        }
+        if led.len() < slots.len() {
+            return None;
+        }
+        led.into_iter().min_by_key(|s| s.breaker.open_until(now))
     }
 
     /// Take or keep the lead for each provider. Only the daemon leading a

@@ -20,7 +20,8 @@ pub enum ProviderState {
     Sending,
     /// Texts wait their turn under the provider's rate limit.
     RateLimited,
-    /// Failing: skipped (the next provider takes over) until then.
+    /// Failing repeatedly until then: skipped while another provider can
+    /// take over, still tried (each text after its own wait) when none can.
     SkippedUntil(DateTime<Utc>),
     /// Another daemon sharing the database sends through it.
     OtherDaemon,

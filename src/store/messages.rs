@@ -228,10 +228,13 @@ macro_rules! message_helpers {
         /// An organisation's messages as `filter` asks, after `prefix`
         /// (`EXPLAIN QUERY PLAN ` in the test that checks its index).
         ///
-        /// One person's walk their own index: an organisation of 200,000
-        /// people would otherwise be walked for one person's dozen texts
-        /// (`dialect::unindexed`). A state leads the organisation's texts in
-        /// that state; without one, all of them, both in the order paged.
+        /// One person's texts come from their own index, not a walk of the
+        /// organisation's in send order looking for their dozen: on SQLite
+        /// by keeping the organisation's filter off its index
+        /// (`dialect::unindexed`), on PostgreSQL by its statistics (which
+        /// `UpkeepStore` keeps current; without them it took that walk). A
+        /// state leads the organisation's texts in that state; without one,
+        /// all of them, both in the order paged.
         pub(super) fn list_query<'a>(
             prefix: &str,
             org: $crate::domain::OrgId,

@@ -277,6 +277,34 @@ async fn with_no_provider_to_take_over_an_open_breaker_holds_nothing_back() {
 }
 
 #[tokio::test]
+async fn when_every_provider_is_failing_the_one_that_failed_first_is_tried_again() {
+    let failing = provider(503).await;
+    let backup = provider(503).await;
+    let backup_url = format!("{:?}", format!("{}/sms", backup.uri()));
+    let extra = [
+        ("providers.backup.kind", "\"webhook\""),
+        ("providers.backup.url", backup_url.as_str()),
+        ("providers.backup.secret", "\"other-secret\""),
+        ("dispatch.providers", "[\"hook\", \"backup\"]"),
+        ("dispatch.breaker_failures", "2"),
+        ("dispatch.concurrency", "1"),
+        ("planner.min_gap_minutes", "0"),
+    ];
+    let app = spawn_app_with_hook(NOW, &format!("{}/sms", failing.uri()), &extra).await;
+    for i in 0..5 {
+        released_today(&app, &format!("SPS-{i}"), &format!("07400 12345{i}")).await;
+    }
+    let round = app.dispatch_all_pending().await;
+    assert_eq!(
+        (round.retried, round.deferred),
+        (5, 0),
+        "two failures open each breaker; the fifth text is still tried"
+    );
+    assert_eq!(failing.received_requests().await.unwrap().len(), 3);
+    assert_eq!(backup.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
 async fn nothing_goes_outside_sending_hours_even_if_it_was_due() {
     let server = provider(200).await;
     let app = spawn_app_with_hook(

@@ -103,7 +103,7 @@ conformance! {
         staff::people_are_found_by_first_name_whatever_its_case_and_accents,
     ],
     db: [
-        upkeep::statistics_are_made_for_tables_that_changed_and_refreshing_again_is_harmless,
+        upkeep::statistics_are_made_for_tables_never_analysed_and_refreshing_again_is_harmless,
         dispatch::two_daemons_claiming_at_once_never_share_a_message,
         leader::one_daemon_leads_at_a_time_and_another_takes_over_when_it_stops,
         leader::a_lead_lost_with_its_session_passes_to_the_next_daemon_to_ask,

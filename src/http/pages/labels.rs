@@ -23,7 +23,7 @@ pub(super) fn provider(state: ProviderState) -> (&'static str, &'static str) {
     match state {
         ProviderState::Sending => ("Sending", "green"),
         ProviderState::RateLimited => ("Sending slowly: at its rate limit", "yellow"),
-        ProviderState::SkippedUntil(_) => ("Skipped after failures", "red"),
+        ProviderState::SkippedUntil(_) => ("Failing repeatedly", "red"),
         ProviderState::OtherDaemon => ("Sent through by another server", "grey"),
         ProviderState::SwitchedOff => ("Not sending: sending is switched off", "orange"),
     }

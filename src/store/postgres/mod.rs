@@ -161,18 +161,24 @@ mod tests {
 impl crate::store::UpkeepStore for PostgresStore {
     async fn refresh_statistics(&self) -> Result<(), StoreError> {
         let stale: Vec<String> = sqlx::query_scalar(
-            "SELECT quote_ident(relname) FROM pg_stat_user_tables \
+            "SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables \
              WHERE schemaname = current_schema() AND (n_mod_since_analyze > n_live_tup / 10 \
              OR (last_analyze IS NULL AND last_autoanalyze IS NULL))",
         )
         .fetch_all(&self.pool)
         .await?;
+        // Each table on its own: one that cannot be analysed (a lock, a
+        // role that does not own it) leaves the others' statistics fresh.
+        let mut failed = None;
         for table in stale {
-            sqlx::query(&format!("ANALYZE {table}"))
+            if let Err(e) = sqlx::query(&format!("ANALYZE {table}"))
                 .execute(&self.pool)
-                .await?;
+                .await
+            {
+                failed = Some(e);
+            }
         }
-        Ok(())
+        failed.map_or(Ok(()), |e| Err(e.into()))
     }
 }
 

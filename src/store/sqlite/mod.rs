@@ -95,7 +95,9 @@ impl SqliteStore {
             .foreign_keys(true)
             // A statement that changes many rows (a round's outcomes) keeps
             // the pages it may have to undo in a statement journal; as a
-            // temporary file that was most of the dispatcher's disk writes.
+            // temporary file that was half the dispatcher's disk writes.
+            // Sorts and index builds (a migration's, over every text) use
+            // memory too: at a million texts, tens of megabytes for a moment.
             .pragma("temp_store", "memory")
             // Statistics from a sample (see `UpkeepStore`): a full analysis
             // of a million texts would hold the write lock for seconds.
