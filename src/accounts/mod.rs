@@ -319,6 +319,11 @@ impl Accounts {
         Ok(())
     }
 
+    /// One of the organisation's accounts.
+    pub async fn user(&self, org: OrgId, id: UserId) -> Result<Option<User>, StoreError> {
+        self.store.user(org, id).await
+    }
+
     /// The organisation's accounts, oldest first.
     pub async fn users(&self, org: OrgId) -> Result<Vec<User>, StoreError> {
         self.store.users(org).await

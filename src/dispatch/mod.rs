@@ -588,17 +588,15 @@ impl Dispatcher {
     fn pick(&self) -> Option<&ProviderSlot> {
         let now = self.inner.clock.now();
         let slots = &self.inner.slots;
-        let led: Vec<&ProviderSlot> = slots
-            .iter()
-            .filter(|s| s.leading.load(Ordering::Relaxed))
-            .collect();
-        if let Some(sound) = led.iter().find(|s| s.breaker.allows(now)) {
+        // Walked again rather than collected: this runs for every text.
+        let led = || slots.iter().filter(|s| s.leading.load(Ordering::Relaxed));
+        if let Some(sound) = led().find(|s| s.breaker.allows(now)) {
             return Some(sound);
         }
-        if led.len() < slots.len() {
+        if led().count() < slots.len() {
             return None;
         }
-        led.into_iter().min_by_key(|s| s.breaker.open_until(now))
+        led().min_by_key(|s| s.breaker.open_until(now))
     }
 
     /// Take or keep the lead for each provider. Only the daemon leading a

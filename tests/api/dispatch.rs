@@ -208,32 +208,32 @@ async fn a_provider_opt_out_suppresses_the_number_everywhere() {
     assert_eq!(optouts["optouts"][0]["source"], "hook");
 }
 
+/// A provider's URL as a TOML string.
+fn quoted_url(server: &MockServer) -> String {
+    format!("{:?}", format!("{}/sms", server.uri()))
+}
+
+/// A second provider, `backup` at `backup_url` (quoted), after `hook`; two
+/// failures in a row open a breaker, and one send at a time, so a breaker
+/// opens between sends, not during.
+fn failover_settings(backup_url: &str) -> [(&'static str, &str); 7] {
+    [
+        ("providers.backup.kind", "\"webhook\""),
+        ("providers.backup.url", backup_url),
+        ("providers.backup.secret", "\"other-secret\""),
+        ("dispatch.providers", "[\"hook\", \"backup\"]"),
+        ("dispatch.breaker_failures", "2"),
+        ("dispatch.concurrency", "1"),
+        ("planner.min_gap_minutes", "0"),
+    ]
+}
+
 #[tokio::test]
 async fn a_failing_provider_is_skipped_and_the_next_one_takes_over() {
     let failing = provider(503).await;
     let backup = provider(200).await;
-    let backup_url = format!("{}/sms", backup.uri());
-    let extra = [
-        ("providers.backup.kind", "\"webhook\""),
-        ("providers.backup.url", backup_url.as_str()),
-        ("providers.backup.secret", "\"other-secret\""),
-        ("dispatch.providers", "[\"hook\", \"backup\"]"),
-        ("dispatch.breaker_failures", "2"),
-        // One send at a time, so the breaker opens between sends, not during.
-        ("dispatch.concurrency", "1"),
-        ("planner.min_gap_minutes", "0"),
-    ];
-    let quoted = format!("{backup_url:?}");
-    let extra: Vec<_> = extra
-        .iter()
-        .map(|(k, v)| {
-            if *k == "providers.backup.url" {
-                (*k, quoted.as_str())
-            } else {
-                (*k, *v)
-            }
-        })
-        .collect();
+    let backup_url = quoted_url(&backup);
+    let extra = failover_settings(&backup_url);
     let app = spawn_app_with_hook(NOW, &format!("{}/sms", failing.uri()), &extra).await;
     for i in 0..3 {
         released_today(&app, &format!("SPS-{i}"), &format!("07400 12345{i}")).await;
@@ -280,16 +280,8 @@ async fn with_no_provider_to_take_over_an_open_breaker_holds_nothing_back() {
 async fn when_every_provider_is_failing_the_one_that_failed_first_is_tried_again() {
     let failing = provider(503).await;
     let backup = provider(503).await;
-    let backup_url = format!("{:?}", format!("{}/sms", backup.uri()));
-    let extra = [
-        ("providers.backup.kind", "\"webhook\""),
-        ("providers.backup.url", backup_url.as_str()),
-        ("providers.backup.secret", "\"other-secret\""),
-        ("dispatch.providers", "[\"hook\", \"backup\"]"),
-        ("dispatch.breaker_failures", "2"),
-        ("dispatch.concurrency", "1"),
-        ("planner.min_gap_minutes", "0"),
-    ];
+    let backup_url = quoted_url(&backup);
+    let extra = failover_settings(&backup_url);
     let app = spawn_app_with_hook(NOW, &format!("{}/sms", failing.uri()), &extra).await;
     for i in 0..5 {
         released_today(&app, &format!("SPS-{i}"), &format!("07400 12345{i}")).await;

@@ -7,7 +7,7 @@ use homeward::domain::Role;
 use tower::ServiceExt;
 
 use crate::check_page;
-use crate::harness::{ORIGIN, Pages};
+use crate::harness::Pages;
 
 /// What the API answers a request to list people with `token`.
 async fn api_status(pages: &Pages, token: &str) -> StatusCode {
@@ -195,9 +195,7 @@ async fn a_token_is_shown_once_works_and_stops_working_when_revoked() {
             .text("tbody")
             .contains("Revoked")
     );
-    let forged = admin
-        .post(&revoke, &[("csrf_token", "x")], Some(ORIGIN))
-        .await;
+    let forged = admin.post_forged(&revoke, &[]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 }
 

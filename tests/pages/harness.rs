@@ -261,6 +261,14 @@ impl Browser<'_> {
         self.submit(form, path, &fields).await
     }
 
+    /// Post `fields` from this site with a CSRF token that is not the
+    /// session's, as a forged form would.
+    pub async fn post_forged(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all = vec![("csrf_token", "x")];
+        all.extend_from_slice(fields);
+        self.post(path, &all, Some(ORIGIN)).await
+    }
+
     pub async fn post(
         &mut self,
         path: &str,

@@ -9,7 +9,7 @@ use homeward::domain::{
 use homeward::store::{AuditFilter, MessageFilter};
 
 use crate::check_page;
-use crate::harness::{Browser, MOBILE, ORIGIN, Page, Pages};
+use crate::harness::{Browser, MOBILE, Page, Pages};
 
 const CLEAN: &str = "Hi Alex, it's Anna from the support team. I will call you at 2pm.";
 
@@ -293,13 +293,7 @@ async fn resolving_an_item_keeps_the_note_and_takes_it_out_of_the_inbox() {
     let form = staff.get(&item).await;
     let note = [("note", "Phoned Alex: number is right")];
     let path = format!("{item}/resolve");
-    let forged = staff
-        .post(
-            &path,
-            &[("csrf_token", "x"), ("note", "forged")],
-            Some(ORIGIN),
-        )
-        .await;
+    let forged = staff.post_forged(&path, &[("note", "forged")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert!(
         !admin.get("/attention").await.texts("main h2").is_empty(),

@@ -6,7 +6,7 @@ use homeward::domain::{MessageOrigin, OrgId};
 use homeward::store::MessageFilter;
 
 use crate::check_page;
-use crate::harness::{Browser, MOBILE, ORIGIN, Page, Pages};
+use crate::harness::{Browser, MOBILE, Page, Pages};
 
 /// The page's clock is Tuesday 8 December 2026, 9am.
 const TOMORROW: &str = "2026-12-09";
@@ -160,11 +160,7 @@ async fn a_missing_or_past_time_and_a_missing_token_are_refused() {
         page.text("main")
     );
     let forged = staff
-        .post(
-            &path,
-            &[("csrf_token", "x"), ("what", "write"), ("body", "Hi")],
-            Some(ORIGIN),
-        )
+        .post_forged(&path, &[("what", "write"), ("body", "Hi")])
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert!(nudges(&pages, org).await.is_empty());

@@ -142,13 +142,7 @@ async fn a_person_is_found_by_reference_first_name_or_mobile_without_any_in_a_ur
     assert!(none.text("main").contains("No one has that prison number"));
     let blank = admin.submit(&list, "/people", &[("query", " ")]).await;
     assert_eq!(blank.attrs(".ds_error-summary a", "href"), ["#query"]);
-    let forged = admin
-        .post(
-            "/people",
-            &[("query", "SPS-2"), ("csrf_token", "x")],
-            Some(crate::harness::ORIGIN),
-        )
-        .await;
+    let forged = admin.post_forged("/people", &[("query", "SPS-2")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 }
 

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use homeward::domain::OrgName;
 
 use crate::check_page;
-use crate::harness::{Browser, MOBILE, ORIGIN, Page, Pages};
+use crate::harness::{Browser, MOBILE, Page, Pages};
 
 async fn person_page(browser: &mut Browser<'_>) -> (String, Page) {
     let person = browser.get("/people").await.attrs("tbody a", "href")[0].clone();
@@ -152,13 +152,7 @@ async fn changes_need_the_token_and_stay_in_their_organisation() {
     let (mut staff, _) = pages.admin_with(&[("SPS-1", "Alex", MOBILE)]).await;
     let (person, _) = person_page(&mut staff).await;
     let path = format!("{person}/details");
-    let forged = staff
-        .post(
-            &path,
-            &[("csrf_token", "x"), ("first_name", "Eve")],
-            Some(ORIGIN),
-        )
-        .await;
+    let forged = staff.post_forged(&path, &[("first_name", "Eve")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     let name = OrgName::parse("Another team").unwrap();
     let now = homeward::clock::Clock::now(pages.clock.as_ref());

@@ -6,7 +6,7 @@ use homeward::domain::{AuditAction, Role, TargetKind};
 use homeward::store::AuditFilter;
 
 use crate::check_page;
-use crate::harness::{MOBILE, ORIGIN, Pages};
+use crate::harness::{MOBILE, Pages};
 
 #[tokio::test]
 async fn staff_stop_texts_with_a_reason_and_only_an_admin_allows_them_again() {
@@ -31,13 +31,7 @@ async fn staff_stop_texts_with_a_reason_and_only_an_admin_allows_them_again() {
     check_page(&empty);
     assert_eq!(empty.attrs(".ds_error-summary a", "href"), ["#reason"]);
     assert!(empty.text("#reason-error").contains("Enter a reason"));
-    let forged = staff
-        .post(
-            &stop,
-            &[("csrf_token", "x"), ("reason", "asked")],
-            Some(ORIGIN),
-        )
-        .await;
+    let forged = staff.post_forged(&stop, &[("reason", "asked")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert!(!staff.get(&person).await.text("main").contains("Opted out"));
 

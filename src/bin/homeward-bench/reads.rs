@@ -17,7 +17,7 @@ use anyhow::{Context, ensure};
 use chrono::{Duration, NaiveDate};
 use homeward::domain::{OrgName, PersonId, Role, TokenSecret};
 use homeward::startup::Application;
-use homeward::store::{NewToken, Page, Store};
+use homeward::store::{NewToken, Page};
 use rand::Rng;
 use serde::Serialize;
 
@@ -150,7 +150,7 @@ pub async fn run(
     bar.done(format!("{texts} texts planned"));
 
     let sample = Sample {
-        people: people_of(fixture.store.as_ref(), &fixture).await?,
+        people: people_of(&fixture).await?,
         first_day,
     };
     let token = token_for(&fixture).await?;
@@ -199,13 +199,12 @@ pub async fn run(
 }
 
 /// Every person of the organisation read, page by page.
-async fn people_of(store: &dyn Store, fixture: &Fixture) -> anyhow::Result<Vec<PersonId>> {
+async fn people_of(fixture: &Fixture) -> anyhow::Result<Vec<PersonId>> {
     let mut ids = Vec::new();
     let mut after = None;
     loop {
-        let page = store
-            .people(fixture.org, Page { after, limit: 1000 })
-            .await?;
+        let page = Page { after, limit: 1000 };
+        let page = fixture.store.people(fixture.org, page).await?;
         let Some(last) = page.last() else {
             break;
         };

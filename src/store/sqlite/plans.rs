@@ -4,7 +4,7 @@
 //! made with none and with those of a large database.)
 
 use chrono::{TimeZone, Utc};
-use sqlx::sqlite::SqliteConnection;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{Connection, Row};
 
 use super::MIGRATOR;
@@ -25,14 +25,16 @@ async fn plan_of(conn: &mut SqliteConnection, sql: &str, binds: usize) -> String
     for _ in 0..binds {
         q = q.bind("x");
     }
-    let rows = q.fetch_all(&mut *conn).await.unwrap();
-    let steps: Vec<String> = rows.iter().map(|r| r.get::<String, _>("detail")).collect();
-    steps.join("\n")
+    steps(q.fetch_all(&mut *conn).await.unwrap())
 }
 
 async fn messages_plan(conn: &mut SqliteConnection, filter: &MessageFilter) -> String {
     let mut q = super::messages::list_query("EXPLAIN QUERY PLAN ", OrgId::new(), filter);
-    let rows = q.build().fetch_all(&mut *conn).await.unwrap();
+    steps(q.build().fetch_all(&mut *conn).await.unwrap())
+}
+
+/// `EXPLAIN QUERY PLAN`'s rows as lines.
+fn steps(rows: Vec<SqliteRow>) -> String {
     let steps: Vec<String> = rows.iter().map(|r| r.get::<String, _>("detail")).collect();
     steps.join("\n")
 }

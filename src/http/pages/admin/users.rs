@@ -180,15 +180,11 @@ pub(in crate::http::pages) async fn set_role(
     Form(form): Form<RoleForm>,
 ) -> Result<Response, PageError> {
     staff.0.check_csrf(&form.csrf_token)?;
-    let user = find_user(&state, &staff, &id).await?;
+    let user = other_user(&state, &staff, &id).await?;
     let role = form
         .role
         .parse::<Role>()
         .map_err(|_| PageError::Forbidden)?;
-    if user.id == staff.0.session.user.id {
-        // An admin cannot lock themselves out of these pages.
-        return Err(PageError::Forbidden);
-    }
     state
         .accounts
         .set_role(user.org_id, user.id, role, by(&staff))
@@ -210,10 +206,7 @@ pub(in crate::http::pages) async fn disable(
     Form(form): Form<TokenOnly>,
 ) -> Result<Response, PageError> {
     staff.0.check_csrf(&form.csrf_token)?;
-    let user = find_user(&state, &staff, &id).await?;
-    if user.id == staff.0.session.user.id {
-        return Err(PageError::Forbidden);
-    }
+    let user = other_user(&state, &staff, &id).await?;
     state
         .accounts
         .disable(user.org_id, user.id, by(&staff))
@@ -223,9 +216,20 @@ pub(in crate::http::pages) async fn disable(
 
 async fn find_user(state: &AppState, staff: &StaffAdmin, id: &str) -> Result<User, PageError> {
     let id: UserId = id.parse().map_err(|_| PageError::NotFound)?;
-    let users = state.accounts.users(staff.0.session.user.org_id).await?;
-    users
-        .into_iter()
-        .find(|u| u.id == id)
+    let org = staff.0.session.user.org_id;
+    state
+        .accounts
+        .user(org, id)
+        .await?
         .ok_or(PageError::NotFound)
+}
+
+/// An account of the organisation other than the admin's own: an admin
+/// cannot lock themselves out of these pages.
+async fn other_user(state: &AppState, staff: &StaffAdmin, id: &str) -> Result<User, PageError> {
+    let user = find_user(state, staff, id).await?;
+    if user.id == staff.0.session.user.id {
+        return Err(PageError::Forbidden);
+    }
+    Ok(user)
 }

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{field_errors, ingest_error, render, saved};
+use super::{change_then_show, field_errors, ingest_error, render};
 use crate::domain::Person;
 use crate::http::AppState;
 use crate::http::pages::about_person::person_of;
@@ -59,13 +59,9 @@ pub(in crate::http::pages) async fn details(
         language: Some(form.language.clone()),
     };
     let caller = staff.session.caller();
-    let actions = &state.actions;
-    let change = actions.change_person(&caller, person.id, &patch);
-    match actions
-        .tracking_texts(caller.org_id, person.id, change)
-        .await
-    {
-        Ok((_, changes)) => Ok(saved(person.id, "details", changes)),
+    let change = state.actions.change_person(&caller, person.id, &patch);
+    match change_then_show(&state, &person, "details", change).await {
+        Ok(shown) => Ok(shown),
         Err(IngestError::Invalid(errors)) => {
             Ok(render_details(&staff, &person, &form, field_errors(errors))?.into_response())
         }

@@ -6,7 +6,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{field_errors, ingest_error, render, saved};
+use super::{change_then_show, field_errors, ingest_error, render};
 use super::{read_date, read_time};
 use crate::domain::{AppointmentKind, Event, EventDetail, EventId, EventRef, NewEvent, Person};
 use crate::http::AppState;
@@ -81,13 +81,11 @@ pub(in crate::http::pages) async fn event(
         }
     };
     let caller = staff.session.caller();
-    let actions = &state.actions;
-    let change = actions.change_event(&caller, person.id, event.id, &patch);
-    match actions
-        .tracking_texts(caller.org_id, person.id, change)
-        .await
-    {
-        Ok((_, changes)) => Ok(saved(person.id, "event", changes)),
+    let change = state
+        .actions
+        .change_event(&caller, person.id, event.id, &patch);
+    match change_then_show(&state, &person, "event", change).await {
+        Ok(shown) => Ok(shown),
         Err(IngestError::Invalid(errors)) => {
             Ok(render_event(&staff, &person, &event, &form, field_errors(errors))?.into_response())
         }
@@ -209,13 +207,9 @@ pub(in crate::http::pages) async fn appointment(
         },
     };
     let caller = staff.session.caller();
-    let actions = &state.actions;
-    let change = actions.add_event(&caller, person.id, &event);
-    match actions
-        .tracking_texts(caller.org_id, person.id, change)
-        .await
-    {
-        Ok((_, changes)) => Ok(saved(person.id, "event", changes)),
+    let change = state.actions.add_event(&caller, person.id, &event);
+    match change_then_show(&state, &person, "event", change).await {
+        Ok(shown) => Ok(shown),
         Err(IngestError::Invalid(errors)) => {
             Ok(render_appointment(&staff, &person, &form, field_errors(errors))?.into_response())
         }

@@ -25,8 +25,10 @@ use super::session::Staff;
 use super::sign_in::FieldError;
 use crate::actions::TextChanges;
 use crate::domain::{Person, PersonId};
+use crate::http::AppState;
 use crate::ingest::IngestError;
 use crate::ingest::input::FieldError as InputError;
+use crate::store::StoreError;
 
 /// What the person's page says after a change.
 #[derive(Deserialize, Default)]
@@ -60,6 +62,22 @@ impl Saved {
 
 pub(in crate::http::pages) fn saved_query(Query(saved): Query<Saved>) -> Saved {
     saved
+}
+
+/// Make `change` to `person`'s case, then go back to their page saying what
+/// it did to their texts (`what` names the change there). The change's own
+/// error is returned for the form to show.
+async fn change_then_show<T, E: From<StoreError>>(
+    state: &AppState,
+    person: &Person,
+    what: &str,
+    change: impl Future<Output = Result<T, E>>,
+) -> Result<Response, E> {
+    let actions = &state.actions;
+    let (_, changes) = actions
+        .tracking_texts(person.org_id, person.id, change)
+        .await?;
+    Ok(saved(person.id, what, changes))
 }
 
 fn saved(person: PersonId, what: &str, c: TextChanges) -> Response {

@@ -6,7 +6,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{render, saved};
+use super::{change_then_show, render};
 use crate::domain::Person;
 use crate::http::AppState;
 use crate::http::pages::about_person::person_of;
@@ -42,13 +42,9 @@ pub(in crate::http::pages) async fn outcome(
     staff.check_csrf(&form.csrf_token)?;
     let person = person_of(&state, &staff, &id).await?;
     let caller = staff.session.caller();
-    let actions = &state.actions;
-    let change = actions.record_outcome(&caller, person.id, &form.goal);
-    match actions
-        .tracking_texts(caller.org_id, person.id, change)
-        .await
-    {
-        Ok((_, changes)) => Ok(saved(person.id, "outcome", changes)),
+    let change = state.actions.record_outcome(&caller, person.id, &form.goal);
+    match change_then_show(&state, &person, "outcome", change).await {
+        Ok(shown) => Ok(shown),
         Err(PlanError::Refused { .. }) => {
             let errors = vec![FieldError::new("goal", "Choose the outcome")];
             Ok(render_outcome(&state, &staff, &person, &form.goal, errors)?.into_response())
