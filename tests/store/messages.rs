@@ -122,6 +122,18 @@ pub async fn messages_are_listed_by_filter_within_one_organisation(store: Arc<dy
         ..all(10)
     };
     assert_eq!(keys(cancelled).await, ["a30"]);
+    // Every state at once, merged in send order.
+    store
+        .cancel_message(ours, ids[1], "staff", t0())
+        .await
+        .unwrap();
+    assert_eq!(keys(all(10)).await, ["a10", "s15", "a20", "a30"]);
+    assert_eq!(keys(all(3)).await, ["a10", "s15", "a20"]);
+    let later = MessageFilter {
+        from: Some(t0() + mins(20)),
+        ..all(10)
+    };
+    assert_eq!(keys(later).await, ["a20", "a30"]);
     assert!(store.message(ours, ids[4]).await.unwrap().is_none());
     assert!(store.message(theirs, ids[4]).await.unwrap().is_some());
 }

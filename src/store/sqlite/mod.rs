@@ -26,10 +26,12 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
+use self::checkpoint::Checkpointer;
 use super::StoreError;
 use crate::store::people::{EVENT_COLUMNS, PERSON_COLUMNS, event_from_row, person_from_row};
 use crate::vault::Vault;
 
+mod checkpoint;
 mod dialect;
 mod dispatch;
 mod messages;
@@ -44,6 +46,7 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Whose turn it is to write (see the module header).
     writer: Arc<tokio::sync::Mutex<()>>,
+    checkpointer: Checkpointer,
     /// Seals personal data on the way in and opens it on the way out.
     vault: Vault,
 }
@@ -53,11 +56,14 @@ pub struct SqliteStore {
 pub(super) struct WriteTx {
     tx: Transaction<'static, Sqlite>,
     _turn: tokio::sync::OwnedMutexGuard<()>,
+    checkpointer: Checkpointer,
 }
 
 impl WriteTx {
     pub(super) async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        self.tx.commit().await?;
+        self.checkpointer.committed();
+        Ok(())
     }
 }
 
@@ -101,18 +107,22 @@ impl SqliteStore {
             .pragma("temp_store", "memory")
             // Statistics from a sample (see `UpkeepStore`): a full analysis
             // of a million texts would hold the write lock for seconds.
-            .pragma("analysis_limit", "400");
+            .pragma("analysis_limit", "400")
+            // See `checkpoint`.
+            .pragma("wal_autocheckpoint", checkpoint::BACKSTOP_PAGES.to_string())
+            .pragma("journal_size_limit", checkpoint::LOG_FILE_LIMIT.to_string());
         // A file cannot drop a connection the way a server can, so the
         // pool's health check before every acquire (a round trip to the
         // connection's thread) buys nothing here.
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         Ok(Self {
             pool,
             writer: Arc::new(tokio::sync::Mutex::new(())),
+            checkpointer: Checkpointer::start(&options).await?,
             vault,
         })
     }
@@ -124,6 +134,7 @@ impl SqliteStore {
         Ok(WriteTx {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
             _turn: turn,
+            checkpointer: self.checkpointer.clone(),
         })
     }
 }
