@@ -40,6 +40,8 @@ pub enum Figure {
     Memory(Options),
     /// Staff reads through the API in a large organisation beside another.
     Reads(Options),
+    /// Homeward beside Kannel through one fake provider (the shared peer run).
+    Peers(Options),
 }
 
 impl Figure {
@@ -52,6 +54,7 @@ impl Figure {
             | Self::Inbound(o)
             | Self::RateLimit(o)
             | Self::Reads(o)
+            | Self::Peers(o)
             | Self::Memory(o) => o,
         }
     }
@@ -71,6 +74,26 @@ pub struct Options {
     pub memory: MemoryArgs,
     #[command(flatten)]
     pub reads: ReadsArgs,
+    #[command(flatten)]
+    pub peers: PeersArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "peers")]
+pub struct PeersArgs {
+    /// The shared peers folder (fakesms, Kannel's run, homeward/run.sh);
+    /// by default `../shared/peers` beside the project.
+    #[arg(long, value_name = "DIR")]
+    pub peers_dir: Option<std::path::PathBuf>,
+    /// Texts queued for the drain.
+    #[arg(long, default_value_t = 20_000)]
+    pub peer_texts: u32,
+    /// Texts sent through injected faults.
+    #[arg(long, default_value_t = 5_000)]
+    pub peer_fault_texts: u32,
+    /// Texts for the SIGKILL run; 0 leaves it out.
+    #[arg(long, default_value_t = 20_000)]
+    pub peer_crash_texts: u32,
 }
 
 #[derive(Debug, Clone, Args)]

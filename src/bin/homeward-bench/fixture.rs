@@ -257,6 +257,31 @@ impl Fixture {
 }
 
 /// The project's own folder: templates and the shipped rules live there.
+/// The `homeward` binary beside this one, built first when run by cargo
+/// (so it is never older than this harness).
+pub fn daemon_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("Failed to find this program")?;
+    let dir = exe.parent().context("this program has no folder")?;
+    let binary = dir.join("homeward");
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let mut build = std::process::Command::new(cargo);
+        build
+            .args(["build", "--quiet", "--bin", "homeward"])
+            .current_dir(project_dir());
+        if dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().context("Failed to run cargo build")?;
+        anyhow::ensure!(status.success(), "cargo build --bin homeward failed");
+    }
+    anyhow::ensure!(
+        binary.is_file(),
+        "{} is missing; build it with `cargo build --release --bin homeward`",
+        binary.display()
+    );
+    Ok(binary)
+}
+
 pub fn project_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }

@@ -16,6 +16,7 @@ mod fixture;
 mod import;
 mod inbound;
 mod memory;
+mod peers;
 mod plan;
 mod progress;
 mod rate_limit;
@@ -123,6 +124,9 @@ async fn measure(
             .reads
             .push(reads::run(backend, &a.reads, progress).await?);
     }
+    if all || matches!(figure, Figure::Peers(_)) {
+        peer_run(backend, &a.peers, progress, report).await?;
+    }
     if all || matches!(figure, Figure::Memory(_)) {
         match backend {
             Backend::Sqlite => {
@@ -135,6 +139,22 @@ async fn measure(
                     .into(),
             ),
         }
+    }
+    Ok(())
+}
+
+/// The peer run; in `all`, a missing peers folder is a note, not a failure.
+async fn peer_run(
+    backend: &Backend,
+    args: &args::PeersArgs,
+    progress: &Progress,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let kannel = report.peers.iter().find_map(|f| f.kannel.clone());
+    match peers::run(backend, args, kannel.as_ref(), progress).await {
+        Ok(figure) => report.peers.push(figure),
+        Err(e) if !peers::available(args) => report.notes.push(format!("peers: {e:#}")),
+        Err(e) => return Err(e),
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use crate::dispatch::DispatchFigure;
 use crate::import::ImportFigure;
 use crate::inbound::InboundFigure;
 use crate::memory::MemoryFigure;
+use crate::peers::PeersFigure;
 use crate::plan::PlanFigure;
 use crate::rate_limit::RateLimitFigure;
 use crate::reads::ReadsFigure;
@@ -36,6 +37,8 @@ pub struct Report {
     pub memory: Vec<MemoryFigure>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reads: Vec<ReadsFigure>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<PeersFigure>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     pub all_targets_met: bool,
@@ -99,6 +102,7 @@ impl Report {
             rate_limit: Vec::new(),
             memory: Vec::new(),
             reads: Vec::new(),
+            peers: Vec::new(),
             notes: Vec::new(),
             all_targets_met: false,
         }
@@ -118,6 +122,7 @@ impl Report {
             && self.rate_limit.iter().all(|f| f.met)
             && self.memory.iter().all(|f| f.met)
             && self.reads.iter().all(|f| f.met)
+            && self.peers.iter().all(|f| f.met)
     }
 
     pub fn print_summary(&self) {
@@ -263,6 +268,9 @@ impl Report {
         for f in &self.reads {
             print_reads(f);
         }
+        for f in &self.peers {
+            print_peers(f);
+        }
         for note in &self.notes {
             println!("\nnote: {note}");
         }
@@ -282,6 +290,52 @@ fn line(figure: &str, backend: &str, result: &str, target: &str, met: bool) {
         format!("{figure} ({backend})"),
         ""
     );
+}
+
+fn print_peers(f: &PeersFigure) {
+    let (d, x) = (&f.drain, &f.faults);
+    let kannel = f.kannel.as_ref().map_or_else(
+        || "Kannel not run".to_owned(),
+        |k| {
+            format!(
+                "Kannel {} texts/s, {} µs CPU per text",
+                thousands(k.drain_texts_per_second),
+                k.cpu_us_per_text
+            )
+        },
+    );
+    let ratio = f.ratio.map_or_else(|| "-".to_owned(), |r| format!("{r}x"));
+    line(
+        "peers",
+        f.backend,
+        &format!(
+            "drain {} texts/s, {} µs CPU per text; {kannel}; ratio {ratio}",
+            thousands(d.texts_per_second),
+            d.cpu_us_per_text
+        ),
+        &f.target,
+        f.met,
+    );
+    detail(&format!(
+        "drain: {} texts, {} duplicates, {} lost; faults: {} texts, {} duplicates ({} accepted then 500), {} early retries, {} lost, last after {} s",
+        thousands(d.texts as f64),
+        d.duplicates,
+        d.lost,
+        thousands(x.texts as f64),
+        x.duplicates,
+        x.accepted_then_500,
+        x.early_retries_after_429,
+        x.lost,
+        x.seconds
+    ));
+    if let Some(c) = &f.crash {
+        detail(&format!(
+            "SIGKILL with texts in flight: {} texts, {} duplicates, {} lost",
+            thousands(c.texts as f64),
+            c.duplicates,
+            c.lost
+        ));
+    }
 }
 
 fn print_reads(f: &ReadsFigure) {

@@ -14,6 +14,8 @@
 //! [`BACKSTOP_PAGES`] (the task fell behind), so the log stays bounded
 //! either way, and its file is cut back to [`LOG_FILE_LIMIT`] after.
 
+use std::time::Duration;
+
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use tokio::sync::mpsc;
@@ -26,6 +28,11 @@ pub(super) const BACKSTOP_PAGES: u32 = 16_384;
 /// `journal_size_limit` in bytes: the log file's size kept after a
 /// checkpoint empties it.
 pub(super) const LOG_FILE_LIMIT: u64 = 64 * 1024 * 1024;
+/// The least time between two checkpoints. Each copies the latest version
+/// of every page committed since the last: after every commit, a page
+/// written by each of a drain's rounds (its indexes' hot end) would be
+/// copied some eighty times a second.
+const PAUSE: Duration = Duration::from_millis(200);
 
 /// Wakes the checkpoint task; cloned with the store. When the last clone
 /// goes, the task closes its connection and ends.
@@ -70,6 +77,7 @@ async fn run(mut conn: SqliteConnection, mut woken: mpsc::Receiver<()>) {
         {
             tracing::debug!(error = %e, "background checkpoint failed");
         }
+        tokio::time::sleep(PAUSE).await;
     }
     let _ = conn.close().await;
 }

@@ -12,10 +12,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, bail};
 
 use crate::fake::FakeProvider;
-use crate::fixture::{HOOK_SECRET, project_dir};
+use crate::fixture::{HOOK_SECRET, daemon_binary, project_dir};
 use crate::progress::Progress;
 
 /// What to run the daemon against and how long to watch it.
@@ -97,29 +97,6 @@ pub async fn watch(
         peak_kb: last.peak_kb.max(peak_kb),
         final_kb: last.rss_kb,
     })
-}
-
-fn daemon_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("Failed to find this program")?;
-    let dir = exe.parent().context("this program has no folder")?;
-    let binary = dir.join("homeward");
-    if let Some(cargo) = std::env::var_os("CARGO") {
-        let mut build = Command::new(cargo);
-        build
-            .args(["build", "--quiet", "--bin", "homeward"])
-            .current_dir(project_dir());
-        if dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().context("Failed to run cargo build")?;
-        ensure!(status.success(), "cargo build --bin homeward failed");
-    }
-    ensure!(
-        binary.is_file(),
-        "{} is missing; build it with `cargo build --release --bin homeward`",
-        binary.display()
-    );
-    Ok(binary)
 }
 
 fn spawn(binary: &PathBuf, watch: &Watch) -> anyhow::Result<Child> {
