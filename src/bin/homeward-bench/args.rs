@@ -42,6 +42,8 @@ pub enum Figure {
     Reads(Options),
     /// Homeward beside Kannel through one fake provider (the shared peer run).
     Peers(Options),
+    /// Sending, an import, staff reads and STOPs at once: no locked database.
+    Mixed(Options),
 }
 
 impl Figure {
@@ -55,6 +57,7 @@ impl Figure {
             | Self::RateLimit(o)
             | Self::Reads(o)
             | Self::Peers(o)
+            | Self::Mixed(o)
             | Self::Memory(o) => o,
         }
     }
@@ -76,6 +79,29 @@ pub struct Options {
     pub reads: ReadsArgs,
     #[command(flatten)]
     pub peers: PeersArgs,
+    #[command(flatten)]
+    pub mixed: MixedArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "mixed")]
+pub struct MixedArgs {
+    /// Texts due when the daemon starts.
+    #[arg(long, default_value_t = 20_000)]
+    pub mixed_texts: u32,
+    /// New people (each with a text due today) imported through the API
+    /// while those are sent.
+    #[arg(long, default_value_t = 20_000)]
+    pub mixed_import: u32,
+    /// Staff reading lists through the API meanwhile.
+    #[arg(long, default_value_t = 4)]
+    pub mixed_readers: u32,
+    /// People texting STOP meanwhile, each once.
+    #[arg(long, default_value_t = 2_000)]
+    pub mixed_stops: u32,
+    /// STOP webhooks in flight at once.
+    #[arg(long, default_value_t = 2)]
+    pub mixed_stoppers: u32,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -16,6 +16,7 @@ mod fixture;
 mod import;
 mod inbound;
 mod memory;
+mod mixed;
 mod peers;
 mod plan;
 mod progress;
@@ -123,6 +124,11 @@ async fn measure(
         report
             .reads
             .push(reads::run(backend, &a.reads, progress).await?);
+    }
+    if all || matches!(figure, Figure::Mixed(_)) {
+        report
+            .mixed
+            .push(mixed::run(backend, &a.mixed, progress).await?);
     }
     if all || matches!(figure, Figure::Peers(_)) {
         peer_run(backend, &a.peers, progress, report).await?;

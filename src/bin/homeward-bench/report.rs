@@ -10,6 +10,7 @@ use crate::dispatch::DispatchFigure;
 use crate::import::ImportFigure;
 use crate::inbound::InboundFigure;
 use crate::memory::MemoryFigure;
+use crate::mixed::MixedFigure;
 use crate::peers::PeersFigure;
 use crate::plan::PlanFigure;
 use crate::rate_limit::RateLimitFigure;
@@ -37,6 +38,8 @@ pub struct Report {
     pub memory: Vec<MemoryFigure>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reads: Vec<ReadsFigure>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mixed: Vec<MixedFigure>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub peers: Vec<PeersFigure>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -102,6 +105,7 @@ impl Report {
             rate_limit: Vec::new(),
             memory: Vec::new(),
             reads: Vec::new(),
+            mixed: Vec::new(),
             peers: Vec::new(),
             notes: Vec::new(),
             all_targets_met: false,
@@ -122,6 +126,7 @@ impl Report {
             && self.rate_limit.iter().all(|f| f.met)
             && self.memory.iter().all(|f| f.met)
             && self.reads.iter().all(|f| f.met)
+            && self.mixed.iter().all(|f| f.met)
             && self.peers.iter().all(|f| f.met)
     }
 
@@ -267,6 +272,27 @@ impl Report {
         }
         for f in &self.reads {
             print_reads(f);
+        }
+        for f in &self.mixed {
+            line(
+                "mixed",
+                f.backend,
+                &format!(
+                    "{} failed requests, {} locked-database warnings; {} texts sent, {} rows imported, {} reads, {} STOPs in {} s",
+                    f.failed_requests,
+                    f.locked_logged,
+                    thousands(f.texts_sent as f64),
+                    thousands(f64::from(f.rows_imported)),
+                    thousands(f.reads as f64),
+                    thousands(f.stops as f64),
+                    f.seconds
+                ),
+                f.target,
+                f.met,
+            );
+            if let Some(problem) = &f.first_problem {
+                detail(&format!("first: {problem}"));
+            }
         }
         for f in &self.peers {
             print_peers(f);
