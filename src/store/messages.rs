@@ -282,6 +282,8 @@ macro_rules! message_helpers {
                 .push(")");
         }
 
+        /// The list's conditions, with `state` in place of the filter's own
+        /// (each branch of the merge names one).
         fn push_list_filters(
             q: &mut sqlx::QueryBuilder<'_, $db>,
             org_column: &str,

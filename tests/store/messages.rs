@@ -134,6 +134,11 @@ pub async fn messages_are_listed_by_filter_within_one_organisation(store: Arc<dy
         ..all(10)
     };
     assert_eq!(keys(later).await, ["a20", "a30"]);
+    let earlier = MessageFilter {
+        to: Some(t0() + mins(30)),
+        ..all(10)
+    };
+    assert_eq!(keys(earlier).await, ["a10", "s15", "a20"]);
     assert!(store.message(ours, ids[4]).await.unwrap().is_none());
     assert!(store.message(theirs, ids[4]).await.unwrap().is_some());
 }

@@ -18,12 +18,12 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use homeward::clock::{Clock, SystemClock};
 use homeward::config::Settings;
-use homeward::domain::{OrgId, OrgName};
+use homeward::domain::{OrgId, OrgName, Role, TokenSecret};
 use homeward::ingest::csv_file::ImportKind;
 use homeward::ingest::{ImportProgress, ImportSummary, Ingest};
 use homeward::planner::Planner;
 use homeward::startup;
-use homeward::store::Store;
+use homeward::store::{NewToken, Store};
 use sqlx::{Connection, Executor};
 
 /// Where the generated numbers start; person `i` has `07400 {100000 + i}`.
@@ -238,6 +238,19 @@ impl Fixture {
     }
 
     /// Direct access to the database, for what the store does not offer.
+    /// A staff API token for the organisation, labelled for the figure.
+    pub async fn staff_token(&self, label: &str) -> anyhow::Result<TokenSecret> {
+        let secret = TokenSecret::generate();
+        let token = NewToken {
+            org_id: self.org,
+            hash: secret.hash(),
+            role: Role::Staff,
+            label: Some(label.into()),
+        };
+        self.store.create_token(&token, self.clock.now()).await?;
+        Ok(secret)
+    }
+
     pub async fn raw(&self) -> anyhow::Result<Raw> {
         Raw::connect(&self.database.url).await
     }
@@ -256,7 +269,6 @@ impl Fixture {
     }
 }
 
-/// The project's own folder: templates and the shipped rules live there.
 /// The `homeward` binary beside this one, built first when run by cargo
 /// (so it is never older than this harness).
 pub fn daemon_binary() -> anyhow::Result<PathBuf> {
@@ -282,6 +294,7 @@ pub fn daemon_binary() -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
+/// The project's own folder: templates and the shipped rules live there.
 pub fn project_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }

@@ -94,7 +94,16 @@ pub async fn run(
         "{} is missing: the peer run needs the shared peers folder (--peers-dir)",
         script.display()
     );
-    tokio::task::spawn_blocking(crate::fixture::daemon_binary).await??;
+    // run.sh runs this binary, built only if missing: it must be the one
+    // just built beside this harness, not an older one.
+    let daemon = tokio::task::spawn_blocking(crate::fixture::daemon_binary).await??;
+    let theirs = project_dir().join("target/release/homeward");
+    ensure!(
+        daemon.canonicalize()? == theirs.canonicalize().unwrap_or(theirs.clone()),
+        "the peer run sends with {}; run this harness from the same release build \
+         (cargo run --release --bin homeward-bench)",
+        theirs.display()
+    );
     let run_kannel = kannel.is_none() && kannel_installed();
     let bar = progress.spinner("peers: run.sh");
     bar.set_message(format!("{} texts, {}", args.peer_texts, backend.name()));
@@ -182,9 +191,12 @@ impl PeersFigure {
             "drain >= {target} x Kannel's with less CPU per text; none lost; no duplicate without faults; \
              under faults no retry before Retry-After and duplicates <= accepted-then-500"
         );
-        self.ratio = self.kannel.as_ref().map(|k| {
-            (self.drain.texts_per_second / k.drain_texts_per_second * 100.0).round() / 100.0
-        });
+        let ratio = self
+            .kannel
+            .as_ref()
+            .map(|k| self.drain.texts_per_second / k.drain_texts_per_second);
+        // Rounded for show only: 0.995 is not 1.
+        self.ratio = ratio.map(|r| (r * 100.0).round() / 100.0);
         let (d, f) = (&self.drain, &self.faults);
         let safe = d.lost == 0
             && d.duplicates == 0
@@ -193,7 +205,7 @@ impl PeersFigure {
             && f.duplicates <= f.accepted_then_500
             && self.crash.as_ref().is_none_or(|c| c.lost == 0);
         let faster = self.kannel.as_ref().is_some_and(|k| {
-            self.ratio.is_some_and(|r| r >= target) && d.cpu_us_per_text < k.cpu_us_per_text
+            ratio.is_some_and(|r| r >= target) && d.cpu_us_per_text < k.cpu_us_per_text
         });
         self.met = safe && faster;
     }
@@ -217,7 +229,9 @@ fn read_tables(printed: &str, backend: &'static str) -> anyhow::Result<PeersFigu
             lost: int(&drain, 5)?,
             seconds: num(&drain, 7)?,
             texts_per_second: num(&drain, 8)?,
-            cpu_us_per_text: num(&drain, 10)?,
+            // Read only to refuse a `?` (CPU not read), which run.sh's
+            // per-text column would show as 0.
+            cpu_us_per_text: num(&drain, 9).and_then(|_| num(&drain, 10))?,
         },
         faults: Faults {
             texts: int(&faults, 1)?,
@@ -265,18 +279,18 @@ fn read_kannel(printed: &str) -> anyhow::Result<Kannel> {
         .lines()
         .find_map(|l| l.strip_prefix("CPU seconds over this section: "))
         .context("Kannel printed no CPU line")?;
-    let seconds_of = |name: &str| -> f64 {
+    let seconds_of = |name: &str| -> anyhow::Result<f64> {
         cpu.split([',', ';'])
             .find_map(|part| part.trim().strip_prefix(name))
             .and_then(|n| n.trim().parse().ok())
-            .unwrap_or(0.0)
+            .with_context(|| format!("Kannel's CPU line has no figure for {name}"))
     };
     let texts: f64 = cpu
         .rsplit("messages through it: ")
         .next()
         .and_then(|n| n.trim().parse().ok())
         .context("Kannel's CPU line names no message count")?;
-    let kannel_cpu = seconds_of("bearerbox ") + seconds_of("smsbox ");
+    let kannel_cpu = seconds_of("bearerbox ")? + seconds_of("smsbox ")?;
     Ok(Kannel {
         drain_texts_per_second: num(&drain, drain.len() - 1)?,
         cpu_us_per_text: (kannel_cpu * 1e6 / texts).round(),

@@ -15,9 +15,9 @@ use std::time::Instant;
 
 use anyhow::{Context, ensure};
 use chrono::{Duration, NaiveDate};
-use homeward::domain::{OrgName, PersonId, Role, TokenSecret};
+use homeward::domain::{OrgName, PersonId};
 use homeward::startup::Application;
-use homeward::store::{NewToken, Page};
+use homeward::store::Page;
 use rand::Rng;
 use serde::Serialize;
 
@@ -153,7 +153,7 @@ pub async fn run(
         people: people_of(&fixture).await?,
         first_day,
     };
-    let token = token_for(&fixture).await?;
+    let token = fixture.staff_token("homeward-bench reads").await?;
     let app = Application::build_with_clock(&fixture.settings, fixture.clock.clone()).await?;
     let base = format!("http://{}", app.address());
     let shutdown = app.shutdown_token();
@@ -213,22 +213,6 @@ async fn people_of(fixture: &Fixture) -> anyhow::Result<Vec<PersonId>> {
     }
     ensure!(!ids.is_empty(), "the organisation read has nobody in it");
     Ok(ids)
-}
-
-/// A staff API token for the organisation read.
-async fn token_for(fixture: &Fixture) -> anyhow::Result<TokenSecret> {
-    let secret = TokenSecret::generate();
-    let token = NewToken {
-        org_id: fixture.org,
-        hash: secret.hash(),
-        role: Role::Staff,
-        label: Some("homeward-bench reads".into()),
-    };
-    fixture
-        .store
-        .create_token(&token, fixture.clock.now())
-        .await?;
-    Ok(secret)
 }
 
 #[derive(Clone)]
