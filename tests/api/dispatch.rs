@@ -35,6 +35,16 @@ async fn released_today(app: &TestApp, external_ref: &str, mobile: &str) -> (Str
     (person, gp)
 }
 
+/// An app sending through `failing`, with `extra` settings, and `texts`
+/// people released today, each with a text due now.
+async fn failing_app(failing: &MockServer, extra: &[(&str, &str)], texts: usize) -> TestApp {
+    let app = spawn_app_with_hook(NOW, &format!("{}/sms", failing.uri()), extra).await;
+    for i in 0..texts {
+        released_today(&app, &format!("SPS-{i}"), &format!("07400 12345{i}")).await;
+    }
+    app
+}
+
 async fn state_of(app: &TestApp, message: &str) -> Value {
     json_of(app.get(&format!("/v1/messages/{message}")).await, 200).await["message"].clone()
 }
@@ -234,10 +244,7 @@ async fn a_failing_provider_is_skipped_and_the_next_one_takes_over() {
     let backup = provider(200).await;
     let backup_url = quoted_url(&backup);
     let extra = failover_settings(&backup_url);
-    let app = spawn_app_with_hook(NOW, &format!("{}/sms", failing.uri()), &extra).await;
-    for i in 0..3 {
-        released_today(&app, &format!("SPS-{i}"), &format!("07400 12345{i}")).await;
-    }
+    let app = failing_app(&failing, &extra, 3).await;
     let first = app.dispatch_all_pending().await;
     assert_eq!(
         (first.retried, first.sent),
@@ -263,10 +270,7 @@ async fn with_no_provider_to_take_over_an_open_breaker_holds_nothing_back() {
         ("dispatch.concurrency", "1"),
         ("planner.min_gap_minutes", "0"),
     ];
-    let app = spawn_app_with_hook(NOW, &format!("{}/sms", failing.uri()), &extra).await;
-    for i in 0..3 {
-        released_today(&app, &format!("SPS-{i}"), &format!("07400 12345{i}")).await;
-    }
+    let app = failing_app(&failing, &extra, 3).await;
     let round = app.dispatch_all_pending().await;
     assert_eq!(
         (round.retried, round.deferred),
@@ -282,10 +286,7 @@ async fn when_every_provider_is_failing_the_one_that_failed_first_is_tried_again
     let backup = provider(503).await;
     let backup_url = quoted_url(&backup);
     let extra = failover_settings(&backup_url);
-    let app = spawn_app_with_hook(NOW, &format!("{}/sms", failing.uri()), &extra).await;
-    for i in 0..5 {
-        released_today(&app, &format!("SPS-{i}"), &format!("07400 12345{i}")).await;
-    }
+    let app = failing_app(&failing, &extra, 5).await;
     let round = app.dispatch_all_pending().await;
     assert_eq!(
         (round.retried, round.deferred),

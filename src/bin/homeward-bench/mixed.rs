@@ -354,16 +354,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_locked_database_the_daemon_logs_is_counted_and_other_warnings_are_not() {
+    fn a_locked_database_the_daemon_warns_of_is_counted_and_nothing_else_is() {
         let problems = watch_logs();
         let before = problems.locked_logged.load(Ordering::Relaxed);
         tracing::warn!(
             error = "error returned from database: database is locked",
             "dispatch round failed"
         );
+        tracing::error!(
+            error = "canceling statement due to lock timeout",
+            "import failed"
+        );
         tracing::warn!("claim was lost before its outcome was recorded");
-        tracing::info!(detail = "busy", "not a warning");
-        assert_eq!(problems.locked_logged.load(Ordering::Relaxed) - before, 1);
+        tracing::info!(error = "database is locked", "not a warning");
+        tracing::warn!(
+            target: "sqlx::query",
+            "slow statement: ... FOR NO KEY UPDATE SKIP LOCKED"
+        );
+        assert_eq!(problems.locked_logged.load(Ordering::Relaxed) - before, 2);
         let first = problems.first.lock().unwrap().clone().unwrap();
         assert!(first.contains("database is locked"), "{first}");
     }

@@ -157,12 +157,14 @@ fn command(
         .env("PROJECT", project_dir())
         .env("N", args.peer_texts.to_string())
         .env("FAULT_N", args.peer_fault_texts.to_string())
-        .env("CRASH_N", args.peer_crash_texts.to_string())
         .env("KANNEL", if run_kannel { "1" } else { "0" })
         .stdin(Stdio::null());
-    if args.peer_crash_texts == 0 {
-        command.env("CRASH_N", "");
-    }
+    // run.sh leaves the crash run out when CRASH_N is empty.
+    let crash = match args.peer_crash_texts {
+        0 => String::new(),
+        n => n.to_string(),
+    };
+    command.env("CRASH_N", crash);
     match backend {
         Backend::Sqlite => command.env("DB", "sqlite"),
         Backend::Postgres(url) => command.env("DB", "postgres").env("PG_URL", server_of(url)?),
