@@ -10,7 +10,7 @@ use super::Casework;
 use crate::domain::{
     AttentionItem, Inbound, Message, MessageOrigin, MessageState, OrgId, Person, PersonId,
 };
-use crate::store::{MessageFilter, StoreError};
+use crate::store::{AttentionQuery, MessageFilter, StoreError};
 
 /// One line of a conversation.
 #[derive(Debug, Clone)]
@@ -49,12 +49,28 @@ type Talk = (Option<Person>, Vec<Said>, bool);
 pub const INBOX_LINES: usize = 4;
 /// Lines shown on one item's own page.
 pub const ITEM_LINES: usize = 30;
+/// Items on one page of the inbox: each brings its conversation, so a page
+/// is a few reads per person on it, however long the list.
+pub const INBOX_PAGE: u32 = 25;
 
 impl Casework {
-    /// Open items, newest first, each with the last lines of its conversation.
-    pub async fn inbox(&self, org: OrgId) -> Result<Vec<InboxItem>, StoreError> {
-        let mut items = self.store.attention(org, None, true).await?;
-        items.sort_by_key(|a| std::cmp::Reverse(a.created_at));
+    /// A page of open items, newest first, each with the last lines of its
+    /// conversation, going on after item `after`; and the item to go on
+    /// after for the next page, if there is one.
+    pub async fn inbox(
+        &self,
+        org: OrgId,
+        after: Option<String>,
+    ) -> Result<(Vec<InboxItem>, Option<String>), StoreError> {
+        let page = AttentionQuery {
+            newest_first: true,
+            after,
+            ..AttentionQuery::open(INBOX_PAGE)
+        };
+        let items = self.store.attention(org, &page).await?;
+        let next = (items.len() == INBOX_PAGE as usize)
+            .then(|| items.last().map(|i| i.id.clone()))
+            .flatten();
         let mut known: HashMap<PersonId, Talk> = HashMap::new();
         let mut out = Vec::with_capacity(items.len());
         for item in items {
@@ -72,13 +88,12 @@ impl Casework {
                 opted_out,
             });
         }
-        Ok(out)
+        Ok((out, next))
     }
 
     /// One item, open or resolved, with a longer conversation.
     pub async fn inbox_item(&self, org: OrgId, id: &str) -> Result<Option<InboxItem>, StoreError> {
-        let items = self.store.attention(org, None, false).await?;
-        let Some(item) = items.into_iter().find(|a| a.id == id) else {
+        let Some(item) = self.store.attention_item(org, id).await? else {
             return Ok(None);
         };
         let talk = self

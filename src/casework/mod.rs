@@ -21,8 +21,8 @@ use crate::domain::{
     AttentionItem, Event, ExternalRef, FirstName, Inbound, Message, MessageId, MessageState,
     MobilePolicy, OrgId, Person, PersonId, Transition,
 };
-use crate::store::{MessageFilter, Page, Store, StoreError};
-pub use inbox::{INBOX_LINES, ITEM_LINES, InboxItem, Said};
+use crate::store::{AttentionQuery, MessageFilter, Page, Store, StoreError};
+pub use inbox::{INBOX_LINES, INBOX_PAGE, ITEM_LINES, InboxItem, Said};
 
 #[derive(Clone)]
 pub struct Casework {
@@ -43,7 +43,7 @@ pub struct Today {
     pub due_today: Vec<(MessageState, u64)>,
     /// Texts due in the last 7 days (today included), by their state now.
     pub last_week: Vec<(MessageState, u64)>,
-    pub open_attention: usize,
+    pub open_attention: u64,
     pub providers: Vec<ProviderStatus>,
     /// Texts due now and not yet sent, across every organisation.
     pub queue_depth: u64,
@@ -104,7 +104,7 @@ impl Casework {
                 .store
                 .due_by_state(org, end - Duration::days(7), end)
                 .await?,
-            open_attention: self.store.attention(org, None, true).await?.len(),
+            open_attention: self.store.open_attention_count(org).await?,
             providers: self.dispatcher.provider_states(),
             queue_depth: self.store.due_count(now).await?,
         })
@@ -169,8 +169,11 @@ impl Casework {
         events.reverse();
         let mut replies = self.store.inbound_for_person(org, id).await?;
         replies.sort_by_key(|r| std::cmp::Reverse(r.received_at));
-        let mut attention = self.store.attention(org, Some(id), false).await?;
-        attention.sort_by_key(|a| std::cmp::Reverse(a.created_at));
+        let newest_first = AttentionQuery {
+            newest_first: true,
+            ..AttentionQuery::of_person(id)
+        };
+        let attention = self.store.attention(org, &newest_first).await?;
         let goals = self.store.goals_reached(&[id]).await?;
         let opted_out = self.store.suppression(&person.mobile).await?;
         Ok(Some(Story {
@@ -200,28 +203,6 @@ impl Casework {
         };
         let transitions = self.store.transitions(id).await?;
         Ok(Some((message, person, transitions)))
-    }
-
-    /// The organisation's attention items, open first, newest first.
-    pub async fn attention(
-        &self,
-        org: OrgId,
-    ) -> Result<Vec<(AttentionItem, Option<Person>)>, StoreError> {
-        let mut items = self.store.attention(org, None, false).await?;
-        items.sort_by_key(|a| (a.resolved_at.is_some(), std::cmp::Reverse(a.created_at)));
-        let mut people: std::collections::HashMap<PersonId, Option<Person>> = Default::default();
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            let person = match people.entry(item.person_id) {
-                std::collections::hash_map::Entry::Occupied(seen) => seen.get().clone(),
-                std::collections::hash_map::Entry::Vacant(new) => {
-                    let person = self.store.person(org, item.person_id).await?;
-                    new.insert(person).clone()
-                }
-            };
-            out.push((item, person));
-        }
-        Ok(out)
     }
 
     /// The organisation's people whose numbers are on the opt-out list.

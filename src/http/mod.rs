@@ -12,6 +12,7 @@ mod pages;
 mod rate_limit;
 mod serve;
 
+pub use pages::SESSION_COOKIE;
 pub use serve::serve;
 mod webhooks;
 

@@ -18,7 +18,7 @@ use crate::domain::{
     Actor, AttentionItem, AuditAction, AuditTarget, Event, Inbound, Message, OrgId, Person,
     PersonId, Transition,
 };
-use crate::store::{Erased, MessageFilter, Store, StoreError};
+use crate::store::{AttentionQuery, Erased, MessageFilter, Store, StoreError};
 
 /// People retired per store call, so one sweep never holds a long write.
 const RETENTION_BATCH: u32 = 200;
@@ -126,7 +126,7 @@ impl Privacy {
             .into_iter()
             .map(|(_, goal)| goal)
             .collect();
-        let attention = store.attention(org, Some(id), false).await?;
+        let attention = store.attention(org, &AttentionQuery::of_person(id)).await?;
         Ok(SubjectExport {
             exported_at: self.clock.now(),
             events: store.events(org, id).await?,

@@ -44,6 +44,20 @@ pub trait CaseworkStore: Send + Sync + 'static {
 /// Every state, for a query that walks `messages_due` state by state.
 pub(super) const EVERY_STATE: &str = "('pending', 'claimed', 'retrying', 'sent', 'delivered', 'failed', 'cancelled', 'suppressed', 'expired')";
 
+/// People found by a first name's keyed hash ($1 the organisation, $2 the
+/// hash), the first 200 by reference: a common name is thousands of people
+/// at scale, and `people_by_name` holds them in reference order.
+pub(super) fn people_named_sql() -> String {
+    use super::people::PERSON_COLUMNS;
+    format!(
+        "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND name_hash = $2 \
+         ORDER BY external_ref LIMIT {SEARCH_LIMIT}"
+    )
+}
+
+/// The most people one search shows.
+pub const SEARCH_LIMIT: u32 = 200;
+
 /// State counts as read back: a state Homeward does not know is corrupt.
 pub(super) fn counts(rows: Vec<(String, i64)>) -> Result<Vec<(MessageState, u64)>, StoreError> {
     rows.into_iter()
@@ -136,11 +150,8 @@ macro_rules! casework_store {
                 org: $crate::domain::OrgId,
                 name: &$crate::domain::FirstName,
             ) -> Result<Vec<$crate::domain::Person>, $crate::store::StoreError> {
-                use $crate::store::people::{PERSON_COLUMNS, person_from_row};
-                let sql = format!(
-                    "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND name_hash = $2 \
-                     ORDER BY external_ref LIMIT 200"
-                );
+                use $crate::store::people::person_from_row;
+                let sql = $crate::store::casework::people_named_sql();
                 let rows = sqlx::query(&sql)
                     .bind(org.to_string())
                     .bind(self.vault.index_name(name))

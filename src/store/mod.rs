@@ -57,9 +57,9 @@ use crate::domain::{
 };
 
 pub use access::{AccessStore, AuditFilter};
-pub use casework::CaseworkStore;
+pub use casework::{CaseworkStore, SEARCH_LIMIT};
 pub use dispatch::{ClaimedMessage, DispatchStore, SendRecord};
-pub use inbound::InboundStore;
+pub use inbound::{AttentionQuery, InboundStore};
 pub use journal::{ImportJournal, ImportRun};
 pub use messages::{MessageFilter, MessageStore, MessageUpdate, PlanChanges};
 pub use outcome::{DeliveryMatch, Unmatched};

@@ -479,3 +479,49 @@ async fn people_whose_texts_stop_arriving_are_put_on_the_attention_list() {
     assert_eq!(items[0]["kind"], "no_delivery");
     assert_eq!(items[0]["person_id"], person.as_str());
 }
+
+#[tokio::test]
+async fn the_attention_list_comes_a_page_at_a_time_and_says_what_is_wrong_with_a_bad_page() {
+    let (app, _server) = app().await;
+    released_today(&app).await;
+    for i in 0..5 {
+        let reply = format!("who is this? ({i})");
+        assert_eq!(app.text_in(&format!("in-{i}"), &reply).await.status(), 200);
+    }
+    let everything = json_of(app.get("/v1/attention").await, 200).await;
+    let all_ids: Vec<Value> = everything["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].clone())
+        .collect();
+    assert_eq!(all_ids.len(), 5, "{everything}");
+    assert_eq!(everything["next_after"], Value::Null, "one page holds them");
+
+    let mut paged = Vec::new();
+    let mut path = "/v1/attention?limit=2".to_owned();
+    loop {
+        let page = json_of(app.get(&path).await, 200).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2, "{page}");
+        paged.extend(items.iter().map(|i| i["id"].clone()));
+        match page["next_after"].as_str() {
+            Some(after) => path = format!("/v1/attention?limit=2&after={after}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        paged, all_ids,
+        "the pages join up in the same order, none twice"
+    );
+
+    for (query, named) in [
+        ("limit=0", "limit 0"),
+        ("limit=501", "limit 501"),
+        ("after=no-such-item", "no-such-item"),
+    ] {
+        let answer = app.get(&format!("/v1/attention?{query}")).await;
+        let body = json_of(answer, 400).await;
+        assert!(body.to_string().contains(named), "{query}: {body}");
+    }
+}

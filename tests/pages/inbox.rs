@@ -324,3 +324,60 @@ async fn resolving_an_item_keeps_the_note_and_takes_it_out_of_the_inbox() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_long_inbox_comes_a_page_at_a_time_newest_first_and_today_counts_it_all() {
+    let pages = Pages::start().await;
+    let (mut admin, org) = pages.admin_with(&[("SPS-1", "Alex", MOBILE)]).await;
+    let person = only_person(&pages, org).await;
+    let items = homeward::casework::INBOX_PAGE as usize + 3;
+    for n in 0..items {
+        let item = NewAttention {
+            org_id: org,
+            person_id: person.id,
+            kind: "who_is_this",
+            detail: format!("Question number {n}."),
+            inbound_id: Some(format!("in-{n}")),
+            message_id: None,
+        };
+        let at = pages.clock.now() - chrono::Duration::minutes(n as i64);
+        pages.store.raise_attention(&item, at).await.unwrap();
+    }
+    let today = admin.get("/").await;
+    assert!(
+        today.text("main").contains(&items.to_string()),
+        "today counts every open item: {}",
+        today.text("main")
+    );
+
+    let first = admin.get("/attention").await;
+    check_page(&first);
+    let shown = first.texts(".hw-inbox-item p");
+    assert_eq!(shown.len(), items - 3, "one page's worth");
+    assert!(
+        shown[0].contains("Question number 0."),
+        "newest first: {shown:?}"
+    );
+    let older = first.attrs("nav[aria-label='Older items'] a[rel=next]", "href");
+    assert_eq!(older.len(), 1, "a link to the older items");
+    assert!(
+        !older[0].contains("SPS-1"),
+        "no personal data in the address"
+    );
+
+    let second = admin.get(&older[0]).await;
+    check_page(&second);
+    let rest = second.texts(".hw-inbox-item p");
+    assert_eq!(rest.len(), 3, "{rest:?}");
+    assert!(rest[2].contains(&format!("Question number {}.", items - 1)));
+    assert!(
+        !rest.iter().any(|r| shown.contains(r)),
+        "no item on both pages"
+    );
+    assert!(
+        second
+            .attrs("nav[aria-label='Older items'] a", "href")
+            .is_empty()
+    );
+    assert_eq!(second.attrs("main a[href='/attention']", "href").len(), 1);
+}

@@ -9,7 +9,7 @@ use homeward::domain::{
     Language, LiberationStatus, MessageBody, MessageId, MessageOrigin, MessageState, NewEvent,
     NewMessage, NewPerson, OrgId, OrgName, Person, PhoneNumber, TemplateName,
 };
-use homeward::store::{PlanChanges, Store};
+use homeward::store::{AttentionQuery, PlanChanges, Store};
 
 /// Mobiles that libphonenumber accepts; no test ever sends to them.
 pub const MOBILE_A: &str = "+447400123456";
@@ -152,4 +152,12 @@ pub async fn state_of(store: &Arc<dyn Store>, org: OrgId, id: MessageId) -> Mess
         .unwrap()
         .expect("message exists")
         .state
+}
+
+/// Every attention item of an organisation, open or resolved, oldest first.
+pub fn all_items() -> AttentionQuery {
+    AttentionQuery {
+        open_only: false,
+        ..AttentionQuery::open(1000)
+    }
 }

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use homeward::domain::{
     Inbound, MessageId, MessageOrigin, MessageState, NewAttention, NewMessage, Person,
 };
-use homeward::store::{PlanChanges, SendRecord, Store};
+use homeward::store::{AttentionQuery, PlanChanges, SendRecord, Store};
 
 use crate::fixtures::{
-    MOBILE_A, MOBILE_B, MOBILE_C, mins, mobile, new_person, nudge, org, person_with_release, plan,
-    state_of, t0,
+    MOBILE_A, MOBILE_B, MOBILE_C, all_items, mins, mobile, new_person, nudge, org,
+    person_with_release, plan, state_of, t0,
 };
 
 fn inbound(id: &str, provider_message_id: &str, minutes: i64) -> Inbound {
@@ -250,11 +250,14 @@ pub async fn an_attention_item_is_raised_once_while_open_and_resolved_once(store
             .await
             .unwrap();
     }
-    let open = store.attention(ours, None, true).await.unwrap();
+    let open = store
+        .attention(ours, &AttentionQuery::open(100))
+        .await
+        .unwrap();
     assert_eq!(open.len(), 3, "one open item per cause");
     assert!(
         store
-            .attention(theirs, None, false)
+            .attention(theirs, &all_items())
             .await
             .unwrap()
             .is_empty()
@@ -284,12 +287,25 @@ pub async fn an_attention_item_is_raised_once_while_open_and_resolved_once(store
         .resolve_attention(ours, "no-such-item", "s", "n", t0())
         .await;
     assert_eq!(unknown.unwrap(), None);
-    assert_eq!(store.attention(ours, None, true).await.unwrap().len(), 2);
-    let everything = store.attention(ours, None, false).await.unwrap();
-    let alexs = store.attention(ours, Some(alex.id), false).await.unwrap();
+    assert_eq!(
+        store
+            .attention(ours, &AttentionQuery::open(100))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let everything = store.attention(ours, &all_items()).await.unwrap();
+    let alexs = store
+        .attention(ours, &AttentionQuery::of_person(alex.id))
+        .await
+        .unwrap();
     assert_eq!(alexs.len(), everything.len(), "every item is Alex's");
     let (sam, _) = person_with_release(store.as_ref(), ours, "P-2", MOBILE_B).await;
-    let sams = store.attention(ours, Some(sam.id), false).await.unwrap();
+    let sams = store
+        .attention(ours, &AttentionQuery::of_person(sam.id))
+        .await
+        .unwrap();
     assert!(sams.is_empty(), "one person's list holds only theirs");
     let resolved = everything
         .iter()
@@ -303,9 +319,117 @@ pub async fn an_attention_item_is_raised_once_while_open_and_resolved_once(store
         .await
         .unwrap();
     assert_eq!(
-        store.attention(ours, None, true).await.unwrap().len(),
+        store
+            .attention(ours, &AttentionQuery::open(100))
+            .await
+            .unwrap()
+            .len(),
         3,
         "a resolved item can recur"
+    );
+}
+
+pub async fn the_attention_list_is_read_a_page_at_a_time(store: Arc<dyn Store>) {
+    let ours = org(store.as_ref(), "Ours").await;
+    let theirs = org(store.as_ref(), "Theirs").await;
+    let (alex, _) = person_with_release(store.as_ref(), ours, "P-1", MOBILE_A).await;
+    let (sam, _) = person_with_release(store.as_ref(), theirs, "P-2", MOBILE_B).await;
+    let raise = |org_id, person_id, cause: usize| NewAttention {
+        org_id,
+        person_id,
+        kind: "reply",
+        detail: format!("reply {cause}"),
+        inbound_id: Some(format!("in-{cause}")),
+        message_id: None,
+    };
+    // Raised out of order, two at one instant: pages follow when each was
+    // raised, then the id, whatever order they came in.
+    for (cause, minute) in [(0, 5), (1, 1), (2, 3), (3, 3), (4, 0), (5, 4)] {
+        let at = t0() + mins(minute);
+        store
+            .raise_attention(&raise(ours, alex.id, cause), at)
+            .await
+            .unwrap();
+        store
+            .raise_attention(&raise(theirs, sam.id, cause), at)
+            .await
+            .unwrap();
+    }
+    let details = |items: &[homeward::domain::AttentionItem]| -> Vec<String> {
+        items.iter().map(|i| i.detail.clone()).collect()
+    };
+    let everything = store.attention(ours, &all_items()).await.unwrap();
+    assert_eq!(everything.len(), 6, "only our items");
+    let by_time: Vec<_> = everything
+        .iter()
+        .map(|i| (i.created_at, i.id.clone()))
+        .collect();
+    assert!(by_time.is_sorted(), "oldest first, ties by id: {by_time:?}");
+    let oldest = |after: Option<String>| AttentionQuery {
+        after,
+        ..AttentionQuery::open(2)
+    };
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.attention(ours, &oldest(after.clone())).await.unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        pages.extend(page);
+    }
+    assert_eq!(
+        details(&pages),
+        details(&everything),
+        "pages join up, none twice"
+    );
+    let newest = AttentionQuery {
+        newest_first: true,
+        after: Some(everything[3].id.clone()),
+        ..AttentionQuery::open(10)
+    };
+    let older = store.attention(ours, &newest).await.unwrap();
+    let expected: Vec<String> = details(&everything[..3]).into_iter().rev().collect();
+    assert_eq!(details(&older), expected, "newest first, after an item");
+
+    store
+        .resolve_attention(ours, &everything[1].id, "staff-1", "done", t0())
+        .await
+        .unwrap();
+    let open = store
+        .attention(ours, &AttentionQuery::open(10))
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 5);
+    assert!(
+        open.iter().all(|i| i.id != everything[1].id),
+        "resolved left out"
+    );
+    assert_eq!(store.open_attention_count(ours).await.unwrap(), 5);
+    assert_eq!(store.open_attention_count(theirs).await.unwrap(), 6);
+
+    let one = store.attention_item(ours, &everything[1].id).await.unwrap();
+    assert_eq!(one.and_then(|i| i.resolution), Some("done".to_owned()));
+    let theirs_item = store
+        .attention(theirs, &all_items())
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        store
+            .attention_item(ours, &theirs_item.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let after_theirs = oldest(Some(theirs_item.id));
+    assert!(
+        store
+            .attention(ours, &after_theirs)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another organisation's item is no place to start from"
     );
 }
 

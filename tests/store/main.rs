@@ -88,6 +88,7 @@ conformance! {
         inbound::people_with_a_number_are_found_most_recently_updated_first,
         inbound::opting_back_in_revives_only_suppressed_texts_still_worth_sending,
         inbound::an_attention_item_is_raised_once_while_open_and_resolved_once,
+        inbound::the_attention_list_is_read_a_page_at_a_time,
         inbound::a_queued_reply_is_seen_by_replied_since,
         inbound::people_whose_texts_go_undelivered_are_found_silent,
         access::tokens_are_listed_per_organisation_and_a_revoked_one_is_refused_at_once,

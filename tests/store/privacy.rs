@@ -3,11 +3,12 @@
 //! start-up where an older Homeward stored them in clear.
 
 use homeward::domain::{MessageId, MessageState, NewAttention, OrgId, PersonId};
-use homeward::store::Reseal;
+use homeward::store::{AttentionQuery, Reseal};
 use homeward::vault::Field;
 
 use crate::fixtures::{
-    MOBILE_A, MOBILE_C, mins, mobile, new_person, nudge, org, person_with_release, plan, t0,
+    MOBILE_A, MOBILE_C, all_items, mins, mobile, new_person, nudge, org, person_with_release, plan,
+    t0,
 };
 use crate::harness::Db;
 
@@ -54,10 +55,13 @@ pub async fn words_typed_by_staff_are_sealed_at_rest_and_blanked_when_the_person
         message_id: None,
     };
     store.raise_attention(&item, t0()).await.unwrap();
-    let open = store.attention(ours, None, true).await.unwrap();
+    let open = store
+        .attention(ours, &AttentionQuery::open(100))
+        .await
+        .unwrap();
     let resolve = store.resolve_attention(ours, &open[0].id, "t1", &resolved, t0());
     assert_eq!(resolve.await.unwrap(), Some(true));
-    let resolution = store.attention(ours, None, false).await.unwrap()[0]
+    let resolution = store.attention(ours, &all_items()).await.unwrap()[0]
         .resolution
         .clone();
     assert_eq!(resolution.as_deref(), Some(resolved.as_str()));
@@ -156,7 +160,7 @@ pub async fn words_stored_in_clear_by_an_older_homeward_are_sealed_at_start_up(d
         words,
         "it still reads"
     );
-    let item = store.attention(org, None, false).await.unwrap().remove(0);
+    let item = store.attention(org, &all_items()).await.unwrap().remove(0);
     assert_eq!(item.resolution, Some(words.clone()));
     let last = store.transitions(message).await.unwrap().pop().unwrap();
     assert_eq!(last.reason, format!("cancelled by staff: {words}"));

@@ -16,9 +16,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate, Utc};
+use homeward::accounts::{Accounts, SignedIn};
 use homeward::clock::{Clock, SystemClock};
 use homeward::config::Settings;
-use homeward::domain::{OrgId, OrgName, Role, TokenSecret};
+use homeward::domain::{Actor, OrgId, OrgName, Role, TokenSecret};
 use homeward::ingest::csv_file::ImportKind;
 use homeward::ingest::{ImportProgress, ImportSummary, Ingest};
 use homeward::planner::Planner;
@@ -251,6 +252,25 @@ impl Fixture {
         Ok(secret)
     }
 
+    /// A member of staff of the organisation, signed in as on the sign-in
+    /// page: their session cookie and form token, for figures that read
+    /// the staff pages.
+    pub async fn staff_session(&self) -> anyhow::Result<SignedIn> {
+        const EMAIL: &str = "bench@example.org";
+        const PASSWORD: &str = "a long bench passphrase";
+        // The keys the fixture's store was opened with, from their file.
+        let (store, vault) = startup::open_store_and_vault(&self.settings.database).await?;
+        let staff = self.settings.staff.clone();
+        let accounts = Accounts::new(store, self.clock.clone(), vault, staff);
+        let (_, link) = accounts
+            .invite(self.org, EMAIL, Role::Staff, Actor::Cli)
+            .await?;
+        accounts
+            .set_password(link.expose(), PASSWORD, PASSWORD)
+            .await?;
+        Ok(accounts.sign_in(EMAIL, PASSWORD, "homeward-bench").await?)
+    }
+
     pub async fn raw(&self) -> anyhow::Result<Raw> {
         Raw::connect(&self.database.url).await
     }
@@ -381,10 +401,12 @@ pub fn e164(i: u32) -> String {
 }
 
 /// A releases CSV of `people` generated people, released on `date(i)`.
+/// The first names generated people have, in turn.
+pub const NAMES: [&str; 8] = [
+    "Alex", "Sam", "Jamie", "Morgan", "Chris", "Robin", "Kai", "Lee",
+];
+
 pub fn releases_csv(people: u32, date: impl Fn(u32) -> NaiveDate) -> Vec<u8> {
-    const NAMES: [&str; 8] = [
-        "Alex", "Sam", "Jamie", "Morgan", "Chris", "Robin", "Kai", "Lee",
-    ];
     assert!(people <= MAX_PEOPLE, "at most {MAX_PEOPLE} people");
     let mut csv = String::from("external_ref,first_name,mobile,release_date\n");
     for i in 0..people {

@@ -1,8 +1,12 @@
-//! Staff reads at scale: what the staff pages and integrations read, through
-//! the real HTTP API with an organisation's token, in an organisation of
-//! `--reads-people` people with five texts each and as much again in
-//! another organisation, so every read must find its own organisation's
-//! rows among another's.
+//! Staff reads at scale: what the staff pages and integrations read, in an
+//! organisation of `--reads-people` people with five texts each and as much
+//! again in another organisation, so every read must find its own
+//! organisation's rows among another's. One person in fifty has texted
+//! something only staff can answer, and half of those items are resolved.
+//!
+//! API reads go with an organisation's token; the staff pages' reads (a
+//! person's page, the inbox, searches) with a signed-in member of staff's
+//! session, searches posted as the search form posts them.
 //!
 //! Each kind of read is sent `--reads-requests` times from `--readers`
 //! clients at once, with a person, a page or a date picked at random for
@@ -15,14 +19,16 @@ use std::time::Instant;
 
 use anyhow::{Context, ensure};
 use chrono::{Duration, NaiveDate};
-use homeward::domain::{OrgName, PersonId};
+use homeward::accounts::SignedIn;
+use homeward::domain::{Inbound, MessageId, NewAttention, OrgId, OrgName, Person, PersonId};
+use homeward::http::SESSION_COOKIE;
 use homeward::startup::Application;
-use homeward::store::Page;
+use homeward::store::{AttentionQuery, Page};
 use rand::Rng;
 use serde::Serialize;
 
 use crate::args::ReadsArgs;
-use crate::fixture::{Backend, Fixture, Rules, releases_csv};
+use crate::fixture::{Backend, Fixture, HOOK, NAMES, Rules, releases_csv};
 use crate::progress::{Bar, Progress};
 use crate::stats::{Percentiles, millis};
 
@@ -54,13 +60,26 @@ pub struct ReadTiming {
 struct Read {
     name: &'static str,
     request: &'static str,
-    path: fn(&Sample, &mut rand::rngs::ThreadRng) -> String,
+    ask: fn(&Sample, &mut rand::rngs::ThreadRng) -> Ask,
+}
+
+/// A request as staff or an integration send it.
+enum Ask {
+    /// An API read, with the organisation's token.
+    Api(String),
+    /// A staff page, signed in.
+    Page(String),
+    /// A staff page's form, signed in: where it posts and what is typed in
+    /// (the form token is added).
+    Form(&'static str, Vec<(&'static str, String)>),
 }
 
 /// What requests are filled in from.
 struct Sample {
     people: Vec<PersonId>,
     first_day: NaiveDate,
+    /// Open attention items of the organisation read.
+    items: Vec<String>,
 }
 
 impl Sample {
@@ -72,43 +91,89 @@ impl Sample {
         let day = self.first_day + Duration::days(rng.random_range(0..300));
         format!("{day}T00:00:00Z")
     }
+
+    fn item(&self, rng: &mut rand::rngs::ThreadRng) -> &str {
+        &self.items[rng.random_range(0..self.items.len())]
+    }
+
+    /// A reference of the organisation's people, as staff type it.
+    fn reference(&self, rng: &mut rand::rngs::ThreadRng) -> String {
+        format!("BENCH-{}", rng.random_range(0..self.people.len()))
+    }
 }
 
-const READS: [Read; 7] = [
+/// One in this many people has something that needs staff (a reply to
+/// read), and half of those were dealt with already.
+const ATTENTION_EVERY: usize = 50;
+
+const READS: [Read; 12] = [
     Read {
         name: "people, a page",
         request: "GET /v1/people?limit=100&after={person}",
-        path: |s, rng| format!("/v1/people?limit=100&after={}", s.person(rng)),
+        ask: |s, rng| Ask::Api(format!("/v1/people?limit=100&after={}", s.person(rng))),
     },
     Read {
         name: "one person",
         request: "GET /v1/people/{person}",
-        path: |s, rng| format!("/v1/people/{}", s.person(rng)),
+        ask: |s, rng| Ask::Api(format!("/v1/people/{}", s.person(rng))),
     },
     Read {
         name: "one person's events",
         request: "GET /v1/people/{person}/events",
-        path: |s, rng| format!("/v1/people/{}/events", s.person(rng)),
+        ask: |s, rng| Ask::Api(format!("/v1/people/{}/events", s.person(rng))),
     },
     Read {
         name: "one person's texts",
         request: "GET /v1/messages?person={person}",
-        path: |s, rng| format!("/v1/messages?person={}", s.person(rng)),
+        ask: |s, rng| Ask::Api(format!("/v1/messages?person={}", s.person(rng))),
     },
     Read {
         name: "texts, first page",
         request: "GET /v1/messages?limit=100",
-        path: |_, _| "/v1/messages?limit=100".to_owned(),
+        ask: |_, _| Ask::Api("/v1/messages?limit=100".to_owned()),
     },
     Read {
         name: "texts waiting from a day",
         request: "GET /v1/messages?state=pending&from={day}&limit=100",
-        path: |s, rng| format!("/v1/messages?state=pending&from={}&limit=100", s.day(rng)),
+        ask: |s, rng| {
+            Ask::Api(format!(
+                "/v1/messages?state=pending&from={}&limit=100",
+                s.day(rng)
+            ))
+        },
     },
     Read {
-        name: "attention list",
-        request: "GET /v1/attention",
-        path: |_, _| "/v1/attention".to_owned(),
+        name: "attention list, first page",
+        request: "GET /v1/attention?limit=100",
+        ask: |_, _| Ask::Api("/v1/attention?limit=100".to_owned()),
+    },
+    Read {
+        name: "attention list, a later page",
+        request: "GET /v1/attention?limit=100&after={item}",
+        ask: |s, rng| Ask::Api(format!("/v1/attention?limit=100&after={}", s.item(rng))),
+    },
+    Read {
+        name: "person's page (staff)",
+        request: "GET /people/{person}",
+        ask: |s, rng| Ask::Page(format!("/people/{}", s.person(rng))),
+    },
+    Read {
+        name: "inbox page (staff)",
+        request: "GET /attention",
+        ask: |_, _| Ask::Page("/attention".to_owned()),
+    },
+    Read {
+        name: "search by reference (staff)",
+        request: "POST /people query={reference}",
+        ask: |s, rng| Ask::Form("/people", vec![("query", s.reference(rng))]),
+    },
+    Read {
+        name: "search by first name (staff)",
+        request: "POST /people query={first name}",
+        ask: |_, rng| {
+            let name = NAMES[rng.random_range(0..NAMES.len())];
+            Ask::Form("/people", vec![("query", name.to_owned())])
+        },
     },
 ];
 
@@ -149,17 +214,26 @@ pub async fn run(
     let texts = fixture.import(csv(), &bar).await?.planned.created as u64;
     bar.done(format!("{texts} texts planned"));
 
+    let bar = progress.bar("reads: replies for staff", 2);
+    let theirs = people_of(&fixture, other).await?;
+    seed_attention(&fixture, &theirs).await?;
+    bar.inc(1);
+    let ours = people_of(&fixture, fixture.org).await?;
+    let items = seed_attention(&fixture, &ours).await?;
+    bar.done(format!("{} open items", items.len()));
     let sample = Sample {
-        people: people_of(&fixture).await?,
+        people: ours.iter().map(|p| p.id).collect(),
         first_day,
+        items,
     };
     let token = fixture.staff_token("homeward-bench reads").await?;
+    let signed_in = fixture.staff_session().await?;
     let app = Application::build_with_clock(&fixture.settings, fixture.clock.clone()).await?;
     let base = format!("http://{}", app.address());
     let shutdown = app.shutdown_token();
     let serving = tokio::spawn(app.run_until_stopped());
 
-    let client = Client::new(base, token.expose())?;
+    let client = Client::new(base, token.expose(), &signed_in)?;
     let sample = Arc::new(sample);
     let mut reads = Vec::new();
     for read in &READS {
@@ -198,21 +272,69 @@ pub async fn run(
     })
 }
 
-/// Every person of the organisation read, page by page.
-async fn people_of(fixture: &Fixture) -> anyhow::Result<Vec<PersonId>> {
-    let mut ids = Vec::new();
+/// Every person of an organisation, page by page.
+async fn people_of(fixture: &Fixture, org: OrgId) -> anyhow::Result<Vec<Person>> {
+    let mut people = Vec::new();
     let mut after = None;
     loop {
         let page = Page { after, limit: 1000 };
-        let page = fixture.store.people(fixture.org, page).await?;
+        let page = fixture.store.people(org, page).await?;
         let Some(last) = page.last() else {
             break;
         };
         after = Some(last.id);
-        ids.extend(page.iter().map(|p| p.id));
+        people.extend(page);
     }
-    ensure!(!ids.is_empty(), "the organisation read has nobody in it");
-    Ok(ids)
+    ensure!(!people.is_empty(), "an organisation has nobody in it");
+    Ok(people)
+}
+
+/// One in [`ATTENTION_EVERY`] people texted something only a person can
+/// answer, as the inbound webhook stores it; every other item is resolved.
+/// The ids of the items left open.
+async fn seed_attention(fixture: &Fixture, people: &[Person]) -> anyhow::Result<Vec<String>> {
+    let store = &fixture.store;
+    let mut raised = Vec::new();
+    for person in people.iter().step_by(ATTENTION_EVERY) {
+        let now = fixture.clock.now();
+        let inbound = Inbound {
+            id: MessageId::new().to_string(),
+            provider: HOOK.to_owned(),
+            provider_message_id: MessageId::new().to_string(),
+            from: person.mobile.as_e164().to_owned(),
+            body: "can you ring me about the doctor".to_owned(),
+            intent: "other".to_owned(),
+            received_at: now,
+        };
+        store
+            .record_inbound(&inbound, std::slice::from_ref(person))
+            .await?;
+        let item = NewAttention {
+            org_id: person.org_id,
+            person_id: person.id,
+            kind: "other",
+            detail: "replied: please read and answer".to_owned(),
+            inbound_id: Some(inbound.id),
+            message_id: None,
+        };
+        store.raise_attention(&item, now).await?;
+        let theirs = store
+            .attention(person.org_id, &AttentionQuery::of_person(person.id))
+            .await?;
+        raised.extend(theirs.into_iter().map(|i| (person.org_id, i.id)));
+    }
+    let mut open = Vec::new();
+    for (n, (org, id)) in raised.into_iter().enumerate() {
+        if n % 2 == 0 {
+            open.push(id);
+        } else {
+            let now = fixture.clock.now();
+            store
+                .resolve_attention(org, &id, "homeward-bench", "rang them", now)
+                .await?;
+        }
+    }
+    Ok(open)
 }
 
 #[derive(Clone)]
@@ -220,18 +342,24 @@ struct Client {
     http: reqwest::Client,
     base: String,
     bearer: String,
+    /// The signed-in member of staff's session cookie and form token.
+    cookie: String,
+    csrf: String,
 }
 
 impl Client {
-    fn new(base: String, token: &str) -> anyhow::Result<Self> {
+    fn new(base: String, token: &str, staff: &SignedIn) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(64)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .context("an HTTP client")?;
         Ok(Self {
             http,
             base,
             bearer: format!("Bearer {token}"),
+            cookie: format!("{SESSION_COOKIE}={}", staff.secret.expose()),
+            csrf: staff.session.csrf_token.clone(),
         })
     }
 
@@ -249,12 +377,12 @@ impl Client {
         for _ in 0..args.readers {
             let (client, sample, next, bar) =
                 (self.clone(), sample.clone(), next.clone(), bar.clone());
-            let (path, requests) = (read.path, args.reads_requests);
+            let (ask, requests) = (read.ask, args.reads_requests);
             readers.spawn(async move {
                 let mut timings = Vec::new();
                 while next.fetch_add(1, Ordering::Relaxed) < requests {
-                    let path = path(&sample, &mut rand::rng());
-                    timings.push(client.get(&path).await?);
+                    let ask = ask(&sample, &mut rand::rng());
+                    timings.push(client.send(ask).await?);
                     bar.inc(1);
                 }
                 anyhow::Ok(timings)
@@ -267,20 +395,40 @@ impl Client {
         Ok(all)
     }
 
-    async fn get(&self, path: &str) -> anyhow::Result<f64> {
+    async fn send(&self, ask: Ask) -> anyhow::Result<f64> {
+        use reqwest::header::{AUTHORIZATION, COOKIE, ORIGIN};
+        let url = |path: &str| format!("{}{path}", self.base);
+        let (what, request) = match ask {
+            Ask::Api(path) => {
+                let request = self
+                    .http
+                    .get(url(&path))
+                    .header(AUTHORIZATION, &self.bearer);
+                (format!("GET {path}"), request)
+            }
+            Ask::Page(path) => {
+                let request = self.http.get(url(&path)).header(COOKIE, &self.cookie);
+                (format!("GET {path}"), request)
+            }
+            Ask::Form(path, mut fields) => {
+                fields.push(("csrf_token", self.csrf.clone()));
+                let request = self
+                    .http
+                    .post(url(path))
+                    .header(COOKIE, &self.cookie)
+                    .header(ORIGIN, &self.base)
+                    .form(&fields);
+                (format!("POST {path}"), request)
+            }
+        };
         let started = Instant::now();
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header(reqwest::header::AUTHORIZATION, &self.bearer)
-            .send()
-            .await
-            .with_context(|| format!("GET {path}"))?;
+        let response = request.send().await.with_context(|| what.clone())?;
         let status = response.status();
         let body = response.bytes().await?;
+        // A page that sends staff to sign in again did not read anything.
         ensure!(
             status.is_success(),
-            "GET {path}: {status}: {}",
+            "{what}: {status}: {}",
             String::from_utf8_lossy(&body)
         );
         Ok(millis(started.elapsed()))

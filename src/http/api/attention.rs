@@ -12,6 +12,7 @@ use crate::actions::Resolution;
 use crate::domain::{AttentionItem, Caller};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
+use crate::store::AttentionQuery;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -20,15 +21,25 @@ pub struct ListQuery {
     /// Include items already resolved.
     #[serde(default)]
     all: bool,
+    /// Items per page, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+    /// The previous page's `next_after`.
+    after: Option<String>,
 }
 
-/// What needs a person on staff.
+const MAX_PAGE: u32 = 500;
+
+/// A page of what needs a person on staff.
 #[derive(Serialize, ToSchema)]
 pub struct AttentionList {
     items: Vec<AttentionItem>,
+    /// Pass as `after` for the next page; null on the last page.
+    next_after: Option<String>,
 }
 
-/// Items that need a person on staff, oldest first; unresolved only unless `all`.
+/// Items that need a person on staff, oldest first, a page at a time
+/// (pass `next_after` back as `after`); unresolved only unless `all`.
 #[utoipa::path(
     get,
     path = "/attention",
@@ -45,11 +56,33 @@ pub async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let items = state
-        .store
-        .attention(caller.org_id, None, !query.all)
-        .await?;
-    Ok(Json(AttentionList { items }))
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit {limit} must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    if let Some(after) = &query.after
+        && state
+            .store
+            .attention_item(caller.org_id, after)
+            .await?
+            .is_none()
+    {
+        return Err(ApiError::BadRequest(format!(
+            "after {after:?} is not one of this organisation's attention items"
+        )));
+    }
+    let page = AttentionQuery {
+        open_only: !query.all,
+        after: query.after,
+        ..AttentionQuery::open(limit)
+    };
+    let items = state.store.attention(caller.org_id, &page).await?;
+    let next_after = (items.len() == limit as usize)
+        .then(|| items.last().map(|i| i.id.clone()))
+        .flatten();
+    Ok(Json(AttentionList { items, next_after }))
 }
 
 /// How an item was dealt with.

@@ -24,12 +24,21 @@ use crate::http::AppState;
 use crate::planner::{PlanError, ReplyRequest};
 use crate::templates::TypedProblem;
 
+#[derive(Deserialize)]
+pub(super) struct Older {
+    /// The page goes on after this item.
+    after: Option<String>,
+}
+
 pub(super) async fn list(
     State(state): State<AppState>,
     staff: Staff,
+    Query(Older { after }): Query<Older>,
 ) -> Result<Html<String>, PageError> {
     let zone = state.casework.zone();
-    let inbox = state.casework.inbox(staff.session.user.org_id).await?;
+    let org = staff.session.user.org_id;
+    let later_page = after.is_some();
+    let (inbox, next) = state.casework.inbox(org, after).await?;
     let items: Vec<Value> = inbox
         .iter()
         .map(|i| {
@@ -50,7 +59,11 @@ pub(super) async fn list(
         session: Some(&staff.session),
         trail: &[("/", "Today"), ("", "Needs attention")],
     }
-    .render(json!({ "items": items }))
+    .render(json!({
+        "items": items,
+        "later_page": later_page,
+        "next": next.map(|id| format!("/attention?after={id}")).unwrap_or_default(),
+    }))
 }
 
 #[derive(Deserialize)]

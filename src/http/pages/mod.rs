@@ -39,6 +39,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use error::not_found;
+pub use session::SESSION_COOKIE;
 
 use super::AppState;
 

@@ -97,6 +97,7 @@ fn render_people(
     let values = json!({
         "rows": rows, "query": query, "errors": errors, "next": next.unwrap_or_default(), "searched": searched,
         "caption": if searched { "People found" } else { "Everyone, in the order they were added" },
+        "capped": searched && people.len() >= crate::store::SEARCH_LIMIT as usize, "limit": crate::store::SEARCH_LIMIT,
     });
     let here = if searched { "Search results" } else { "People" };
     let trail = [("/", "Today"), ("", here)];

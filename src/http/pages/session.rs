@@ -22,7 +22,8 @@ use super::error::PageError;
 use crate::domain::{Secret, StaffSession};
 use crate::http::AppState;
 
-pub(super) const SESSION_COOKIE: &str = "homeward_session";
+/// The cookie that carries a signed-in member of staff's session.
+pub const SESSION_COOKIE: &str = "homeward_session";
 pub(super) const FORM_COOKIE: &str = "homeward_form";
 
 /// A signed-in staff member.

@@ -10,8 +10,10 @@ use sqlx::{Connection, Row};
 use super::MIGRATOR;
 use super::dialect;
 use crate::domain::{MessageState, OrgId, PersonId};
-use crate::store::MessageFilter;
+use crate::store::casework::people_named_sql;
+use crate::store::inbound::attention_query;
 use crate::store::people::{people_page_sql, person_events_sql};
+use crate::store::{AttentionQuery, MessageFilter};
 
 async fn schema() -> SqliteConnection {
     let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
@@ -59,7 +61,7 @@ async fn with_and_without_statistics(check: impl AsyncFn(&mut SqliteConnection))
 }
 
 /// Statistics as `ANALYZE` would leave them for two organisations of
-/// 200,000 people with five texts each: written directly, since `ANALYZE`
+/// 200,000 people with five texts each and 4,000 attention items: written directly, since `ANALYZE`
 /// of empty tables records nothing.
 async fn with_statistics(conn: &mut SqliteConnection) {
     // Creates sqlite_stat1.
@@ -68,6 +70,7 @@ async fn with_statistics(conn: &mut SqliteConnection) {
         ("people", 400_000),
         ("events", 400_000),
         ("messages", 2_000_000),
+        ("attention", 8_000),
     ] {
         let indexes: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_index_list($1)")
             .bind(table)
@@ -115,7 +118,9 @@ fn rows_per_value(table: &str, column: Option<&str>, rows: u64) -> u64 {
         (_, Some("org_id")) => rows / 2,
         (_, Some("state" | "kind")) => rows / 4,
         ("messages", Some("person_id")) => 5,
-        (_, Some("name_hash")) => 2,
+        ("attention", Some("person_id")) => 2,
+        // A common first name, in an organisation of 200,000.
+        (_, Some("name_hash")) => 4_000,
         _ => 1,
     }
 }
@@ -177,6 +182,49 @@ async fn a_persons_events_come_from_their_own_index_and_people_page_in_order() {
             !people.contains("TEMP B-TREE"),
             "a sort of every person: {people}"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_first_name_search_reads_the_first_people_of_the_name_in_reference_order() {
+    with_and_without_statistics(async |conn: &mut SqliteConnection| {
+        let named = format!("EXPLAIN QUERY PLAN {}", people_named_sql());
+        let named = plan_of(conn, &named, 2).await;
+        assert!(named.contains("people_by_name"), "{named}");
+        assert!(
+            !named.contains("TEMP B-TREE"),
+            "a sort of everyone with the name: {named}"
+        );
+    })
+    .await;
+}
+
+async fn attention_plan(conn: &mut SqliteConnection, query: &AttentionQuery) -> String {
+    let org = dialect::unindexed("org_id");
+    let mut q = attention_query("EXPLAIN QUERY PLAN ", OrgId::new(), query, &org);
+    steps(q.build().fetch_all(&mut *conn).await.unwrap())
+}
+
+#[tokio::test]
+async fn attention_pages_are_read_in_order_from_an_index() {
+    with_and_without_statistics(async |conn: &mut SqliteConnection| {
+        let later_page = |open_only, newest_first| AttentionQuery {
+            open_only,
+            newest_first,
+            after: Some("an item".to_owned()),
+            ..AttentionQuery::open(100)
+        };
+        for (open_only, index) in [(true, "attention_open_by_org"), (false, "attention_by_org")] {
+            for newest_first in [false, true] {
+                let plan = attention_plan(conn, &later_page(open_only, newest_first)).await;
+                assert!(plan.contains(&format!("INDEX {index} ")), "{plan}");
+                assert!(!plan.contains("TEMP B-TREE"), "a sort of the list: {plan}");
+            }
+        }
+        let person = AttentionQuery::of_person(PersonId::new());
+        let plan = attention_plan(conn, &person).await;
+        assert!(plan.contains("attention_by_person"), "{plan}");
     })
     .await;
 }
