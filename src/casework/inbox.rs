@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::Casework;
 use crate::domain::{
     AttentionItem, Inbound, Message, MessageOrigin, MessageState, OrgId, Person, PersonId,
+    PhoneNumber,
 };
 use crate::store::{AttentionQuery, MessageFilter, StoreError};
 
@@ -71,23 +72,21 @@ impl Casework {
         let next = (items.len() == INBOX_PAGE as usize)
             .then(|| items.last().map(|i| i.id.clone()))
             .flatten();
-        let mut known: HashMap<PersonId, Talk> = HashMap::new();
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            if let std::collections::hash_map::Entry::Vacant(new) = known.entry(item.person_id) {
-                new.insert(
-                    self.person_and_talk(org, item.person_id, INBOX_LINES)
-                        .await?,
-                );
-            }
-            let (person, conversation, opted_out) = known[&item.person_id].clone();
-            out.push(InboxItem {
-                item,
-                person,
-                conversation,
-                opted_out,
-            });
-        }
+        let people: Vec<PersonId> = items.iter().map(|i| i.person_id).collect();
+        let talks = self.talks(org, &people, INBOX_LINES).await?;
+        let out = items
+            .into_iter()
+            .map(|item| {
+                let (person, conversation, opted_out) =
+                    talks.get(&item.person_id).cloned().unwrap_or_default();
+                InboxItem {
+                    item,
+                    person,
+                    conversation,
+                    opted_out,
+                }
+            })
+            .collect();
         Ok((out, next))
     }
 
@@ -96,10 +95,8 @@ impl Casework {
         let Some(item) = self.store.attention_item(org, id).await? else {
             return Ok(None);
         };
-        let talk = self
-            .person_and_talk(org, item.person_id, ITEM_LINES)
-            .await?;
-        let (person, conversation, opted_out) = talk;
+        let mut talks = self.talks(org, &[item.person_id], ITEM_LINES).await?;
+        let (person, conversation, opted_out) = talks.remove(&item.person_id).unwrap_or_default();
         Ok(Some(InboxItem {
             item,
             person,
@@ -108,31 +105,44 @@ impl Casework {
         }))
     }
 
-    /// The person and the last `lines` of their conversation, oldest first.
-    async fn person_and_talk(
+    /// Each of these people (unless erased), the last `lines` of their
+    /// conversation, oldest first, and whether they opted out: a few reads
+    /// for the lot, and one for each one's texts.
+    async fn talks(
         &self,
         org: OrgId,
-        id: PersonId,
+        ids: &[PersonId],
         lines: usize,
-    ) -> Result<Talk, StoreError> {
-        let Some(person) = self.store.person(org, id).await? else {
-            return Ok((None, Vec::new(), false));
-        };
-        let opted_out = self.store.suppression(&person.mobile).await?.is_some();
-        let filter = MessageFilter {
-            person: Some(id),
-            state: None,
-            from: None,
-            to: None,
-            limit: super::STORY_TEXTS,
-        };
-        let messages = self.store.messages(org, &filter).await?;
-        let ours = messages.into_iter().filter(went_or_going).map(Said::Us);
-        let theirs = self.store.inbound_for_person(org, id).await?;
-        let mut talk: Vec<Said> = theirs.into_iter().map(Said::Them).chain(ours).collect();
-        talk.sort_by_key(Said::at);
-        let skip = talk.len().saturating_sub(lines);
-        Ok((Some(person), talk.split_off(skip), opted_out))
+    ) -> Result<HashMap<PersonId, Talk>, StoreError> {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        let people = self.store.people_by_ids(org, &ids).await?;
+        let mobiles: Vec<PhoneNumber> = people.iter().map(|p| p.mobile.clone()).collect();
+        let opted_out = self.store.suppressed_among(&mobiles).await?;
+        let mut said: HashMap<PersonId, Vec<Said>> = HashMap::new();
+        for (id, inbound) in self.store.inbound_for_people(org, &ids).await? {
+            said.entry(id).or_default().push(Said::Them(inbound));
+        }
+        let mut talks = HashMap::with_capacity(people.len());
+        for person in people {
+            let filter = MessageFilter {
+                person: Some(person.id),
+                state: None,
+                from: None,
+                to: None,
+                limit: super::STORY_TEXTS,
+            };
+            let messages = self.store.messages(org, &filter).await?;
+            let ours = messages.into_iter().filter(went_or_going).map(Said::Us);
+            let mut talk: Vec<Said> = said.remove(&person.id).unwrap_or_default();
+            talk.extend(ours);
+            talk.sort_by_key(Said::at);
+            let skip = talk.len().saturating_sub(lines);
+            let suppressed = opted_out.contains(&person.mobile);
+            talks.insert(person.id, (Some(person), talk.split_off(skip), suppressed));
+        }
+        Ok(talks)
     }
 }
 

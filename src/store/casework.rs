@@ -45,7 +45,7 @@ pub trait CaseworkStore: Send + Sync + 'static {
 pub(super) const EVERY_STATE: &str = "('pending', 'claimed', 'retrying', 'sent', 'delivered', 'failed', 'cancelled', 'suppressed', 'expired')";
 
 /// People found by a first name's keyed hash ($1 the organisation, $2 the
-/// hash), the first 200 by reference: a common name is thousands of people
+/// hash), the first [`SEARCH_LIMIT`] by reference: a common name is thousands of people
 /// at scale, and `people_by_name` holds them in reference order.
 pub(super) fn people_named_sql() -> String {
     use super::people::PERSON_COLUMNS;
@@ -56,7 +56,7 @@ pub(super) fn people_named_sql() -> String {
 }
 
 /// The most people one search shows.
-pub const SEARCH_LIMIT: u32 = 200;
+pub const SEARCH_LIMIT: u32 = 50;
 
 /// State counts as read back: a state Homeward does not know is corrupt.
 pub(super) fn counts(rows: Vec<(String, i64)>) -> Result<Vec<(MessageState, u64)>, StoreError> {

@@ -104,11 +104,22 @@ pub trait InboundStore: Send + Sync + 'static {
         &self,
         person: PersonId,
     ) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// What these people texted, each reply with whose it is (a reply
+    /// from a number two people share is both's), oldest first.
+    async fn inbound_for_people(
+        &self,
+        org: OrgId,
+        people: &[PersonId],
+    ) -> Result<Vec<(PersonId, Inbound)>, StoreError>;
+    /// What one person texted, oldest first.
     async fn inbound_for_person(
         &self,
         org: OrgId,
         person: PersonId,
-    ) -> Result<Vec<Inbound>, StoreError>;
+    ) -> Result<Vec<Inbound>, StoreError> {
+        let theirs = self.inbound_for_people(org, &[person]).await?;
+        Ok(theirs.into_iter().map(|(_, inbound)| inbound).collect())
+    }
     /// Was a reply from `template` sent (or queued) to this number since `since`?
     async fn replied_since(
         &self,
@@ -629,23 +640,32 @@ macro_rules! inbound_store {
                 Ok(since.flatten())
             }
 
-            async fn inbound_for_person(
+            async fn inbound_for_people(
                 &self,
                 org: $crate::domain::OrgId,
-                person: $crate::domain::PersonId,
-            ) -> Result<Vec<$crate::domain::Inbound>, $crate::store::StoreError> {
-                let rows = sqlx::query(
-                    "SELECT i.id, i.provider, i.provider_message_id, i.from_number, i.body, i.intent, i.received_at \
-                     FROM inbound_messages i JOIN inbound_people ip ON ip.inbound_id = i.id \
-                     WHERE ip.org_id = $1 AND ip.person_id = $2 ORDER BY i.received_at, i.id",
-                )
-                .bind(org.to_string())
-                .bind(person.to_string())
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| $crate::store::inbound::inbound_from_row(row, &self.vault))
-                    .collect()
+                people: &[$crate::domain::PersonId],
+            ) -> Result<Vec<($crate::domain::PersonId, $crate::domain::Inbound)>, $crate::store::StoreError>
+            {
+                use $crate::store::inbound::inbound_from_row;
+                use $crate::store::rows::parsed;
+                let mut out = Vec::new();
+                for chunk in people.chunks(dialect::LIST_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT ip.person_id, i.id, i.provider, i.provider_message_id, i.from_number, \
+                         i.body, i.intent, i.received_at \
+                         FROM inbound_messages i JOIN inbound_people ip ON ip.inbound_id = i.id \
+                         WHERE ip.org_id = ",
+                    );
+                    q.push_bind(org.to_string()).push(" AND ip.person_id IN (");
+                    dialect::push_list(&mut q, chunk.iter().map(ToString::to_string).collect());
+                    q.push(" ORDER BY i.received_at, i.id");
+                    for row in q.build().fetch_all(&self.pool).await? {
+                        out.push((parsed(&row, "person_id")?, inbound_from_row(&row, &self.vault)?));
+                    }
+                }
+                // Each chunk came in order; the chunks did not.
+                out.sort_by(|(_, a), (_, b)| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
+                Ok(out)
             }
 
             async fn replied_since(

@@ -74,6 +74,9 @@ pub trait Store:
         now: DateTime<Utc>,
     ) -> Result<(Person, UpsertOutcome), StoreError>;
     async fn person(&self, org: OrgId, id: PersonId) -> Result<Option<Person>, StoreError>;
+    /// The organisation's people among `ids`, in no order: a page's people
+    /// in one read, not one each.
+    async fn people_by_ids(&self, org: OrgId, ids: &[PersonId]) -> Result<Vec<Person>, StoreError>;
     async fn people(&self, org: OrgId, page: Page<PersonId>) -> Result<Vec<Person>, StoreError>;
     /// Replace a person's details; `None` if no such person in `org`.
     async fn update_person(
@@ -509,6 +512,26 @@ macro_rules! people_store {
                     .await?;
                 row.map(|row| person_from_row(&row, &self.vault))
                     .transpose()
+            }
+
+            async fn people_by_ids(
+                &self,
+                org: $crate::domain::OrgId,
+                ids: &[$crate::domain::PersonId],
+            ) -> Result<Vec<$crate::domain::Person>, $crate::store::StoreError> {
+                use $crate::store::people::{PERSON_COLUMNS, person_from_row};
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(dialect::LIST_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                        "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = "
+                    ));
+                    q.push_bind(org.to_string()).push(" AND id IN (");
+                    dialect::push_list(&mut q, chunk.iter().map(ToString::to_string).collect());
+                    for row in q.build().fetch_all(&self.pool).await? {
+                        out.push(person_from_row(&row, &self.vault)?);
+                    }
+                }
+                Ok(out)
             }
 
             async fn people(

@@ -147,6 +147,41 @@ async fn a_person_is_found_by_reference_first_name_or_mobile_without_any_in_a_ur
 }
 
 #[tokio::test]
+async fn a_common_first_name_finds_the_first_page_by_prison_number_and_says_more_match() {
+    let pages = Pages::start().await;
+    let (mut admin, org) = pages.admin_with(&[]).await;
+    let limit = homeward::store::SEARCH_LIMIT as usize;
+    let refs: Vec<String> = (0..=limit).map(|i| format!("SPS-{i:03}")).rev().collect();
+    let mobiles: Vec<String> = (0..=limit)
+        .map(|i| format!("07400 {:06}", 200_000 + i))
+        .collect();
+    let rows: Vec<(&str, &str, &str)> = refs
+        .iter()
+        .zip(&mobiles)
+        .map(|(r, m)| (r.as_str(), "Sam", m.as_str()))
+        .collect();
+    pages.import(org, &rows).await;
+    let list = admin.get("/people").await;
+    let found = admin.submit(&list, "/people", &[("query", "sam")]).await;
+    check_page(&found);
+    let shown = found.texts("tbody th");
+    let first: Vec<String> = (0..limit).map(|i| format!("SPS-{i:03}")).collect();
+    assert_eq!(shown, first, "the first by prison number");
+    assert!(
+        found
+            .text("main")
+            .contains(&format!("only the first {limit} are shown")),
+        "{}",
+        found.text("main")
+    );
+    let one = admin
+        .submit(&list, "/people", &[("query", "SPS-050")])
+        .await;
+    assert_eq!(one.texts("tbody th"), ["SPS-050"]);
+    assert!(!one.text("main").contains("only the first"));
+}
+
+#[tokio::test]
 async fn a_person_page_tells_their_story_and_a_text_page_its_history() {
     let pages = Pages::start().await;
     let (mut admin, _) = pages.admin_with(&[("SPS-1", "Alex", MOBILE)]).await;

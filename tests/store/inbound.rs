@@ -131,6 +131,47 @@ pub async fn an_inbound_text_is_stored_once_and_shown_to_each_matched_person(
     );
 }
 
+pub async fn several_peoples_replies_and_details_come_in_one_read_each(store: Arc<dyn Store>) {
+    let ours = org(store.as_ref(), "Ours").await;
+    let theirs = org(store.as_ref(), "Theirs").await;
+    let (alex, _) = person_with_release(store.as_ref(), ours, "P-1", MOBILE_A).await;
+    let (sam, _) = person_with_release(store.as_ref(), ours, "P-2", MOBILE_B).await;
+    let (kim, _) = person_with_release(store.as_ref(), theirs, "K-1", MOBILE_C).await;
+    let from = |id: &str, number: &str, minutes| Inbound {
+        from: number.into(),
+        ..inbound(id, id, minutes)
+    };
+    let (late, early, other) = (
+        from("a-late", MOBILE_A, 9),
+        from("s-early", MOBILE_B, 1),
+        from("k", MOBILE_C, 0),
+    );
+    store
+        .record_inbound(&late, std::slice::from_ref(&alex))
+        .await
+        .unwrap();
+    store
+        .record_inbound(&early, std::slice::from_ref(&sam))
+        .await
+        .unwrap();
+    store
+        .record_inbound(&other, std::slice::from_ref(&kim))
+        .await
+        .unwrap();
+
+    let asked = [alex.id, sam.id, kim.id];
+    let said = store.inbound_for_people(ours, &asked).await.unwrap();
+    assert_eq!(
+        said,
+        [(sam.id, early), (alex.id, late)],
+        "oldest first, whose each is, none of another organisation's"
+    );
+    let mut found: Vec<_> = store.people_by_ids(ours, &asked).await.unwrap();
+    found.sort_by_key(|p| p.external_ref.as_str().to_owned());
+    assert_eq!(found, [alex, sam], "only our people, read back whole");
+    assert!(store.people_by_ids(ours, &[]).await.unwrap().is_empty());
+}
+
 pub async fn people_with_a_number_are_found_most_recently_updated_first(store: Arc<dyn Store>) {
     let ours = org(store.as_ref(), "Ours").await;
     let theirs = org(store.as_ref(), "Theirs").await;

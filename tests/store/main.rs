@@ -85,6 +85,7 @@ conformance! {
         dispatch::a_number_marked_invalid_is_seen_at_claim_time_and_keeps_its_first_date,
         inbound::suppression_is_idempotent_audited_and_scoped_by_organisation,
         inbound::an_inbound_text_is_stored_once_and_shown_to_each_matched_person,
+        inbound::several_peoples_replies_and_details_come_in_one_read_each,
         inbound::people_with_a_number_are_found_most_recently_updated_first,
         inbound::opting_back_in_revives_only_suppressed_texts_still_worth_sending,
         inbound::an_attention_item_is_raised_once_while_open_and_resolved_once,
