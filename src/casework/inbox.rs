@@ -11,7 +11,7 @@ use crate::domain::{
     AttentionItem, Inbound, Message, MessageOrigin, MessageState, OrgId, Person, PersonId,
     PhoneNumber,
 };
-use crate::store::{AttentionQuery, MessageFilter, StoreError};
+use crate::store::{AttentionQuery, StoreError};
 
 /// One line of a conversation.
 #[derive(Debug, Clone)]
@@ -106,8 +106,8 @@ impl Casework {
     }
 
     /// Each of these people (unless erased), the last `lines` of their
-    /// conversation, oldest first, and whether they opted out: a few reads
-    /// for the lot, and one for each one's texts.
+    /// conversation, oldest first, and whether they opted out: four reads
+    /// for the lot.
     async fn talks(
         &self,
         org: OrgId,
@@ -124,19 +124,13 @@ impl Casework {
         for (id, inbound) in self.store.inbound_for_people(org, &ids).await? {
             said.entry(id).or_default().push(Said::Them(inbound));
         }
+        let texts = self.store.messages_of_people(org, &ids).await?;
+        for m in texts.into_iter().filter(went_or_going) {
+            said.entry(m.person_id).or_default().push(Said::Us(m));
+        }
         let mut talks = HashMap::with_capacity(people.len());
         for person in people {
-            let filter = MessageFilter {
-                person: Some(person.id),
-                state: None,
-                from: None,
-                to: None,
-                limit: super::STORY_TEXTS,
-            };
-            let messages = self.store.messages(org, &filter).await?;
-            let ours = messages.into_iter().filter(went_or_going).map(Said::Us);
             let mut talk: Vec<Said> = said.remove(&person.id).unwrap_or_default();
-            talk.extend(ours);
             talk.sort_by_key(Said::at);
             let skip = talk.len().saturating_sub(lines);
             let suppressed = opted_out.contains(&person.mobile);

@@ -111,6 +111,14 @@ pub trait MessageStore: Send + Sync + 'static {
         org: OrgId,
         filter: &MessageFilter,
     ) -> Result<Vec<Message>, StoreError>;
+    /// Every text of these people, in send order: a page's conversations
+    /// in one read, not one each. (A person's texts are a few dozen: rules
+    /// plan a handful per event, and caps hold the rest.)
+    async fn messages_of_people(
+        &self,
+        org: OrgId,
+        people: &[PersonId],
+    ) -> Result<Vec<Message>, StoreError>;
     async fn message(&self, org: OrgId, id: MessageId) -> Result<Option<Message>, StoreError>;
     /// The live (not cancelled) message with this dedupe key.
     async fn message_by_key(&self, org: OrgId, key: &str) -> Result<Option<Message>, StoreError>;
@@ -584,6 +592,29 @@ macro_rules! message_store {
             ) -> Result<Vec<$crate::domain::Message>, $crate::store::StoreError> {
                 let q = messages::list_query("", org, filter);
                 messages::fetch_messages(q, &self.pool, &self.vault).await
+            }
+
+            async fn messages_of_people(
+                &self,
+                org: $crate::domain::OrgId,
+                people: &[$crate::domain::PersonId],
+            ) -> Result<Vec<$crate::domain::Message>, $crate::store::StoreError> {
+                use $crate::store::messages::MESSAGE_COLUMNS;
+                let mut out = Vec::new();
+                for chunk in people.chunks(dialect::LIST_CHUNK) {
+                    // The people's own index, not the organisation's (see
+                    // `dialect::unindexed`).
+                    let mut q = sqlx::QueryBuilder::<$db>::new(format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE {} = ",
+                        dialect::unindexed("org_id")
+                    ));
+                    q.push_bind(org.to_string()).push(" AND person_id IN (");
+                    dialect::push_list(&mut q, chunk.iter().map(ToString::to_string).collect());
+                    out.extend(messages::fetch_messages(q, &self.pool, &self.vault).await?);
+                }
+                // Each chunk's order is lost in the one list.
+                out.sort_by_key(|m| (m.send_at, m.id));
+                Ok(out)
             }
 
             async fn message(

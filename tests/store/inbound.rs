@@ -166,6 +166,18 @@ pub async fn several_peoples_replies_and_details_come_in_one_read_each(store: Ar
         [(sam.id, early), (alex.id, late)],
         "oldest first, whose each is, none of another organisation's"
     );
+    let planned = [
+        nudge(&alex, "a", t0() + mins(5)),
+        nudge(&sam, "s", t0() + mins(1)),
+        nudge(&kim, "k", t0()),
+    ];
+    let [to_alex, to_sam, _] = plan(store.as_ref(), &planned).await[..] else {
+        unreachable!()
+    };
+    let texts = store.messages_of_people(ours, &asked).await.unwrap();
+    let ids: Vec<_> = texts.iter().map(|m| m.id).collect();
+    assert_eq!(ids, [to_sam, to_alex], "in send order, only our people's");
+    assert_eq!(texts[0].body.as_str(), "Hello Alex", "read back unsealed");
     let mut found: Vec<_> = store.people_by_ids(ours, &asked).await.unwrap();
     found.sort_by_key(|p| p.external_ref.as_str().to_owned());
     assert_eq!(found, [alex, sam], "only our people, read back whole");
