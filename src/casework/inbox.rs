@@ -7,10 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::Casework;
-use crate::domain::{
-    AttentionItem, Inbound, Message, MessageOrigin, MessageState, OrgId, Person, PersonId,
-    PhoneNumber,
-};
+use crate::domain::{AttentionItem, Inbound, Message, OrgId, Person, PersonId, PhoneNumber};
 use crate::store::{AttentionQuery, StoreError};
 
 /// One line of a conversation.
@@ -124,8 +121,7 @@ impl Casework {
         for (id, inbound) in self.store.inbound_for_people(org, &ids).await? {
             said.entry(id).or_default().push(Said::Them(inbound));
         }
-        let texts = self.store.messages_of_people(org, &ids).await?;
-        for m in texts.into_iter().filter(went_or_going) {
+        for m in self.store.conversation_texts(org, &ids).await? {
             said.entry(m.person_id).or_default().push(Said::Us(m));
         }
         let mut talks = HashMap::with_capacity(people.len());
@@ -137,20 +133,5 @@ impl Casework {
             talks.insert(person.id, (Some(person), talk.split_off(skip), suppressed));
         }
         Ok(talks)
-    }
-}
-
-/// Texts the person has had, or is about to have: planned reminders for
-/// later, and texts that never went, are not part of the conversation.
-fn went_or_going(m: &Message) -> bool {
-    use MessageState::*;
-    match m.state {
-        Claimed | Retrying | Sent | Delivered | Failed => true,
-        // Answers to the person's own text go at once, as do staff replies.
-        Pending => matches!(
-            m.origin,
-            MessageOrigin::StaffReply | MessageOrigin::Reply { .. }
-        ),
-        Cancelled | Suppressed | Expired => false,
     }
 }

@@ -111,10 +111,12 @@ pub trait MessageStore: Send + Sync + 'static {
         org: OrgId,
         filter: &MessageFilter,
     ) -> Result<Vec<Message>, StoreError>;
-    /// Every text of these people, in send order: a page's conversations
-    /// in one read, not one each. (A person's texts are a few dozen: rules
-    /// plan a handful per event, and caps hold the rest.)
-    async fn messages_of_people(
+    /// These people's conversations with us, in send order, in one read:
+    /// the texts each has had or is about to have (sent or on their way,
+    /// and answers to them waiting to go), not reminders planned for later
+    /// nor texts that never went. Those are left unread, not just unshown:
+    /// every text read is opened, and a page of people has hundreds planned.
+    async fn conversation_texts(
         &self,
         org: OrgId,
         people: &[PersonId],
@@ -148,6 +150,21 @@ pub(super) const MESSAGE_COLUMNS: &str = "id, org_id, person_id, event_id, rule_
 pub(super) const WAITING: &str = "('pending', 'retrying')";
 /// The states a daily cap counts: went, going, or waiting to go.
 pub(super) const COUNTED: &str = "('pending', 'retrying', 'claimed', 'sent', 'delivered')";
+
+/// The condition on a text that it is part of a conversation: gone or
+/// going (claimed, retrying, sent, delivered, failed), or waiting to go at
+/// once as an answer to the person (an automatic reply or a staff reply).
+pub(super) fn in_conversation() -> String {
+    use MessageState::*;
+    let gone_or_going = [Claimed, Retrying, Sent, Delivered, Failed].map(MessageState::as_str);
+    let staff_reply = MessageOrigin::STAFF_REPLY_KEY;
+    format!(
+        "(state IN ('{}') OR (state = 'pending' AND (reply_to IS NOT NULL \
+         OR substr(dedupe_key, 1, {}) = '{staff_reply}')))",
+        gone_or_going.join("', '"),
+        staff_reply.len(),
+    )
+}
 
 /// A message's origin as its rule, event and reply columns.
 pub(super) fn origin_columns(
@@ -594,7 +611,7 @@ macro_rules! message_store {
                 messages::fetch_messages(q, &self.pool, &self.vault).await
             }
 
-            async fn messages_of_people(
+            async fn conversation_texts(
                 &self,
                 org: $crate::domain::OrgId,
                 people: &[$crate::domain::PersonId],
@@ -608,7 +625,8 @@ macro_rules! message_store {
                         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE {} = ",
                         dialect::unindexed("org_id")
                     ));
-                    q.push_bind(org.to_string()).push(" AND person_id IN (");
+                    q.push_bind(org.to_string());
+                    q.push(format!(" AND {} AND person_id IN (", $crate::store::messages::in_conversation()));
                     dialect::push_list(&mut q, chunk.iter().map(ToString::to_string).collect());
                     out.extend(messages::fetch_messages(q, &self.pool, &self.vault).await?);
                 }

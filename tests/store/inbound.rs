@@ -166,17 +166,34 @@ pub async fn several_peoples_replies_and_details_come_in_one_read_each(store: Ar
         [(sam.id, early), (alex.id, late)],
         "oldest first, whose each is, none of another organisation's"
     );
+    let answer = |person: &Person, key: &str, minutes| NewMessage {
+        send_at: t0() + mins(minutes),
+        ..reply_to(person, key)
+    };
     let planned = [
-        nudge(&alex, "a", t0() + mins(5)),
-        nudge(&sam, "s", t0() + mins(1)),
-        nudge(&kim, "k", t0()),
+        answer(&alex, "a", 5),
+        answer(&sam, "s", 1),
+        answer(&kim, "k", 0),
+        nudge(&alex, "a reminder for later", t0() + mins(2)),
+        NewMessage {
+            origin: MessageOrigin::StaffReply,
+            ..nudge(
+                &sam,
+                &format!("{}1", MessageOrigin::STAFF_REPLY_KEY),
+                t0() + mins(7),
+            )
+        },
     ];
-    let [to_alex, to_sam, _] = plan(store.as_ref(), &planned).await[..] else {
+    let [to_alex, to_sam, _, _, staff_to_sam] = plan(store.as_ref(), &planned).await[..] else {
         unreachable!()
     };
-    let texts = store.messages_of_people(ours, &asked).await.unwrap();
+    let texts = store.conversation_texts(ours, &asked).await.unwrap();
     let ids: Vec<_> = texts.iter().map(|m| m.id).collect();
-    assert_eq!(ids, [to_sam, to_alex], "in send order, only our people's");
+    assert_eq!(
+        ids,
+        [to_sam, to_alex, staff_to_sam],
+        "answers waiting to go, in send order, only our people's; not a reminder waiting"
+    );
     assert_eq!(texts[0].body.as_str(), "Hello Alex", "read back unsealed");
     let mut found: Vec<_> = store.people_by_ids(ours, &asked).await.unwrap();
     found.sort_by_key(|p| p.external_ref.as_str().to_owned());
