@@ -20,6 +20,9 @@ pub struct Cli {
     /// databases (each figure gets a fresh one, dropped afterwards).
     #[arg(long, global = true, value_name = "URL")]
     pub postgres_url: Option<String>,
+    /// Measure on PostgreSQL alone, not SQLite first.
+    #[arg(long, global = true, requires = "postgres_url")]
+    pub postgres_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +96,11 @@ pub struct MixedArgs {
     /// while those are sent.
     #[arg(long, default_value_t = 20_000)]
     pub mixed_import: u32,
+    /// New people (each with a text due today) imported at the same time by
+    /// `homeward import releases` in a process of its own: a second writer
+    /// beside the daemon.
+    #[arg(long, default_value_t = 20_000)]
+    pub mixed_cli_import: u32,
     /// Staff reading lists through the API meanwhile.
     #[arg(long, default_value_t = 4)]
     pub mixed_readers: u32,

@@ -33,6 +33,8 @@ const FIRST_NUMBER: u32 = 100_000;
 pub const MAX_PEOPLE: u32 = 900_000;
 /// The secret the webhook provider and the fakes share.
 pub const HOOK_SECRET: &str = "homeward-bench-secret";
+/// The organisation every figure's people belong to.
+pub const ORG_NAME: &str = "Bench Throughcare";
 /// The provider name in every figure's settings.
 pub const HOOK: &str = "hook";
 
@@ -175,7 +177,7 @@ impl Fixture {
         let settings = settings(&database.url, rules, &dir, overrides)?;
         let store = startup::open_store(&settings.database).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let name = OrgName::parse("Bench Throughcare").expect("a valid name");
+        let name = OrgName::parse(ORG_NAME).expect("a valid name");
         let org = store.create_org(&name, clock.now()).await?.id;
         Ok(Self {
             settings,

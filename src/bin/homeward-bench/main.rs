@@ -61,7 +61,10 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
     homeward::telemetry::metrics();
     let started = Instant::now();
     let progress = Progress::new();
-    let mut backends = vec![Backend::Sqlite];
+    let mut backends = Vec::new();
+    if !cli.postgres_only {
+        backends.push(Backend::Sqlite);
+    }
     if let Some(url) = &cli.postgres_url {
         backends.push(Backend::Postgres(url.clone()));
     }

@@ -7,9 +7,14 @@
 //! `--mixed-import` new people, each with a text due today, goes in through
 //! the API (its rows written and planned while the dispatcher records
 //! sends), staff read lists through the API, and `--mixed-stops` people
-//! text STOP to the inbound webhook. It ends once the import is in and nothing is left to
-//! send. Any failed request and any warning or error the daemon logs
-//! about a locked or busy database count against the figure.
+//! text STOP to the inbound webhook. At the same time `homeward import
+//! releases` brings in `--mixed-cli-import` more in a process of its own,
+//! as an operator's import beside the daemon would: a second writer, which
+//! on SQLite waits for the daemon's write turns through `busy_timeout_ms`.
+//! It ends once both imports are in and nothing is left to send. Any
+//! failed request, a failed import, and any warning or error the daemon or
+//! the import logs about a locked or busy database count against the
+//! figure.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -27,8 +32,8 @@ use tracing_subscriber::layer::SubscriberExt;
 use crate::args::MixedArgs;
 use crate::fake::FakeProvider;
 use crate::fixture::{
-    Backend, Fixture, HOOK, HOOK_SECRET, Rules, always_open, e164, hook_settings, mobile,
-    releases_csv,
+    Backend, Fixture, HOOK, HOOK_SECRET, ORG_NAME, Rules, ScratchDir, always_open, daemon_binary,
+    e164, hook_settings, mobile, releases_csv,
 };
 use crate::progress::Progress;
 use crate::stats::round;
@@ -39,6 +44,8 @@ pub struct MixedFigure {
     pub seconds: f64,
     pub texts_sent: u64,
     pub rows_imported: u32,
+    /// Of `rows_imported`: by `homeward import releases` beside the daemon.
+    pub rows_imported_by_cli: u32,
     pub reads: u64,
     pub stops: u64,
     /// Requests answered with a server error, or not answered.
@@ -107,7 +114,12 @@ pub async fn run(
     };
     let started = Instant::now();
     let (reads, stops) = load.alongside(args).await;
-    let import = load.import(args, today).await;
+    let second_writer = cli_import(&fixture, args, today);
+    let (import, cli) = tokio::join!(load.import(args, today), second_writer);
+    if let Err(e) = cli {
+        problems.failed_requests.fetch_add(1, Ordering::Relaxed);
+        problems.note(format!("homeward import releases: {e:#}"));
+    }
     let drained = wait_for_drain(&fixture, Duration::from_secs(300)).await;
     load.done.store(true, Ordering::Relaxed);
     let (reads, stops) = (reads.await??, stops.await??);
@@ -127,7 +139,8 @@ pub async fn run(
         backend: backend.name(),
         seconds: round(elapsed.as_secs_f64(), 3),
         texts_sent,
-        rows_imported: args.mixed_import,
+        rows_imported: args.mixed_import + args.mixed_cli_import,
+        rows_imported_by_cli: args.mixed_cli_import,
         reads,
         stops,
         failed_requests,
@@ -136,6 +149,75 @@ pub async fn run(
         target: "no failed request and no locked database logged",
         met: failed_requests == 0 && locked_logged == 0,
     })
+}
+
+/// People released today, imported by `homeward import releases` in a
+/// process of its own on the figure's database; its warnings and errors
+/// are read as the daemon's are.
+async fn cli_import(
+    fixture: &Fixture,
+    args: &MixedArgs,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<()> {
+    let first = args.mixed_texts + args.mixed_import;
+    let mut csv = String::from("external_ref,first_name,mobile,release_date\n");
+    for i in first..first + args.mixed_cli_import {
+        csv.push_str(&format!("CLI-{i},Kai,{},{today}\n", mobile(i)));
+    }
+    let scratch = ScratchDir::new()?;
+    let file = scratch.path().join("releases.csv");
+    std::fs::write(&file, csv)?;
+    let settings = cli_settings(&fixture.settings);
+    let output = tokio::task::spawn_blocking(move || {
+        let mut command = std::process::Command::new(daemon_binary()?);
+        command.args(["import", "releases"]).arg(&file);
+        command.args(["--org", ORG_NAME]);
+        for (key, value) in settings {
+            command.env(format!("HOMEWARD__{key}"), value);
+        }
+        command.output().context("Failed to run homeward import")
+    })
+    .await??;
+    let said = String::from_utf8_lossy(&output.stderr).to_lowercase();
+    if let Some(line) = said.lines().find(|l| LOCKED.iter().any(|w| l.contains(w))) {
+        let problems = watch_logs();
+        problems.locked_logged.fetch_add(1, Ordering::Relaxed);
+        problems.note(line.to_owned());
+    }
+    ensure!(output.status.success(), "{}: {said}", output.status);
+    Ok(())
+}
+
+/// The daemon's settings that an import reads, as the CLI takes them from
+/// its environment.
+fn cli_settings(settings: &homeward::config::Settings) -> Vec<(&'static str, String)> {
+    let path = |p: &std::path::Path| p.display().to_string();
+    let keys = settings
+        .database
+        .key_path()
+        .map(|p| path(&p))
+        .unwrap_or_default();
+    let planner = &settings.planner;
+    vec![
+        ("DATABASE__URL", settings.database.url.clone()),
+        ("DATABASE__KEY_FILE", keys),
+        ("LOG__LEVEL", "warn".to_owned()),
+        ("TEMPLATES__DIRECTORY", path(&settings.templates.directory)),
+        ("PLANNER__CAMPAIGNS_FILE", path(&planner.campaigns_file)),
+        (
+            "PLANNER__SEND_WINDOW_START",
+            planner.send_window_start.to_string(),
+        ),
+        (
+            "PLANNER__SEND_WINDOW_END",
+            planner.send_window_end.to_string(),
+        ),
+        (
+            "PLANNER__MIN_GAP_MINUTES",
+            planner.min_gap_minutes.to_string(),
+        ),
+        ("PLANNER__DAILY_CAP", planner.daily_cap.to_string()),
+    ]
 }
 
 /// What a database says when a writer could not get in: SQLite's busy

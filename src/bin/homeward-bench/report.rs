@@ -278,11 +278,12 @@ impl Report {
                 "mixed",
                 f.backend,
                 &format!(
-                    "{} failed requests, {} locked-database warnings; {} texts sent, {} rows imported, {} reads, {} STOPs in {} s",
+                    "{} failed requests, {} locked-database warnings; {} texts sent, {} rows imported ({} by a CLI import beside the daemon), {} reads, {} STOPs in {} s",
                     f.failed_requests,
                     f.locked_logged,
                     thousands(f.texts_sent as f64),
                     thousands(f64::from(f.rows_imported)),
+                    thousands(f64::from(f.rows_imported_by_cli)),
                     thousands(f.reads as f64),
                     thousands(f.stops as f64),
                     f.seconds
