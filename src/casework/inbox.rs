@@ -63,12 +63,13 @@ impl Casework {
         let page = AttentionQuery {
             newest_first: true,
             after,
-            ..AttentionQuery::open(INBOX_PAGE)
+            // One more than a page: whether there are older items at all.
+            ..AttentionQuery::open(INBOX_PAGE + 1)
         };
-        let items = self.store.attention(org, &page).await?;
-        let next = (items.len() == INBOX_PAGE as usize)
-            .then(|| items.last().map(|i| i.id.clone()))
-            .flatten();
+        let mut items = self.store.attention(org, &page).await?;
+        let older = items.len() > INBOX_PAGE as usize;
+        items.truncate(INBOX_PAGE as usize);
+        let next = older.then(|| items.last().map(|i| i.id.clone())).flatten();
         let people: Vec<PersonId> = items.iter().map(|i| i.person_id).collect();
         let talks = self.talks(org, &people, INBOX_LINES).await?;
         let out = items
@@ -121,7 +122,8 @@ impl Casework {
         for (id, inbound) in self.store.inbound_for_people(org, &ids).await? {
             said.entry(id).or_default().push(Said::Them(inbound));
         }
-        for m in self.store.conversation_texts(org, &ids).await? {
+        let last = u32::try_from(lines).unwrap_or(u32::MAX);
+        for m in self.store.conversation_texts(org, &ids, last).await? {
             said.entry(m.person_id).or_default().push(Said::Us(m));
         }
         let mut talks = HashMap::with_capacity(people.len());

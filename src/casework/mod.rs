@@ -21,7 +21,7 @@ use crate::domain::{
     AttentionItem, Event, ExternalRef, FirstName, Inbound, Message, MessageId, MessageState,
     MobilePolicy, OrgId, Person, PersonId, Transition,
 };
-use crate::store::{AttentionQuery, MessageFilter, Page, Store, StoreError};
+use crate::store::{AttentionQuery, MessageFilter, Page, SEARCH_LIMIT, Store, StoreError};
 pub use inbox::{INBOX_LINES, INBOX_PAGE, ITEM_LINES, InboxItem, Said};
 
 #[derive(Clone)]
@@ -65,6 +65,14 @@ pub struct Story {
 
 /// Most texts a person's page lists.
 const STORY_TEXTS: u32 = 500;
+
+/// What a search found.
+#[derive(Debug)]
+pub struct Found {
+    pub people: Vec<Person>,
+    /// More people have the name than are shown.
+    pub more: bool,
+}
 
 impl Casework {
     pub fn new(
@@ -120,23 +128,29 @@ impl Casework {
     }
 
     /// People whose reference is `query`, or whose mobile it is (as typed,
-    /// in any usual form). An empty query finds no one.
-    pub async fn search(&self, org: OrgId, query: &str) -> Result<Vec<Person>, StoreError> {
+    /// in any usual form), or whose first name it is: the first
+    /// [`SEARCH_LIMIT`] of a common name by reference. An empty query
+    /// finds no one.
+    pub async fn search(&self, org: OrgId, query: &str) -> Result<Found, StoreError> {
         let query = query.trim();
-        let mut found = Vec::new();
+        let mut people = Vec::new();
         if let Ok(reference) = ExternalRef::parse(query) {
-            found.extend(self.store.person_by_ref(org, &reference).await?);
+            people.extend(self.store.person_by_ref(org, &reference).await?);
         }
         if let Ok(mobile) = self.mobiles.parse(query) {
             let same_number = self.store.people_by_mobile(&mobile).await?;
-            found.extend(same_number.into_iter().filter(|p| p.org_id == org));
+            people.extend(same_number.into_iter().filter(|p| p.org_id == org));
         }
+        let mut more = false;
         if let Ok(name) = FirstName::parse(query) {
-            found.extend(self.store.people_named(org, &name).await?);
+            let mut named = self.store.people_named(org, &name).await?;
+            more = named.len() > SEARCH_LIMIT as usize;
+            named.truncate(SEARCH_LIMIT as usize);
+            people.extend(named);
         }
         let mut seen = std::collections::HashSet::new();
-        found.retain(|p| seen.insert(p.id));
-        Ok(found)
+        people.retain(|p| seen.insert(p.id));
+        Ok(Found { people, more })
     }
 
     pub async fn person(&self, org: OrgId, id: PersonId) -> Result<Option<Person>, StoreError> {

@@ -34,7 +34,8 @@ pub trait CaseworkStore: Send + Sync + 'static {
         reference: &ExternalRef,
     ) -> Result<Option<Person>, StoreError>;
     /// People whose first name matches `name` as a search does (case and
-    /// accents aside), by their keyed hash: no other name is opened.
+    /// accents aside), by their keyed hash: no other name is opened. At
+    /// most [`SEARCH_LIMIT`] and one more, by reference.
     async fn people_named(&self, org: OrgId, name: &FirstName) -> Result<Vec<Person>, StoreError>;
     /// Give up to `limit` people stored before names were indexed their
     /// name's keyed hash; how many were done (0: none left).
@@ -45,13 +46,15 @@ pub trait CaseworkStore: Send + Sync + 'static {
 pub(super) const EVERY_STATE: &str = "('pending', 'claimed', 'retrying', 'sent', 'delivered', 'failed', 'cancelled', 'suppressed', 'expired')";
 
 /// People found by a first name's keyed hash ($1 the organisation, $2 the
-/// hash), the first [`SEARCH_LIMIT`] by reference: a common name is thousands of people
+/// hash), the first [`SEARCH_LIMIT`] by reference and one more to tell that
+/// more match: a common name is thousands of people
 /// at scale, and `people_by_name` holds them in reference order.
 pub(super) fn people_named_sql() -> String {
     use super::people::PERSON_COLUMNS;
     format!(
         "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND name_hash = $2 \
-         ORDER BY external_ref LIMIT {SEARCH_LIMIT}"
+         ORDER BY external_ref LIMIT {}",
+        SEARCH_LIMIT + 1
     )
 }
 

@@ -114,12 +114,14 @@ pub trait MessageStore: Send + Sync + 'static {
     /// These people's conversations with us, in send order, in one read:
     /// the texts each has had or is about to have (sent or on their way,
     /// and answers to them waiting to go), not reminders planned for later
-    /// nor texts that never went. Those are left unread, not just unshown:
-    /// every text read is opened, and a page of people has hundreds planned.
+    /// nor texts that never went; each person's `last` texts at most. Those
+    /// are left unread, not just unshown: every text read is opened, and a
+    /// page of people has hundreds planned and a long history sent.
     async fn conversation_texts(
         &self,
         org: OrgId,
         people: &[PersonId],
+        last: u32,
     ) -> Result<Vec<Message>, StoreError>;
     async fn message(&self, org: OrgId, id: MessageId) -> Result<Option<Message>, StoreError>;
     /// The live (not cancelled) message with this dedupe key.
@@ -153,14 +155,15 @@ pub(super) const COUNTED: &str = "('pending', 'retrying', 'claimed', 'sent', 'de
 
 /// The condition on a text that it is part of a conversation: gone or
 /// going (claimed, retrying, sent, delivered, failed), or waiting to go at
-/// once as an answer to the person (an automatic reply or a staff reply).
+/// once as an answer to the person (an automatic reply, or a staff reply:
+/// as `origin_from` reads it, a key that no rule's text has).
 pub(super) fn in_conversation() -> String {
     use MessageState::*;
     let gone_or_going = [Claimed, Retrying, Sent, Delivered, Failed].map(MessageState::as_str);
     let staff_reply = MessageOrigin::STAFF_REPLY_KEY;
     format!(
         "(state IN ('{}') OR (state = 'pending' AND (reply_to IS NOT NULL \
-         OR substr(dedupe_key, 1, {}) = '{staff_reply}')))",
+         OR (rule_id IS NULL AND substr(dedupe_key, 1, {}) = '{staff_reply}'))))",
         gone_or_going.join("', '"),
         staff_reply.len(),
     )
@@ -615,19 +618,23 @@ macro_rules! message_store {
                 &self,
                 org: $crate::domain::OrgId,
                 people: &[$crate::domain::PersonId],
+                last: u32,
             ) -> Result<Vec<$crate::domain::Message>, $crate::store::StoreError> {
-                use $crate::store::messages::MESSAGE_COLUMNS;
+                use $crate::store::messages::{MESSAGE_COLUMNS, in_conversation};
                 let mut out = Vec::new();
                 for chunk in people.chunks(dialect::LIST_CHUNK) {
                     // The people's own index, not the organisation's (see
-                    // `dialect::unindexed`).
+                    // `dialect::unindexed`); each one's latest by number.
                     let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE {} = ",
-                        dialect::unindexed("org_id")
+                        "SELECT {MESSAGE_COLUMNS} FROM (SELECT {MESSAGE_COLUMNS}, ROW_NUMBER() \
+                         OVER (PARTITION BY person_id ORDER BY send_at DESC, id DESC) AS latest \
+                         FROM messages WHERE {} AND {} = ",
+                        in_conversation(),
+                        dialect::unindexed("org_id"),
                     ));
-                    q.push_bind(org.to_string());
-                    q.push(format!(" AND {} AND person_id IN (", $crate::store::messages::in_conversation()));
+                    q.push_bind(org.to_string()).push(" AND person_id IN (");
                     dialect::push_list(&mut q, chunk.iter().map(ToString::to_string).collect());
+                    q.push(") AS talk WHERE latest <= ").push_bind(i64::from(last));
                     out.extend(messages::fetch_messages(q, &self.pool, &self.vault).await?);
                 }
                 // Each chunk's order is lost in the one list.

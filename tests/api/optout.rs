@@ -497,6 +497,12 @@ async fn the_attention_list_comes_a_page_at_a_time_and_says_what_is_wrong_with_a
         .collect();
     assert_eq!(all_ids.len(), 5, "{everything}");
     assert_eq!(everything["next_after"], Value::Null, "one page holds them");
+    let exactly = json_of(app.get("/v1/attention?limit=5").await, 200).await;
+    assert_eq!(
+        exactly["next_after"],
+        Value::Null,
+        "no page after a full last one"
+    );
 
     let mut paged = Vec::new();
     let mut path = "/v1/attention?limit=2".to_owned();

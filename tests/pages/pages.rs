@@ -151,34 +151,42 @@ async fn a_common_first_name_finds_the_first_page_by_prison_number_and_says_more
     let pages = Pages::start().await;
     let (mut admin, org) = pages.admin_with(&[]).await;
     let limit = homeward::store::SEARCH_LIMIT as usize;
-    let refs: Vec<String> = (0..=limit).map(|i| format!("SPS-{i:03}")).rev().collect();
-    let mobiles: Vec<String> = (0..=limit)
-        .map(|i| format!("07400 {:06}", 200_000 + i))
-        .collect();
-    let rows: Vec<(&str, &str, &str)> = refs
-        .iter()
-        .zip(&mobiles)
-        .map(|(r, m)| (r.as_str(), "Sam", m.as_str()))
-        .collect();
-    pages.import(org, &rows).await;
-    let list = admin.get("/people").await;
-    let found = admin.submit(&list, "/people", &[("query", "sam")]).await;
-    check_page(&found);
-    let shown = found.texts("tbody th");
-    let first: Vec<String> = (0..limit).map(|i| format!("SPS-{i:03}")).collect();
-    assert_eq!(shown, first, "the first by prison number");
+    let sams = |numbers: std::ops::RangeInclusive<usize>| -> Vec<(String, String)> {
+        numbers
+            .rev()
+            .map(|i| (format!("SPS-{i:03}"), format!("07400 {:06}", 200_000 + i)))
+            .collect()
+    };
+    let import = async |people: Vec<(String, String)>| {
+        let rows: Vec<(&str, &str, &str)> = people
+            .iter()
+            .map(|(r, m)| (r.as_str(), "Sam", m.as_str()))
+            .collect();
+        pages.import(org, &rows).await;
+    };
+    let search = async |admin: &mut crate::harness::Browser<'_>, query: &str| {
+        let list = admin.get("/people").await;
+        admin.submit(&list, "/people", &[("query", query)]).await
+    };
+    let more = format!("More than {limit} people have that name");
+
+    import(sams(1..=limit)).await;
+    let all = search(&mut admin, "sam").await;
+    assert_eq!(all.texts("tbody th").len(), limit);
     assert!(
-        found
-            .text("main")
-            .contains(&format!("only the first {limit} are shown")),
-        "{}",
-        found.text("main")
+        !all.text("main").contains(&more),
+        "exactly {limit} is all of them"
     );
-    let one = admin
-        .submit(&list, "/people", &[("query", "SPS-050")])
-        .await;
-    assert_eq!(one.texts("tbody th"), ["SPS-050"]);
-    assert!(!one.text("main").contains("only the first"));
+
+    import(sams(0..=0)).await;
+    let found = search(&mut admin, "sam").await;
+    check_page(&found);
+    let first: Vec<String> = (0..limit).map(|i| format!("SPS-{i:03}")).collect();
+    assert_eq!(found.texts("tbody th"), first, "the first by prison number");
+    assert!(found.text("main").contains(&more), "{}", found.text("main"));
+    let one = search(&mut admin, &format!("SPS-{limit:03}")).await;
+    assert_eq!(one.texts("tbody th"), [format!("SPS-{limit:03}")]);
+    assert!(!one.text("main").contains(&more));
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use homeward::store::{AttentionQuery, PlanChanges, SendRecord, Store};
 
 use crate::fixtures::{
     MOBILE_A, MOBILE_B, MOBILE_C, all_items, mins, mobile, new_person, nudge, org,
-    person_with_release, plan, state_of, t0,
+    person_with_release, plan, rule_message, state_of, t0,
 };
 
 fn inbound(id: &str, provider_message_id: &str, minutes: i64) -> Inbound {
@@ -134,7 +134,7 @@ pub async fn an_inbound_text_is_stored_once_and_shown_to_each_matched_person(
 pub async fn several_peoples_replies_and_details_come_in_one_read_each(store: Arc<dyn Store>) {
     let ours = org(store.as_ref(), "Ours").await;
     let theirs = org(store.as_ref(), "Theirs").await;
-    let (alex, _) = person_with_release(store.as_ref(), ours, "P-1", MOBILE_A).await;
+    let (alex, alex_release) = person_with_release(store.as_ref(), ours, "P-1", MOBILE_A).await;
     let (sam, _) = person_with_release(store.as_ref(), ours, "P-2", MOBILE_B).await;
     let (kim, _) = person_with_release(store.as_ref(), theirs, "K-1", MOBILE_C).await;
     let from = |id: &str, number: &str, minutes| Inbound {
@@ -170,6 +170,7 @@ pub async fn several_peoples_replies_and_details_come_in_one_read_each(store: Ar
         send_at: t0() + mins(minutes),
         ..reply_to(person, key)
     };
+    let staff_key = |n: u32| format!("{}{n}", MessageOrigin::STAFF_REPLY_KEY);
     let planned = [
         answer(&alex, "a", 5),
         answer(&sam, "s", 1),
@@ -177,24 +178,58 @@ pub async fn several_peoples_replies_and_details_come_in_one_read_each(store: Ar
         nudge(&alex, "a reminder for later", t0() + mins(2)),
         NewMessage {
             origin: MessageOrigin::StaffReply,
-            ..nudge(
-                &sam,
-                &format!("{}1", MessageOrigin::STAFF_REPLY_KEY),
-                t0() + mins(7),
-            )
+            ..nudge(&sam, &staff_key(1), t0() + mins(7))
         },
+        // A rule's text whose key happens to look like a staff reply's.
+        rule_message(&alex, &alex_release, &staff_key(2), t0() + mins(3)),
+        nudge(&sam, "went out", t0() - mins(30)),
+        nudge(&sam, "failed", t0() - mins(20)),
+        nudge(&alex, "too late", t0() - mins(10)),
     ];
-    let [to_alex, to_sam, _, _, staff_to_sam] = plan(store.as_ref(), &planned).await[..] else {
+    let [
+        to_alex,
+        to_sam,
+        _,
+        _,
+        staff_to_sam,
+        _,
+        went,
+        failed,
+        too_late,
+    ] = plan(store.as_ref(), &planned).await[..]
+    else {
         unreachable!()
     };
-    let texts = store.conversation_texts(ours, &asked).await.unwrap();
+    let claimed = store
+        .claim_due(t0(), t0() + mins(5), 10, "w")
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 4, "the three past texts and Kim's answer");
+    let sent = SendRecord::Sent {
+        provider: "hook".into(),
+        provider_id: "p-1".into(),
+    };
+    let gave_up = SendRecord::Failed {
+        reason: "invalid".into(),
+    };
+    let expired = SendRecord::Expired {
+        reason: "too late".into(),
+    };
+    let outcomes = [(went, sent), (failed, gave_up), (too_late, expired)];
+    store.record_sends("w", &outcomes, t0()).await.unwrap();
+
+    let texts = store.conversation_texts(ours, &asked, 10).await.unwrap();
     let ids: Vec<_> = texts.iter().map(|m| m.id).collect();
     assert_eq!(
         ids,
-        [to_sam, to_alex, staff_to_sam],
-        "answers waiting to go, in send order, only our people's; not a reminder waiting"
+        [went, failed, to_sam, to_alex, staff_to_sam],
+        "texts gone and answers waiting to go, in send order, only our people's; \
+         not a reminder or a rule's text waiting, nor a text that never went"
     );
     assert_eq!(texts[0].body.as_str(), "Hello Alex", "read back unsealed");
+    let latest = store.conversation_texts(ours, &asked, 1).await.unwrap();
+    let ids: Vec<_> = latest.iter().map(|m| m.id).collect();
+    assert_eq!(ids, [to_alex, staff_to_sam], "each person's latest only");
     let mut found: Vec<_> = store.people_by_ids(ours, &asked).await.unwrap();
     found.sort_by_key(|p| p.external_ref.as_str().to_owned());
     assert_eq!(found, [alex, sam], "only our people, read back whole");
@@ -412,9 +447,10 @@ pub async fn the_attention_list_is_read_a_page_at_a_time(store: Arc<dyn Store>) 
         inbound_id: Some(format!("in-{cause}")),
         message_id: None,
     };
-    // Raised out of order, two at one instant: pages follow when each was
-    // raised, then the id, whatever order they came in.
-    for (cause, minute) in [(0, 5), (1, 1), (2, 3), (3, 3), (4, 0), (5, 4)] {
+    // Raised out of order, two at one instant (the second and third, so a
+    // page of two ends between them): pages follow when each was raised,
+    // then the id, whatever order they came in.
+    for (cause, minute) in [(0, 5), (1, 1), (2, 1), (3, 3), (4, 0), (5, 4)] {
         let at = t0() + mins(minute);
         store
             .raise_attention(&raise(ours, alex.id, cause), at)

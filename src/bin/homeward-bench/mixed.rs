@@ -112,9 +112,11 @@ pub async fn run(
         problems: problems.clone(),
         done: Arc::new(AtomicBool::new(false)),
     };
+    // Found (or built) before the clock starts, so the import overlaps.
+    let binary = tokio::task::spawn_blocking(daemon_binary).await??;
     let started = Instant::now();
     let (reads, stops) = load.alongside(args).await;
-    let second_writer = cli_import(&fixture, args, today);
+    let second_writer = cli_import(&fixture, binary, args, today);
     let (import, cli) = tokio::join!(load.import(args, today), second_writer);
     if let Err(e) = cli {
         problems.failed_requests.fetch_add(1, Ordering::Relaxed);
@@ -156,6 +158,7 @@ pub async fn run(
 /// are read as the daemon's are.
 async fn cli_import(
     fixture: &Fixture,
+    binary: std::path::PathBuf,
     args: &MixedArgs,
     today: chrono::NaiveDate,
 ) -> anyhow::Result<()> {
@@ -169,7 +172,7 @@ async fn cli_import(
     std::fs::write(&file, csv)?;
     let settings = cli_settings(&fixture.settings);
     let output = tokio::task::spawn_blocking(move || {
-        let mut command = std::process::Command::new(daemon_binary()?);
+        let mut command = std::process::Command::new(binary);
         command.args(["import", "releases"]).arg(&file);
         command.args(["--org", ORG_NAME]);
         for (key, value) in settings {

@@ -106,7 +106,7 @@ impl Sample {
 /// read), and half of those were dealt with already.
 const ATTENTION_EVERY: usize = 50;
 
-const READS: [Read; 12] = [
+const READS: [Read; 13] = [
     Read {
         name: "people, a page",
         request: "GET /v1/people?limit=100&after={person}",
@@ -161,6 +161,11 @@ const READS: [Read; 12] = [
         name: "inbox page (staff)",
         request: "GET /attention",
         ask: |_, _| Ask::Page("/attention".to_owned()),
+    },
+    Read {
+        name: "inbox, older items (staff)",
+        request: "GET /attention?after={item}",
+        ask: |s, rng| Ask::Page(format!("/attention?after={}", s.item(rng))),
     },
     Read {
         name: "search by reference (staff)",

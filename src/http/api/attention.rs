@@ -76,12 +76,13 @@ pub async fn list(
     let page = AttentionQuery {
         open_only: !query.all,
         after: query.after,
-        ..AttentionQuery::open(limit)
+        // One more than a page: whether another page follows at all.
+        ..AttentionQuery::open(limit + 1)
     };
-    let items = state.store.attention(caller.org_id, &page).await?;
-    let next_after = (items.len() == limit as usize)
-        .then(|| items.last().map(|i| i.id.clone()))
-        .flatten();
+    let mut items = state.store.attention(caller.org_id, &page).await?;
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_after = more.then(|| items.last().map(|i| i.id.clone())).flatten();
     Ok(Json(AttentionList { items, next_after }))
 }
 

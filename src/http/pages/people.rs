@@ -47,7 +47,7 @@ pub(super) async fn list(
     let next = (people.len() == PAGE_SIZE as usize)
         .then(|| people.last().map(|p| format!("/people?after={}", p.id)))
         .flatten();
-    render_people(&staff, &people, "", Vec::new(), next, false)
+    render_people(&staff, &people, None, Vec::new(), next)
 }
 
 #[derive(Deserialize)]
@@ -70,22 +70,32 @@ pub(super) async fn search(
             "query",
             "Enter a prison number, a first name or a mobile number",
         );
-        return render_people(&staff, &[], "", vec![error], None, false);
+        return render_people(&staff, &[], None, vec![error], None);
     }
     let found = state
         .casework
         .search(staff.session.user.org_id, &form.query)
         .await?;
-    render_people(&staff, &found, &form.query, Vec::new(), None, true)
+    let search = Search {
+        query: &form.query,
+        more: found.more,
+    };
+    render_people(&staff, &found.people, Some(search), Vec::new(), None)
+}
+
+/// A search as the page shows it back.
+struct Search<'a> {
+    query: &'a str,
+    /// More people have the name than are shown.
+    more: bool,
 }
 
 fn render_people(
     staff: &Staff,
     people: &[Person],
-    query: &str,
+    search: Option<Search>,
     errors: Vec<FieldError>,
     next: Option<String>,
-    searched: bool,
 ) -> Result<Html<String>, PageError> {
     let rows: Vec<Value> = people
         .iter()
@@ -94,10 +104,12 @@ fn render_people(
             json!([{ "text": p.external_ref.as_str(), "href": href }, p.first_name.as_str(), labels::language(p.language.as_str())])
         })
         .collect();
+    let searched = search.is_some();
+    let (query, more) = search.map_or(("", false), |s| (s.query, s.more));
     let values = json!({
         "rows": rows, "query": query, "errors": errors, "next": next.unwrap_or_default(), "searched": searched,
         "caption": if searched { "People found" } else { "Everyone, in the order they were added" },
-        "capped": searched && people.len() >= crate::store::SEARCH_LIMIT as usize, "limit": crate::store::SEARCH_LIMIT,
+        "more": more, "limit": crate::store::SEARCH_LIMIT,
     });
     let here = if searched { "Search results" } else { "People" };
     let trail = [("/", "Today"), ("", here)];
