@@ -383,3 +383,64 @@ async fn a_long_inbox_comes_a_page_at_a_time_newest_first_and_today_counts_it_al
     );
     assert_eq!(second.attrs("main a[href='/attention']", "href").len(), 1);
 }
+
+#[tokio::test]
+async fn each_inbox_item_shows_its_own_persons_conversation() {
+    let pages = Pages::start().await;
+    let people = [
+        ("SPS-1", "Alex", "07400 123456"),
+        ("SPS-2", "Sam", "07400 123457"),
+    ];
+    let (mut admin, org) = pages.admin_with(&people).await;
+    let page = homeward::store::Page {
+        after: None,
+        limit: 10,
+    };
+    let everyone = pages.store.people(org, page).await.unwrap();
+    for person in &everyone {
+        let said = format!("this is {} asking", person.first_name.as_str());
+        let inbound = Inbound {
+            id: uuid::Uuid::now_v7().to_string(),
+            provider: "log".into(),
+            provider_message_id: uuid::Uuid::now_v7().to_string(),
+            from: person.mobile.as_e164().to_owned(),
+            body: said,
+            intent: "who_is_this".into(),
+            received_at: pages.clock.now(),
+        };
+        let store = &pages.store;
+        store
+            .record_inbound(&inbound, std::slice::from_ref(person))
+            .await
+            .unwrap();
+        let item = NewAttention {
+            org_id: org,
+            person_id: person.id,
+            kind: "who_is_this",
+            detail: "They asked who is texting".into(),
+            inbound_id: Some(inbound.id.clone()),
+            message_id: None,
+        };
+        store
+            .raise_attention(&item, pages.clock.now())
+            .await
+            .unwrap();
+    }
+    let inbox = admin.get("/attention").await;
+    let html = inbox.html();
+    let items = scraper::Selector::parse(".hw-inbox-item").unwrap();
+    let mut seen = Vec::new();
+    for item in html.select(&items) {
+        let text: String = item.text().collect();
+        let (who, other) = if text.contains("Alex (SPS-1)") {
+            ("Alex", "Sam")
+        } else {
+            ("Sam", "Alex")
+        };
+        assert!(text.contains(&format!("this is {who} asking")), "{text}");
+        assert!(!text.contains(&format!("this is {other} asking")), "{text}");
+        seen.push(who);
+    }
+    seen.sort();
+    assert_eq!(seen, ["Alex", "Sam"], "one item each");
+}

@@ -340,6 +340,12 @@ pub async fn an_attention_item_is_raised_once_while_open_and_resolved_once(store
         inbound_id: inbound_id.map(Into::into),
         message_id,
     };
+    let open_items = async || {
+        store
+            .attention(ours, &AttentionQuery::open(100))
+            .await
+            .unwrap()
+    };
     let message = MessageId::new();
     for _ in 0..2 {
         store
@@ -355,10 +361,7 @@ pub async fn an_attention_item_is_raised_once_while_open_and_resolved_once(store
             .await
             .unwrap();
     }
-    let open = store
-        .attention(ours, &AttentionQuery::open(100))
-        .await
-        .unwrap();
+    let open = open_items().await;
     assert_eq!(open.len(), 3, "one open item per cause");
     assert!(
         store
@@ -392,14 +395,7 @@ pub async fn an_attention_item_is_raised_once_while_open_and_resolved_once(store
         .resolve_attention(ours, "no-such-item", "s", "n", t0())
         .await;
     assert_eq!(unknown.unwrap(), None);
-    assert_eq!(
-        store
-            .attention(ours, &AttentionQuery::open(100))
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(open_items().await.len(), 2);
     let everything = store.attention(ours, &all_items()).await.unwrap();
     let alexs = store
         .attention(ours, &AttentionQuery::of_person(alex.id))
@@ -423,15 +419,7 @@ pub async fn an_attention_item_is_raised_once_while_open_and_resolved_once(store
         .raise_attention(&raised_again, t0() + mins(10))
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .attention(ours, &AttentionQuery::open(100))
-            .await
-            .unwrap()
-            .len(),
-        3,
-        "a resolved item can recur"
-    );
+    assert_eq!(open_items().await.len(), 3, "a resolved item can recur");
 }
 
 pub async fn the_attention_list_is_read_a_page_at_a_time(store: Arc<dyn Store>) {

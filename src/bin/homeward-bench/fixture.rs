@@ -25,6 +25,7 @@ use homeward::ingest::{ImportProgress, ImportSummary, Ingest};
 use homeward::planner::Planner;
 use homeward::startup;
 use homeward::store::{NewToken, Store};
+use homeward::vault::Vault;
 use sqlx::{Connection, Executor};
 
 /// Where the generated numbers start; person `i` has `07400 {100000 + i}`.
@@ -160,6 +161,8 @@ pub struct Fixture {
     pub clock: Arc<dyn Clock>,
     pub org: OrgId,
     pub database: Database,
+    /// The keys the store seals with.
+    vault: Vault,
     /// Holds the database file (SQLite) and the rules; removed on drop.
     _dir: ScratchDir,
 }
@@ -175,7 +178,7 @@ impl Fixture {
         let dir = ScratchDir::new()?;
         let database = Database::create(backend, &dir).await?;
         let settings = settings(&database.url, rules, &dir, overrides)?;
-        let store = startup::open_store(&settings.database).await?;
+        let (store, vault) = startup::open_store_and_vault(&settings.database).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let name = OrgName::parse(ORG_NAME).expect("a valid name");
         let org = store.create_org(&name, clock.now()).await?.id;
@@ -185,6 +188,7 @@ impl Fixture {
             clock,
             org,
             database,
+            vault,
             _dir: dir,
         })
     }
@@ -260,10 +264,9 @@ impl Fixture {
     pub async fn staff_session(&self) -> anyhow::Result<SignedIn> {
         const EMAIL: &str = "bench@example.org";
         const PASSWORD: &str = "a long bench passphrase";
-        // The keys the fixture's store was opened with, from their file.
-        let (store, vault) = startup::open_store_and_vault(&self.settings.database).await?;
+        let (store, clock) = (self.store.clone(), self.clock.clone());
         let staff = self.settings.staff.clone();
-        let accounts = Accounts::new(store, self.clock.clone(), vault, staff);
+        let accounts = Accounts::new(store, clock, self.vault.clone(), staff);
         let (_, link) = accounts
             .invite(self.org, EMAIL, Role::Staff, Actor::Cli)
             .await?;

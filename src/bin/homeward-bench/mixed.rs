@@ -116,7 +116,7 @@ pub async fn run(
     let binary = tokio::task::spawn_blocking(daemon_binary).await??;
     let started = Instant::now();
     let (reads, stops) = load.alongside(args).await;
-    let second_writer = cli_import(&fixture, binary, args, today);
+    let second_writer = cli_import(&fixture, binary, args, today, &problems);
     let (import, cli) = tokio::join!(load.import(args, today), second_writer);
     if let Err(e) = cli {
         problems.failed_requests.fetch_add(1, Ordering::Relaxed);
@@ -161,6 +161,7 @@ async fn cli_import(
     binary: std::path::PathBuf,
     args: &MixedArgs,
     today: chrono::NaiveDate,
+    problems: &Problems,
 ) -> anyhow::Result<()> {
     let first = args.mixed_texts + args.mixed_import;
     let mut csv = String::from("external_ref,first_name,mobile,release_date\n");
@@ -183,7 +184,6 @@ async fn cli_import(
     .await??;
     let said = String::from_utf8_lossy(&output.stderr).to_lowercase();
     if let Some(line) = said.lines().find(|l| LOCKED.iter().any(|w| l.contains(w))) {
-        let problems = watch_logs();
         problems.locked_logged.fetch_add(1, Ordering::Relaxed);
         problems.note(line.to_owned());
     }

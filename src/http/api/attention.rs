@@ -62,24 +62,23 @@ pub async fn list(
             "limit {limit} must be between 1 and {MAX_PAGE}"
         )));
     }
-    if let Some(after) = &query.after
-        && state
-            .store
-            .attention_item(caller.org_id, after)
-            .await?
-            .is_none()
-    {
-        return Err(ApiError::BadRequest(format!(
-            "after {after:?} is not one of this organisation's attention items"
-        )));
-    }
     let page = AttentionQuery {
         open_only: !query.all,
         after: query.after,
         // One more than a page: whether another page follows at all.
         ..AttentionQuery::open(limit + 1)
     };
-    let mut items = state.store.attention(caller.org_id, &page).await?;
+    let org = caller.org_id;
+    let mut items = state.store.attention(org, &page).await?;
+    // Only an empty page can come of a cursor that names no item of ours.
+    if let Some(after) = &page.after
+        && items.is_empty()
+        && state.store.attention_item(org, after).await?.is_none()
+    {
+        return Err(ApiError::BadRequest(format!(
+            "after {after:?} is not one of this organisation's attention items"
+        )));
+    }
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
     let next_after = more.then(|| items.last().map(|i| i.id.clone())).flatten();
