@@ -8,7 +8,12 @@ mod daemon;
 
 use std::collections::HashMap;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 use tempfile::TempDir;
 use wiremock::matchers::method;
@@ -16,9 +21,9 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const PEOPLE: usize = 2000;
 const CONCURRENCY: usize = 8;
-/// Texts claimed per round: outcomes are recorded in groups, and a round
-/// is fully recorded before the next is sent, so at most one round of sends
-/// can be unrecorded when a daemon dies.
+/// Texts claimed per round: outcomes are recorded in groups, and a text is
+/// sent only while fewer than a round's texts are sent and unrecorded, so
+/// at most one round of sends can be unrecorded when a daemon dies.
 const BATCH: usize = 50;
 
 fn homeward(dir: &TempDir, hook: &str) -> Command {
@@ -149,5 +154,88 @@ async fn every_text_arrives_after_a_crash_and_duplicates_stay_within_one_round()
     assert!(
         duplicates <= BATCH,
         "{duplicates} duplicates; at most one round ({BATCH}) goes unrecorded"
+    );
+}
+
+/// What the fake provider saw: texts it was asked to send, and the most of
+/// them at any moment whose outcome the daemon had not yet written.
+#[derive(Default)]
+struct Window {
+    asked: AtomicUsize,
+    most_unrecorded: AtomicUsize,
+}
+
+/// A provider that, as each text arrives, counts the texts asked for so far
+/// against those the database already shows as sent.
+async fn window_provider(db: SqlitePool, seen: Arc<Window>) -> String {
+    let app = axum::Router::new().route(
+        "/sms",
+        axum::routing::post(move || {
+            let (db, seen) = (db.clone(), seen.clone());
+            async move {
+                let asked = seen.asked.fetch_add(1, Ordering::SeqCst) + 1;
+                let recorded: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE state = 'sent'")
+                        .fetch_one(&db)
+                        .await
+                        .unwrap();
+                let unrecorded = asked.saturating_sub(recorded as usize);
+                seen.most_unrecorded.fetch_max(unrecorded, Ordering::SeqCst);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}/sms")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn texts_sent_and_not_yet_recorded_stay_within_one_batch_while_writes_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("h.db");
+    // The daemon creates the database; the provider's reads need it first.
+    prepare(&dir, "http://127.0.0.1:9/unused");
+    let options = SqliteConnectOptions::new()
+        .filename(&file)
+        .busy_timeout(Duration::from_secs(10));
+    let db = SqlitePoolOptions::new()
+        .max_connections(3)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let seen = Arc::new(Window::default());
+    let hook = window_provider(db.clone(), seen.clone()).await;
+
+    let mut daemon = daemon::serve(homeward(&dir, &hook)).await.0;
+    while seen.asked.load(Ordering::SeqCst) < PEOPLE / 10 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Writes wait, as behind a long import: sends may go on only while
+    // there is room for them in the window.
+    let mut writer = db.acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *writer)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    sqlx::query("ROLLBACK").execute(&mut *writer).await.unwrap();
+    drop(writer);
+    while seen.asked.load(Ordering::SeqCst) < PEOPLE {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    daemon.start_kill().unwrap();
+    daemon.wait().await.unwrap();
+
+    let most = seen.most_unrecorded.load(Ordering::SeqCst);
+    eprintln!("at most {most} texts sent and not yet recorded");
+    assert!(
+        most > CONCURRENCY,
+        "the held write lock should have let sends outrun their records ({most})"
+    );
+    assert!(
+        most <= BATCH,
+        "{most} texts were sent and not yet recorded; a crash would send at most one batch ({BATCH}) again"
     );
 }

@@ -11,7 +11,8 @@
 //!
 //! The database is asked per round, not per text: a round's claim, what
 //! its checks need, and its outcomes (see `recorder`) are a few statements
-//! each, and the next round is claimed while this one is sent.
+//! each. The next round is claimed while this one is sent, and sent as soon
+//! as this one's sends are done, while its last outcomes are written.
 
 mod backoff;
 mod breaker;
@@ -31,7 +32,7 @@ use std::time::Instant;
 use chrono::Duration;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -107,6 +108,39 @@ struct Inner {
     worker: String,
     /// When the queue depth was last counted.
     depth_reported: std::sync::Mutex<Option<Instant>>,
+}
+
+/// Whether to claim again once a batch is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rounds {
+    One,
+    UntilNoneDue,
+}
+
+/// What every send of a drain shares.
+#[derive(Clone)]
+struct Sending {
+    gate: Arc<OptOutGate>,
+    finished: mpsc::UnboundedSender<Finished>,
+    /// Room for texts sent and not yet recorded: one batch's worth, so a
+    /// crash sends again at most one batch (safety invariant 3), whether
+    /// or not the batch before is fully recorded when the next one starts.
+    window: Arc<Semaphore>,
+    /// Set when an outcome cannot be written, or at shutdown.
+    stop: CancellationToken,
+}
+
+impl Sending {
+    /// Wait for the provider's rate limit and for room in the window; the
+    /// room is given back once the text's outcome is written.
+    async fn room_to_send(&self, slot: &ProviderSlot) -> OwnedSemaphorePermit {
+        slot.limiter.until_ready().await;
+        self.window
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the window is never closed")
+    }
 }
 
 /// A claimed batch with what its send-time checks read at claim time.
@@ -209,23 +243,73 @@ impl Dispatcher {
             .unwrap_or(std::time::Duration::from_secs(1))
     }
 
-    /// Rounds until nothing is due, each batch claimed while the one before
-    /// it is sent, so the database's work overlaps the provider's. A batch
-    /// is sent only once the one before it is recorded. What they did, summed.
+    /// Rounds until nothing is due; what they did, summed.
     pub async fn drain(&self, shutdown: &CancellationToken) -> Result<Round, StoreError> {
-        let mut total = Round::default();
+        self.rounds(shutdown, Rounds::UntilNoneDue).await
+    }
+
+    /// Claim one batch of due texts and see each to a recorded outcome.
+    pub async fn run_once(&self, shutdown: &CancellationToken) -> Result<Round, StoreError> {
+        self.rounds(shutdown, Rounds::One).await
+    }
+
+    /// Claim and send batches, each claimed while the one before it is
+    /// sent, so the database's work overlaps the provider's. One recorder
+    /// writes every batch's outcomes as they come, so the next batch is
+    /// sent while the last outcomes of this one are written; texts sent and
+    /// not yet recorded (what a crash would send again) stay at most one
+    /// batch all the same (see `Sending::window`).
+    async fn rounds(
+        &self,
+        shutdown: &CancellationToken,
+        rounds: Rounds,
+    ) -> Result<Round, StoreError> {
+        let inner = &self.inner;
+        // Once an outcome cannot be written, nothing more is sent.
+        let stop = shutdown.child_token();
+        let (gate, answering) = OptOutGate::new(inner.store.clone());
+        let (finished, to_record) = mpsc::unbounded_channel();
+        let sending = Sending {
+            gate: Arc::new(gate),
+            finished,
+            window: Arc::new(Semaphore::new(inner.settings.batch_size as usize)),
+            stop: stop.clone(),
+        };
+        let recording = async {
+            let store = inner.store.clone();
+            let written =
+                recorder::record(store, inner.clock.clone(), &inner.worker, to_record).await;
+            if written.is_err() {
+                stop.cancel();
+            }
+            written
+        };
+        let (sent, written, ()) =
+            tokio::join!(self.send_rounds(sending, rounds), recording, answering);
+        let mut total = written?;
+        let sent = sent?;
+        (total.claimed, total.released) = (sent.claimed, sent.released);
+        Ok(total)
+    }
+
+    /// Claim and send batches until none is due (or after one); how many
+    /// texts were claimed and how many put back unsent. Outcomes go to the
+    /// recorder; `sending` is dropped at the end, which lets it finish.
+    async fn send_rounds(&self, sending: Sending, rounds: Rounds) -> Result<Round, StoreError> {
+        let mut counts = Round::default();
         let mut next = self.claim_round().await?;
         while let Some(current) = next.take() {
+            counts.claimed += current.claimed.len();
             let claim_next = async {
-                if shutdown.is_cancelled() {
+                if rounds == Rounds::One || sending.stop.is_cancelled() {
                     return Ok(None);
                 }
                 self.claim_round().await
             };
-            let (done, claimed) = tokio::join!(self.finish_round(current, shutdown), claim_next);
+            let (released, claimed) = tokio::join!(self.send_round(current, &sending), claim_next);
             next = claimed?;
-            match done {
-                Ok(round) => total.add(round),
+            match released {
+                Ok(n) => counts.released += n,
                 Err(e) => {
                     if let Some(unsent) = next {
                         self.put_back_round(unsent).await;
@@ -234,15 +318,7 @@ impl Dispatcher {
                 }
             }
         }
-        Ok(total)
-    }
-
-    /// Claim one batch of due texts and see each to a recorded outcome.
-    pub async fn run_once(&self, shutdown: &CancellationToken) -> Result<Round, StoreError> {
-        match self.claim_round().await? {
-            Some(claimed) => self.finish_round(claimed, shutdown).await,
-            None => Ok(Round::default()),
-        }
+        Ok(counts)
     }
 
     /// Claim a batch and read what its checks need; `None` when nothing is
@@ -266,35 +342,6 @@ impl Dispatcher {
         Ok(Some(ClaimedRound { claimed, facts }))
     }
 
-    /// Send a claimed batch and record every outcome.
-    async fn finish_round(
-        &self,
-        round: ClaimedRound,
-        shutdown: &CancellationToken,
-    ) -> Result<Round, StoreError> {
-        let inner = &self.inner;
-        let count = round.claimed.len();
-        let (gate, answering) = OptOutGate::new(inner.store.clone());
-        let (finished, to_record) = mpsc::unbounded_channel();
-        // Once an outcome cannot be written, nothing more is sent this round.
-        let stop = shutdown.child_token();
-        let sending = self.send_round(round, gate, finished, &stop);
-        let recording = async {
-            let store = inner.store.clone();
-            let written =
-                recorder::record(store, inner.clock.clone(), &inner.worker, to_record).await;
-            if written.is_err() {
-                stop.cancel();
-            }
-            written
-        };
-        let (released, written, ()) = tokio::join!(sending, recording, answering);
-        let mut round = written?;
-        round.released = released?;
-        round.claimed = count;
-        Ok(round)
-    }
-
     /// Release a claimed batch unsent, as far as the database allows; what
     /// it does not take back is due again when its lease runs out.
     async fn put_back_round(&self, round: ClaimedRound) {
@@ -311,9 +358,7 @@ impl Dispatcher {
     async fn send_round(
         &self,
         ClaimedRound { claimed, facts }: ClaimedRound,
-        gate: OptOutGate,
-        finished: mpsc::UnboundedSender<Finished>,
-        stop: &CancellationToken,
+        sending: &Sending,
     ) -> Result<usize, StoreError> {
         let mut by_number: HashMap<PhoneNumber, Vec<ClaimedMessage>> = HashMap::new();
         for c in claimed {
@@ -323,22 +368,19 @@ impl Dispatcher {
                 .push(c);
         }
         let permits = Arc::new(Semaphore::new(self.inner.settings.concurrency as usize));
-        let gate = Arc::new(gate);
         let mut tasks = JoinSet::new();
         for (mobile, texts) in by_number {
             let number = NumberState {
                 suppressed: facts.is_suppressed(&mobile),
                 taken: facts.taken(&mobile),
             };
-            let (this, permits, gate) = (self.clone(), permits.clone(), gate.clone());
-            let (finished, stop) = (finished.clone(), stop.clone());
+            let (this, permits, sending) = (self.clone(), permits.clone(), sending.clone());
             tasks.spawn(async move {
                 let _permit = permits
                     .acquire_owned()
                     .await
                     .expect("the semaphore is never closed");
-                this.send_to_number(texts, number, &gate, &finished, &stop)
-                    .await
+                this.send_to_number(texts, number, &sending).await
             });
         }
         let mut released = Ok(0);
@@ -346,7 +388,7 @@ impl Dispatcher {
             match (done.expect("dispatch tasks do not panic"), &mut released) {
                 (Ok(n), Ok(total)) => *total += n,
                 (Err(e), Ok(_)) => {
-                    stop.cancel();
+                    sending.stop.cancel();
                     released = Err(e);
                 }
                 (_, Err(_)) => {}
@@ -360,17 +402,15 @@ impl Dispatcher {
         &self,
         texts: Vec<ClaimedMessage>,
         mut number: NumberState,
-        gate: &OptOutGate,
-        finished: &mpsc::UnboundedSender<Finished>,
-        stop: &CancellationToken,
+        sending: &Sending,
     ) -> Result<usize, StoreError> {
         let mut released = 0;
         for claimed in texts {
-            match self.process(claimed, &mut number, gate, stop).await? {
+            match self.process(claimed, &mut number, sending).await? {
                 // A closed channel means recording failed and `stop` is
                 // set: the claim is left to run out.
                 Some(done) => {
-                    let _ = finished.send(done);
+                    let _ = sending.finished.send(done);
                 }
                 None => released += 1,
             }
@@ -384,17 +424,18 @@ impl Dispatcher {
         &self,
         claimed: ClaimedMessage,
         number: &mut NumberState,
-        gate: &OptOutGate,
-        stop: &CancellationToken,
+        sending: &Sending,
     ) -> Result<Option<Finished>, StoreError> {
         let inner = &self.inner;
         let id = claimed.message.id;
+        let stop = &sending.stop;
         let done = |provider: Option<&str>, record| {
             let provider = provider.map(str::to_owned);
             Some(Finished {
                 id,
                 provider,
                 record,
+                _window: None,
             })
         };
         if stop.is_cancelled() {
@@ -427,13 +468,13 @@ impl Dispatcher {
         };
         let name = slot.provider.name().to_owned();
         let waited = Instant::now();
-        tokio::select! {
-            () = slot.limiter.until_ready() => {}
+        let window = tokio::select! {
+            window = sending.room_to_send(slot) => window,
             () = stop.cancelled() => {
                 self.put_back(id).await?;
                 return Ok(None);
             }
-        }
+        };
         let wait = waited.elapsed();
         metrics::histogram!("sms_rate_limit_wait_seconds", "provider" => name.clone())
             .record(wait.as_secs_f64());
@@ -441,6 +482,7 @@ impl Dispatcher {
             *slot.limited_at.lock().expect("limited lock") = Some(Instant::now());
         }
         // The last word on opt-out, as close to the provider call as it gets.
+        let gate = &sending.gate;
         if !checks::is_reply(&claimed) && gate.is_suppressed(&claimed.message.mobile).await? {
             number.suppressed = true;
             return Ok(done(Some(&name), checks::opted_out()));
@@ -448,7 +490,10 @@ impl Dispatcher {
         let result = self.send(slot, &claimed).await;
         let record = self.classify(slot, &claimed, result).await?;
         number.note(&record, checks::is_reply(&claimed), inner.clock.now());
-        Ok(done(Some(&name), record))
+        Ok(done(Some(&name), record).map(|f| Finished {
+            _window: Some(window),
+            ..f
+        }))
     }
 
     async fn send(

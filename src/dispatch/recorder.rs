@@ -4,12 +4,14 @@
 //! A text's outcome is therefore recorded a little after its provider
 //! call; a crash in between leaves its claim to run out and the text to be
 //! sent again, as it always could between a provider call and its record
-//! (safety invariant 3). The round waits for every outcome to be recorded
-//! before it ends, so at most one round's texts are ever in that window.
+//! (safety invariant 3). Each sent text holds room in a window of one
+//! batch until its outcome is written, so at most one batch's texts are
+//! ever in that state, though batches follow each other without waiting
+//! for the last outcomes of the one before.
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
 use super::{Outcome, Round, tally};
 use crate::clock::Clock;
@@ -24,6 +26,9 @@ pub struct Finished {
     pub id: MessageId,
     pub provider: Option<String>,
     pub record: SendRecord,
+    /// Its room in the window of texts sent and not yet recorded, given
+    /// back once the outcome is written; `None` when it was not sent.
+    pub _window: Option<OwnedSemaphorePermit>,
 }
 
 /// Write what arrives until every sender has gone; what was written, counted.

@@ -245,6 +245,12 @@ pub async fn each_send_outcome_moves_the_claim_to_its_state(store: Arc<dyn Store
     for ((id, state), why) in ids.iter().zip(expected).zip(reasons) {
         let stored = store.message(org_id, *id).await.unwrap().unwrap();
         assert_eq!((stored.state, stored.updated_at), (state, now));
+        let moved = matches!(state, Retrying | Pending);
+        let send_at = if moved { retry_at } else { t0() };
+        assert_eq!(
+            stored.send_at, send_at,
+            "{state:?} moves the send time only for a retry"
+        );
         let last = store.transitions(*id).await.unwrap().pop().unwrap();
         assert_eq!(
             (last.from, last.to, last.reason.as_str()),

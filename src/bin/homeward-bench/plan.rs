@@ -15,7 +15,7 @@ use crate::progress::Progress;
 use crate::stats::{rate, round};
 
 /// The target.
-pub const TARGET_MESSAGES_PER_SECOND: f64 = 50_000.0;
+pub const TARGET_MESSAGES_PER_SECOND: f64 = 30_000.0;
 
 #[derive(Debug, Serialize)]
 pub struct PlanFigure {

@@ -53,9 +53,17 @@ pub(super) async fn record_outcomes(
     now: DateTime<Utc>,
 ) -> Result<HashSet<String>, StoreError> {
     let mut ours = HashSet::new();
+    // Only a retry moves the send time, and SQLite rewrites the entry of
+    // every index holding a column the statement sets, changed or not: the
+    // others (nearly every outcome: sent) leave the send time's indexes be.
+    let (retries, others): (Vec<_>, Vec<_>) = outcomes
+        .iter()
+        .partition(|(_, record)| matches!(record, SendRecord::Retry { .. }));
     // 8 binds a row keeps each statement well under SQLite's limit.
-    for chunk in outcomes.chunks(500) {
-        ours.extend(record_chunk(conn, worker, chunk, now).await?);
+    for (group, moves_send_at) in [(others, false), (retries, true)] {
+        for chunk in group.chunks(500) {
+            ours.extend(record_chunk(conn, worker, chunk, moves_send_at, now).await?);
+        }
     }
     let reasons: Vec<_> = outcomes
         .iter()
@@ -74,13 +82,14 @@ pub(super) async fn record_outcomes(
 async fn record_chunk(
     conn: &mut SqliteConnection,
     worker: &str,
-    chunk: &[(MessageId, SendRecord)],
+    chunk: &[&(MessageId, SendRecord)],
+    moves_send_at: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, StoreError> {
     let mut q = QueryBuilder::<Sqlite>::new(
         "WITH o(message, state, attempted, send_at, sent_at, provider, provider_id) AS (",
     );
-    q.push_values(chunk, |mut row, (id, record)| {
+    q.push_values(chunk, |mut row, &(id, record)| {
         let c = record.columns(now);
         row.push_bind(id.to_string())
             .push_bind(c.state.as_str())
@@ -90,10 +99,12 @@ async fn record_chunk(
             .push_bind(c.provider.map(str::to_owned))
             .push_bind(c.provider_id.map(str::to_owned));
     });
+    q.push(") UPDATE messages SET state = o.state, attempts = messages.attempts + o.attempted, ");
+    if moves_send_at {
+        q.push("send_at = o.send_at, ");
+    }
     q.push(
-        ") UPDATE messages SET state = o.state, attempts = messages.attempts + o.attempted, \
-         send_at = COALESCE(o.send_at, messages.send_at), \
-         sent_at = COALESCE(o.sent_at, messages.sent_at), \
+        "sent_at = COALESCE(o.sent_at, messages.sent_at), \
          provider = COALESCE(o.provider, messages.provider), \
          provider_message_id = COALESCE(o.provider_id, messages.provider_message_id), \
          lease_until = NULL, claimed_by = NULL, updated_at = ",
