@@ -6,7 +6,7 @@
 #[path = "support/daemon.rs"]
 mod daemon;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -161,8 +161,14 @@ async fn every_text_arrives_after_a_crash_and_duplicates_stay_within_one_round()
 /// them at any moment whose outcome the daemon had not yet written.
 #[derive(Default)]
 struct Window {
-    asked: AtomicUsize,
+    asked: std::sync::Mutex<HashSet<String>>,
     most_unrecorded: AtomicUsize,
+}
+
+impl Window {
+    fn asked(&self) -> usize {
+        self.asked.lock().unwrap().len()
+    }
 }
 
 /// A provider that, as each text arrives, counts the texts asked for so far
@@ -170,10 +176,16 @@ struct Window {
 async fn window_provider(db: SqlitePool, seen: Arc<Window>) -> String {
     let app = axum::Router::new().route(
         "/sms",
-        axum::routing::post(move || {
+        axum::routing::post(move |body: axum::body::Bytes| {
             let (db, seen) = (db.clone(), seen.clone());
             async move {
-                let asked = seen.asked.fetch_add(1, Ordering::SeqCst) + 1;
+                let text: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let reference = text["reference"].as_str().unwrap().to_owned();
+                let asked = {
+                    let mut asked = seen.asked.lock().unwrap();
+                    asked.insert(reference);
+                    asked.len()
+                };
                 let recorded: i64 =
                     sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE state = 'sent'")
                         .fetch_one(&db)
@@ -189,6 +201,18 @@ async fn window_provider(db: SqlitePool, seen: Arc<Window>) -> String {
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{address}/sms")
+}
+
+/// Wait up to a minute for `done`.
+async fn until(done: impl Fn() -> bool, what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} did not reach the provider within a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,10 +232,11 @@ async fn texts_sent_and_not_yet_recorded_stay_within_one_batch_while_writes_wait
     let seen = Arc::new(Window::default());
     let hook = window_provider(db.clone(), seen.clone()).await;
 
-    let mut daemon = daemon::serve(homeward(&dir, &hook)).await.0;
-    while seen.asked.load(Ordering::SeqCst) < PEOPLE / 10 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    // A lease far longer than the hold: no claim runs out and is sent twice.
+    let mut cmd = homeward(&dir, &hook);
+    cmd.env("HOMEWARD__DISPATCH__LEASE_SECS", "60");
+    let mut daemon = daemon::serve(cmd).await.0;
+    until(|| seen.asked() >= PEOPLE / 10, "the first texts").await;
     // Writes wait, as behind a long import: sends may go on only while
     // there is room for them in the window.
     let mut writer = db.acquire().await.unwrap();
@@ -222,9 +247,7 @@ async fn texts_sent_and_not_yet_recorded_stay_within_one_batch_while_writes_wait
     tokio::time::sleep(Duration::from_millis(1500)).await;
     sqlx::query("ROLLBACK").execute(&mut *writer).await.unwrap();
     drop(writer);
-    while seen.asked.load(Ordering::SeqCst) < PEOPLE {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until(|| seen.asked() >= PEOPLE, "every text").await;
     daemon.start_kill().unwrap();
     daemon.wait().await.unwrap();
 

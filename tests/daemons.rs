@@ -20,9 +20,9 @@ const PEOPLE: usize = 1500;
 const RATE: usize = 150;
 const BURST: usize = 15;
 const CONCURRENCY: usize = 8;
-/// Texts claimed per round: outcomes are recorded in groups, and a round
-/// is fully recorded before the next is sent, so at most one round of sends
-/// can be unrecorded when a daemon dies.
+/// Texts claimed per round: outcomes are recorded in groups, and a text is
+/// sent only while fewer than a round's texts are sent and unrecorded, so
+/// at most one round of sends can be unrecorded when a daemon dies.
 const BATCH: usize = 50;
 
 struct Fake {

@@ -131,15 +131,17 @@ struct Sending {
 }
 
 impl Sending {
-    /// Wait for the provider's rate limit and for room in the window; the
-    /// room is given back once the text's outcome is written.
-    async fn room_to_send(&self, slot: &ProviderSlot) -> OwnedSemaphorePermit {
-        slot.limiter.until_ready().await;
-        self.window
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the window is never closed")
+    /// Room in the window, given back once the text's outcome is written;
+    /// `None` once sending stops (the text is to be put back). Checked
+    /// again after the wait: room freed by a failed write comes back just
+    /// before `stop` is set.
+    async fn room_to_send(&self) -> Option<OwnedSemaphorePermit> {
+        let room = tokio::select! {
+            biased;
+            () = self.stop.cancelled() => return None,
+            room = self.window.clone().acquire_owned() => room.expect("the window is never closed"),
+        };
+        (!self.stop.is_cancelled()).then_some(room)
     }
 }
 
@@ -275,15 +277,9 @@ impl Dispatcher {
             window: Arc::new(Semaphore::new(inner.settings.batch_size as usize)),
             stop: stop.clone(),
         };
-        let recording = async {
-            let store = inner.store.clone();
-            let written =
-                recorder::record(store, inner.clock.clone(), &inner.worker, to_record).await;
-            if written.is_err() {
-                stop.cancel();
-            }
-            written
-        };
+        let store = inner.store.clone();
+        let recording =
+            recorder::record(store, inner.clock.clone(), &inner.worker, to_record, &stop);
         let (sent, written, ()) =
             tokio::join!(self.send_rounds(sending, rounds), recording, answering);
         let mut total = written?;
@@ -467,14 +463,21 @@ impl Dispatcher {
             ));
         };
         let name = slot.provider.name().to_owned();
+        // Room first, then the rate limit: a token taken while the database
+        // is slow would be spent in a burst once room is free.
+        let Some(window) = sending.room_to_send().await else {
+            self.put_back(id).await?;
+            return Ok(None);
+        };
         let waited = Instant::now();
-        let window = tokio::select! {
-            window = sending.room_to_send(slot) => window,
+        tokio::select! {
+            biased;
             () = stop.cancelled() => {
                 self.put_back(id).await?;
                 return Ok(None);
             }
-        };
+            () = slot.limiter.until_ready() => {}
+        }
         let wait = waited.elapsed();
         metrics::histogram!("sms_rate_limit_wait_seconds", "provider" => name.clone())
             .record(wait.as_secs_f64());

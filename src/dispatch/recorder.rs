@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio_util::sync::CancellationToken;
 
 use super::{Outcome, Round, tally};
 use crate::clock::Clock;
@@ -31,19 +32,29 @@ pub struct Finished {
     pub _window: Option<OwnedSemaphorePermit>,
 }
 
-/// Write what arrives until every sender has gone; what was written, counted.
+/// Write what arrives until every sender has gone; what was written,
+/// counted. When a write fails, `stop` is set and nothing more is written.
 pub async fn record(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     worker: &str,
     mut finished: mpsc::UnboundedReceiver<Finished>,
+    stop: &CancellationToken,
 ) -> Result<Round, StoreError> {
     let mut written = Round::default();
     let mut group = Vec::with_capacity(GROUP);
     while finished.recv_many(&mut group, GROUP).await > 0 {
         let outcomes: Vec<(MessageId, SendRecord)> =
             group.iter().map(|f| (f.id, f.record.clone())).collect();
-        let ours = store.record_sends(worker, &outcomes, clock.now()).await?;
+        let ours = match store.record_sends(worker, &outcomes, clock.now()).await {
+            Ok(ours) => ours,
+            Err(e) => {
+                // Stop before the group's room in the window is given back,
+                // or a text waiting for room would be sent unrecorded.
+                stop.cancel();
+                return Err(e);
+            }
+        };
         for (f, ours) in group.iter().zip(ours) {
             if !ours {
                 tracing::warn!(message = %f.id, "claim was lost before its outcome was recorded");

@@ -364,10 +364,16 @@ macro_rules! dispatch_store {
                     // Named on SQLite, because for a long list of numbers it
                     // would rather walk every sent text by state, a walk that
                     // grows with the history.
+                    // A claimed text goes out within its lease: it counts
+                    // from its claim, not from a send time a backlog may
+                    // have left hours behind (the gap would let the next
+                    // text to its number go seconds after it).
+                    let at = "CASE WHEN state = 'claimed' THEN updated_at \
+                              ELSE COALESCE(sent_at, send_at) END";
                     let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                        "SELECT mobile_hash, COALESCE(sent_at, send_at) AS at FROM messages{} \
+                        "SELECT mobile_hash, {at} AS at FROM messages{} \
                          WHERE state IN ('sent', 'delivered', 'failed', 'claimed') AND reply_to IS NULL \
-                         AND COALESCE(sent_at, send_at) >= ",
+                         AND {at} >= ",
                         dialect::indexed_by("messages_by_mobile_hash")
                     ));
                     q.push_bind(since).push(" AND mobile_hash");

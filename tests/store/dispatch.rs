@@ -542,6 +542,30 @@ pub async fn sends_to_a_number_include_claims_and_exclude_the_message_itself(
     assert_eq!(seen[&mobile(MOBILE_B)], [sent_at]);
 }
 
+pub async fn a_text_claimed_after_its_send_time_counts_from_its_claim(store: Arc<dyn Store>) {
+    let org_id = org(store.as_ref(), "Team").await;
+    let (person, _) = person_with_release(store.as_ref(), org_id, "P-1", MOBILE_A).await;
+    let messages = [
+        nudge(&person, "late", t0() - mins(180)),
+        nudge(&person, "next", t0() - mins(120)),
+    ];
+    let ids = plan(store.as_ref(), &messages).await;
+    let claimed = store
+        .claim_due(t0(), t0() + mins(1), 10, "w")
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let seen = store
+        .sends_to_number(&mobile(MOBILE_A), t0() - mins(60), ids[1])
+        .await
+        .unwrap();
+    assert_eq!(
+        seen,
+        [t0()],
+        "claimed three hours late, it goes now: the gap runs from now"
+    );
+}
+
 pub async fn a_number_marked_invalid_is_seen_at_claim_time_and_keeps_its_first_date(
     store: Arc<dyn Store>,
 ) {

@@ -82,6 +82,7 @@ conformance! {
         dispatch::a_delivery_report_applies_once_and_late_reports_change_nothing,
         dispatch::a_delivery_report_reaches_only_what_its_own_provider_sent,
         dispatch::sends_to_a_number_include_claims_and_exclude_the_message_itself,
+        dispatch::a_text_claimed_after_its_send_time_counts_from_its_claim,
         dispatch::a_number_marked_invalid_is_seen_at_claim_time_and_keeps_its_first_date,
         inbound::suppression_is_idempotent_audited_and_scoped_by_organisation,
         inbound::an_inbound_text_is_stored_once_and_shown_to_each_matched_person,
