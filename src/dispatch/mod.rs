@@ -131,17 +131,28 @@ struct Sending {
 }
 
 impl Sending {
-    /// Room in the window, given back once the text's outcome is written;
-    /// `None` once sending stops (the text is to be put back). Checked
-    /// again after the wait: room freed by a failed write comes back just
-    /// before `stop` is set.
-    async fn room_to_send(&self) -> Option<OwnedSemaphorePermit> {
+    /// Wait for room in the window, then for the provider's rate limit:
+    /// the room (given back once the text's outcome is written) and how
+    /// long the rate limit held the text; `None` once sending stops (the
+    /// text is to be put back). Room comes first: a token taken while the
+    /// database is slow would be spent in a burst once room is free. Stop
+    /// is checked again after the wait for room, because room freed by a
+    /// failed write comes back just after `stop` is set.
+    async fn ready(
+        &self,
+        slot: &ProviderSlot,
+    ) -> Option<(OwnedSemaphorePermit, std::time::Duration)> {
         let room = tokio::select! {
             biased;
             () = self.stop.cancelled() => return None,
             room = self.window.clone().acquire_owned() => room.expect("the window is never closed"),
         };
-        (!self.stop.is_cancelled()).then_some(room)
+        let waited = Instant::now();
+        tokio::select! {
+            biased;
+            () = self.stop.cancelled() => None,
+            () = slot.limiter.until_ready() => Some((room, waited.elapsed())),
+        }
     }
 }
 
@@ -425,13 +436,13 @@ impl Dispatcher {
         let inner = &self.inner;
         let id = claimed.message.id;
         let stop = &sending.stop;
-        let done = |provider: Option<&str>, record| {
+        let done = |provider: Option<&str>, record, window| {
             let provider = provider.map(str::to_owned);
             Some(Finished {
                 id,
                 provider,
                 record,
-                _window: None,
+                _window: window,
             })
         };
         if stop.is_cancelled() {
@@ -441,7 +452,7 @@ impl Dispatcher {
         let now = inner.clock.now();
         let (suppressed, taken) = (number.suppressed, &number.taken);
         if let Some(hold) = checks::hold(&inner.policy, &claimed, suppressed, taken, now) {
-            return Ok(done(None, hold));
+            return Ok(done(None, hold, None));
         }
         let Some(slot) = self.pick() else {
             // Every provider this daemon leads is failing and another daemon
@@ -453,32 +464,18 @@ impl Dispatcher {
                 "every provider this daemon sends through is failing; waiting for one to recover"
                     .to_owned();
             let count_attempt = false;
-            return Ok(done(
-                None,
-                SendRecord::Retry {
-                    at,
-                    reason,
-                    count_attempt,
-                },
-            ));
+            let retry = SendRecord::Retry {
+                at,
+                reason,
+                count_attempt,
+            };
+            return Ok(done(None, retry, None));
         };
         let name = slot.provider.name().to_owned();
-        // Room first, then the rate limit: a token taken while the database
-        // is slow would be spent in a burst once room is free.
-        let Some(window) = sending.room_to_send().await else {
+        let Some((window, wait)) = sending.ready(slot).await else {
             self.put_back(id).await?;
             return Ok(None);
         };
-        let waited = Instant::now();
-        tokio::select! {
-            biased;
-            () = stop.cancelled() => {
-                self.put_back(id).await?;
-                return Ok(None);
-            }
-            () = slot.limiter.until_ready() => {}
-        }
-        let wait = waited.elapsed();
         metrics::histogram!("sms_rate_limit_wait_seconds", "provider" => name.clone())
             .record(wait.as_secs_f64());
         if wait >= status::LIMITED_WAIT {
@@ -488,15 +485,12 @@ impl Dispatcher {
         let gate = &sending.gate;
         if !checks::is_reply(&claimed) && gate.is_suppressed(&claimed.message.mobile).await? {
             number.suppressed = true;
-            return Ok(done(Some(&name), checks::opted_out()));
+            return Ok(done(Some(&name), checks::opted_out(), None));
         }
         let result = self.send(slot, &claimed).await;
         let record = self.classify(slot, &claimed, result).await?;
         number.note(&record, checks::is_reply(&claimed), inner.clock.now());
-        Ok(done(Some(&name), record).map(|f| Finished {
-            _window: Some(window),
-            ..f
-        }))
+        Ok(done(Some(&name), record, Some(window)))
     }
 
     async fn send(

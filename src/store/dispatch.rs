@@ -361,15 +361,15 @@ macro_rules! dispatch_store {
                 let except: Vec<&str> = except.iter().map(String::as_str).collect();
                 let mut rows: Vec<(String, chrono::DateTime<chrono::Utc>)> = Vec::new();
                 for chunk in hashes.chunks(dialect::IN_LIST_MAX) {
-                    // Named on SQLite, because for a long list of numbers it
-                    // would rather walk every sent text by state, a walk that
-                    // grows with the history.
                     // A claimed text goes out within its lease: it counts
                     // from its claim, not from a send time a backlog may
                     // have left hours behind (the gap would let the next
                     // text to its number go seconds after it).
                     let at = "CASE WHEN state = 'claimed' THEN updated_at \
                               ELSE COALESCE(sent_at, send_at) END";
+                    // The index is named on SQLite, because for a long list
+                    // of numbers it would rather walk every sent text by
+                    // state, a walk that grows with the history.
                     let mut q = sqlx::QueryBuilder::<$db>::new(format!(
                         "SELECT mobile_hash, {at} AS at FROM messages{} \
                          WHERE state IN ('sent', 'delivered', 'failed', 'claimed') AND reply_to IS NULL \

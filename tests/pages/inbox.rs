@@ -16,6 +16,13 @@ const CLEAN: &str = "Hi Alex, it's Anna from the support team. I will call you a
 /// A person texted `body` and it needs staff: the item's address.
 async fn raise_reply(pages: &Pages, admin: &mut Browser<'_>, org: OrgId, body: &str) -> String {
     let person = only_person(pages, org).await;
+    person_asked(pages, org, &person, body).await;
+    let inbox = admin.get("/attention").await;
+    inbox.attrs("main h2 a", "href")[0].clone()
+}
+
+/// `person` texted `body`, a question only staff can answer.
+async fn person_asked(pages: &Pages, org: OrgId, person: &Person, body: &str) {
     let now = pages.clock.now();
     let inbound = Inbound {
         id: uuid::Uuid::now_v7().to_string(),
@@ -28,7 +35,7 @@ async fn raise_reply(pages: &Pages, admin: &mut Browser<'_>, org: OrgId, body: &
     };
     let store = &pages.store;
     store
-        .record_inbound(&inbound, std::slice::from_ref(&person))
+        .record_inbound(&inbound, std::slice::from_ref(person))
         .await
         .unwrap();
     let item = NewAttention {
@@ -40,8 +47,6 @@ async fn raise_reply(pages: &Pages, admin: &mut Browser<'_>, org: OrgId, body: &
         message_id: None,
     };
     store.raise_attention(&item, now).await.unwrap();
-    let inbox = admin.get("/attention").await;
-    inbox.attrs("main h2 a", "href")[0].clone()
 }
 
 async fn only_person(pages: &Pages, org: OrgId) -> Person {
@@ -399,32 +404,7 @@ async fn each_inbox_item_shows_its_own_persons_conversation() {
     let everyone = pages.store.people(org, page).await.unwrap();
     for person in &everyone {
         let said = format!("this is {} asking", person.first_name.as_str());
-        let inbound = Inbound {
-            id: uuid::Uuid::now_v7().to_string(),
-            provider: "log".into(),
-            provider_message_id: uuid::Uuid::now_v7().to_string(),
-            from: person.mobile.as_e164().to_owned(),
-            body: said,
-            intent: "who_is_this".into(),
-            received_at: pages.clock.now(),
-        };
-        let store = &pages.store;
-        store
-            .record_inbound(&inbound, std::slice::from_ref(person))
-            .await
-            .unwrap();
-        let item = NewAttention {
-            org_id: org,
-            person_id: person.id,
-            kind: "who_is_this",
-            detail: "They asked who is texting".into(),
-            inbound_id: Some(inbound.id.clone()),
-            message_id: None,
-        };
-        store
-            .raise_attention(&item, pages.clock.now())
-            .await
-            .unwrap();
+        person_asked(&pages, org, person, &said).await;
     }
     let inbox = admin.get("/attention").await;
     let html = inbox.html();
