@@ -16,6 +16,7 @@ pub mod preview;
 pub mod rules;
 pub mod timing;
 mod typed;
+mod walk;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -40,13 +41,7 @@ pub use nudge::{NudgeRequest, NudgeText};
 use plan::Wanted;
 use rules::CampaignRule;
 pub use typed::{Planned, ReplyRequest};
-
-/// Events planned per store round trip in a sweep. Each batch reads its
-/// events' texts and every text to their numbers in one go; SQLite hands
-/// those rows over as copies made on its connection's thread, so a larger
-/// batch saves little time and raises the daemon's peak memory on every
-/// connection (README, "Performance").
-const SWEEP_BATCH: u32 = 1000;
+use walk::Draft;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -168,42 +163,6 @@ impl Planner {
         self.inner.goals.iter().map(String::as_str)
     }
 
-    /// Re-plan every event (of one organisation, or all): applies rules
-    /// added or disabled since, and expires texts that can no longer go.
-    pub async fn sweep(&self, org: Option<OrgId>) -> Result<PlanReport, PlanError> {
-        self.walk(org, None).await
-    }
-
-    /// Re-plan the events of `org` where the event or its person changed at
-    /// or after `since`, e.g. by an import that began then.
-    pub async fn plan_changed(
-        &self,
-        org: OrgId,
-        since: DateTime<Utc>,
-    ) -> Result<PlanReport, PlanError> {
-        self.walk(Some(org), Some(since)).await
-    }
-
-    async fn walk(
-        &self,
-        org: Option<OrgId>,
-        changed_since: Option<DateTime<Utc>>,
-    ) -> Result<PlanReport, PlanError> {
-        let mut report = PlanReport::default();
-        let mut after = None;
-        loop {
-            let page = self
-                .inner
-                .store
-                .events_with_people(org, changed_since, after, SWEEP_BATCH)
-                .await?;
-            let Some((_, last)) = page.last() else { break };
-            after = Some(last.id);
-            report.add(self.plan(&page).await?);
-        }
-        Ok(report)
-    }
-
     /// Re-plan one person's events, e.g. after an API change.
     pub async fn plan_person(&self, org: OrgId, person: PersonId) -> Result<PlanReport, PlanError> {
         let store = &self.inner.store;
@@ -228,6 +187,16 @@ impl Planner {
         if items.is_empty() {
             return Ok(PlanReport::default());
         }
+        let draft = self.draft(items).await?;
+        let now = draft.now;
+        let (changes, report) = self.fitted(items, draft).await?;
+        self.inner.store.apply_plan(&changes, now).await?;
+        Ok(report)
+    }
+
+    /// Everything planning these events decides before it reads the other
+    /// texts to their numbers: what to create, re-render and cancel.
+    async fn draft(&self, items: &[(Person, Event)]) -> Result<Draft, PlanError> {
         let store = &self.inner.store;
         let now = self.inner.clock.now();
         let ids: Vec<_> = items.iter().map(|(_, e)| e.id).collect();
@@ -250,6 +219,27 @@ impl Planner {
             let stored = by_event.get(&event.id).map_or(&[][..], Vec::as_slice);
             self.plan_event(person, event, goals, stored, now, &mut changes)?;
         }
+        Ok(Draft {
+            now,
+            stored,
+            changes,
+        })
+    }
+
+    /// The draft's texts to opted-out numbers suppressed, and every text to
+    /// the items' numbers fitted into sending hours and caps, with the
+    /// texts to those numbers stored now.
+    async fn fitted(
+        &self,
+        items: &[(Person, Event)],
+        draft: Draft,
+    ) -> Result<(PlanChanges, PlanReport), PlanError> {
+        let store = &self.inner.store;
+        let Draft {
+            now,
+            stored,
+            mut changes,
+        } = draft;
         let numbers: HashSet<&PhoneNumber> = items.iter().map(|(p, _)| &p.mobile).collect();
         let mobiles: Vec<PhoneNumber> = numbers.iter().map(|m| (*m).clone()).collect();
         let suppressed = store.suppressed_among(&mobiles).await?;
@@ -280,8 +270,7 @@ impl Planner {
             &numbers,
             now,
         );
-        store.apply_plan(&changes, now).await?;
-        Ok(report)
+        Ok((changes, report))
     }
 
     fn plan_event(

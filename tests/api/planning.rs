@@ -1,6 +1,10 @@
 //! Planning through the real app: a settable clock, a real SQLite file, and
 //! the messages API to see what was planned.
 
+use std::collections::HashSet;
+
+use homeward::domain::{MessageState, PhoneNumber};
+use homeward::planner::PlanReport;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -483,4 +487,56 @@ async fn a_text_that_would_reveal_too_much_is_suppressed_with_the_reason() {
         history[0]["reason"].as_str().unwrap().contains("\"court\""),
         "{history:?}"
     );
+}
+
+/// Planning walks events a thousand at a time and writes one page while it
+/// drafts the next; a page's texts are still fitted with the texts the page
+/// before planned to the same number.
+#[tokio::test]
+async fn a_number_shared_across_planning_pages_still_gets_one_text_a_day() {
+    let app = spawn_app_at(at("2026-11-20T12:00:00Z"), &[("planner.daily_cap", "1")]).await;
+    let mut csv =
+        String::from("external_ref,first_name,mobile,release_date,establishment,language\n");
+    for i in 0..1_500u32 {
+        // The first person and the last, a page apart, share a number.
+        let mobile = if i == 1_499 { 100_000 } else { 100_000 + i };
+        csv.push_str(&format!(
+            "SPS-{i},Alex,07400 {mobile},2026-12-01,HMP Barlinnie,en\n"
+        ));
+    }
+    let summary = json_of(app.import("releases", csv).await, 200).await;
+    assert_eq!(summary["created"], 1_500);
+
+    let shared = PhoneNumber::parse("07400 100000").unwrap();
+    let texts = async || {
+        let since = at("2026-11-01T00:00:00Z");
+        let mut texts = app
+            .store
+            .messages_to_numbers(std::slice::from_ref(&shared), since)
+            .await
+            .unwrap();
+        texts.sort_by_key(|m| m.id);
+        texts
+    };
+    let planned = texts().await;
+    let days: Vec<_> = planned
+        .iter()
+        .filter(|m| m.state == MessageState::Pending)
+        .map(|m| m.send_at.date_naive())
+        .collect();
+    let different: HashSet<_> = days.iter().collect();
+    assert!(days.len() > 3, "both people have texts waiting: {days:?}");
+    assert_eq!(
+        different.len(),
+        days.len(),
+        "two texts on one day: {days:?}"
+    );
+
+    let report = app.sweep().await;
+    assert_eq!(
+        report,
+        PlanReport::default(),
+        "planning again changes nothing"
+    );
+    assert_eq!(texts().await, planned);
 }
