@@ -41,7 +41,6 @@ pub use nudge::{NudgeRequest, NudgeText};
 use plan::Wanted;
 use rules::CampaignRule;
 pub use typed::{Planned, ReplyRequest};
-use walk::Draft;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -68,6 +67,15 @@ pub enum PlanError {
         "this person has opted out (they texted STOP); nothing can be sent until they text START"
     )]
     OptedOut,
+}
+
+/// What planning a page decided before it read the other texts to its
+/// numbers: texts to create, re-render and cancel.
+struct Draft {
+    now: DateTime<Utc>,
+    /// The page's events' texts as read, which the changes were made from.
+    stored: Vec<Message>,
+    changes: PlanChanges,
 }
 
 /// What a planning run changed.

@@ -10,19 +10,19 @@
 //! Overlapping must not change what is planned. A page's texts are fitted
 //! against the other texts to their numbers only after the page before
 //! has been written, so caps and gaps count that page's texts. The draft
-//! itself read its events' stored texts while that write was going on;
-//! the write changed only its own page's texts and texts to its own
-//! page's numbers, so a draft holding a text to one of those numbers may
-//! be out of date and is drafted again.
+//! itself read its events' stored texts while that write was going on; a
+//! write changes only the texts it names, so a draft that read one of them
+//! is drafted again once the write is done.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
-use super::{PlanError, PlanReport, Planner};
-use crate::domain::{EventId, Message, OrgId, PhoneNumber};
+use super::{Draft, PlanError, PlanReport, Planner};
+use crate::domain::{EventId, MessageId, OrgId};
 use crate::store::{PlanChanges, Store, StoreError};
 
 /// Events planned per store round trip in a sweep. Each batch reads its
@@ -32,49 +32,52 @@ use crate::store::{PlanChanges, Store, StoreError};
 /// connection (README, "Performance").
 const SWEEP_BATCH: u32 = 1000;
 
-/// What planning a page decided before it read the other texts to its
-/// numbers: texts to create, re-render and cancel.
-pub(super) struct Draft {
-    pub(super) now: DateTime<Utc>,
-    /// The page's events' texts as read, which the changes were made from.
-    pub(super) stored: Vec<Message>,
-    pub(super) changes: PlanChanges,
-}
-
-/// A page's plan being written.
+/// A page's plan being written. Dropped before it is finished (a request
+/// that timed out while an import re-planned), the write is abandoned and
+/// rolls back, as it did when the walk wrote each page itself.
 struct Writing {
-    /// The page's people's numbers: the write moves texts to these.
-    numbers: HashSet<PhoneNumber>,
+    /// The texts the write creates or changes.
+    changes: HashSet<MessageId>,
     written: JoinHandle<Result<(), StoreError>>,
 }
 
 impl Writing {
-    fn start(
-        store: Arc<dyn Store>,
-        changes: PlanChanges,
-        numbers: HashSet<PhoneNumber>,
-        now: DateTime<Utc>,
-    ) -> Self {
-        let written = tokio::spawn(async move { store.apply_plan(&changes, now).await });
-        Self { numbers, written }
+    fn start(store: Arc<dyn Store>, changes: PlanChanges, now: DateTime<Utc>) -> Self {
+        let created = changes.create.iter().map(|(m, _, _)| m.id);
+        let moved = changes
+            .cancel
+            .iter()
+            .chain(&changes.expire)
+            .map(|(id, _)| *id);
+        let updated = changes.update.iter().map(|u| u.id);
+        let ids = created.chain(moved).chain(updated).collect();
+        let write = async move { store.apply_plan(&changes, now).await };
+        let written = tokio::spawn(write.in_current_span());
+        Self {
+            changes: ids,
+            written,
+        }
     }
 
-    /// Whether the write may change texts the draft read.
-    fn may_change(&self, draft: &Draft) -> bool {
-        draft
-            .stored
-            .iter()
-            .any(|m| self.numbers.contains(&m.mobile))
+    /// Whether the draft read a text this write changes.
+    fn changes_any(&self, draft: &Draft) -> bool {
+        draft.stored.iter().any(|m| self.changes.contains(&m.id))
     }
 
     /// The write's result. Its panic is the walk's, as it would have been
     /// had the walk written the page itself (a task is cancelled only when
     /// the runtime stops, and the walk with it).
-    async fn finish(self) -> Result<(), PlanError> {
-        match self.written.await {
+    async fn finish(mut self) -> Result<(), PlanError> {
+        match (&mut self.written).await {
             Ok(written) => Ok(written?),
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
+    }
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        self.written.abort();
     }
 }
 
@@ -108,9 +111,14 @@ impl Planner {
             Some(w) => w.finish().await,
             None => Ok(()),
         };
-        let report = walked?;
-        written?;
-        Ok(report)
+        match (walked, written) {
+            (Ok(report), Ok(())) => Ok(report),
+            (Err(e), Ok(())) | (Ok(_), Err(e)) => Err(e),
+            (Err(e), Err(also)) => {
+                tracing::warn!(error = %also, "the last page's plan was not written either");
+                Err(e)
+            }
+        }
     }
 
     async fn walk_pages(
@@ -130,7 +138,7 @@ impl Planner {
             after = Some(last.id);
             let mut draft = self.draft(&page).await?;
             if let Some(before) = writing.take() {
-                let redraft = before.may_change(&draft);
+                let redraft = before.changes_any(&draft);
                 before.finish().await?;
                 if redraft {
                     draft = self.draft(&page).await?;
@@ -139,8 +147,7 @@ impl Planner {
             let now = draft.now;
             let (changes, planned) = self.fitted(&page, draft).await?;
             report.add(planned);
-            let numbers = page.iter().map(|(p, _)| p.mobile.clone()).collect();
-            *writing = Some(Writing::start(store.clone(), changes, numbers, now));
+            *writing = Some(Writing::start(store.clone(), changes, now));
         }
         Ok(report)
     }
