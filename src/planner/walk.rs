@@ -37,31 +37,21 @@ const SWEEP_BATCH: u32 = 1000;
 /// rolls back, as it did when the walk wrote each page itself.
 struct Writing {
     /// The texts the write creates or changes.
-    changes: HashSet<MessageId>,
+    touched: HashSet<MessageId>,
     written: JoinHandle<Result<(), StoreError>>,
 }
 
 impl Writing {
     fn start(store: Arc<dyn Store>, changes: PlanChanges, now: DateTime<Utc>) -> Self {
-        let created = changes.create.iter().map(|(m, _, _)| m.id);
-        let moved = changes
-            .cancel
-            .iter()
-            .chain(&changes.expire)
-            .map(|(id, _)| *id);
-        let updated = changes.update.iter().map(|u| u.id);
-        let ids = created.chain(moved).chain(updated).collect();
+        let touched = changes.message_ids().collect();
         let write = async move { store.apply_plan(&changes, now).await };
         let written = tokio::spawn(write.in_current_span());
-        Self {
-            changes: ids,
-            written,
-        }
+        Self { touched, written }
     }
 
     /// Whether the draft read a text this write changes.
-    fn changes_any(&self, draft: &Draft) -> bool {
-        draft.stored.iter().any(|m| self.changes.contains(&m.id))
+    fn touches(&self, draft: &Draft) -> bool {
+        draft.stored.iter().any(|m| self.touched.contains(&m.id))
     }
 
     /// The write's result. Its panic is the walk's, as it would have been
@@ -138,7 +128,7 @@ impl Planner {
             after = Some(last.id);
             let mut draft = self.draft(&page).await?;
             if let Some(before) = writing.take() {
-                let redraft = before.changes_any(&draft);
+                let redraft = before.touches(&draft);
                 before.finish().await?;
                 if redraft {
                     draft = self.draft(&page).await?;

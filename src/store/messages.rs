@@ -49,6 +49,14 @@ impl PlanChanges {
             && self.update.is_empty()
             && self.expire.is_empty()
     }
+
+    /// Every text these changes create or change: the rows `apply_plan`
+    /// writes.
+    pub fn message_ids(&self) -> impl Iterator<Item = MessageId> + '_ {
+        let created = self.create.iter().map(|(m, _, _)| m.id);
+        let moved = self.cancel.iter().chain(&self.expire).map(|(id, _)| *id);
+        created.chain(moved).chain(self.update.iter().map(|u| u.id))
+    }
 }
 
 /// New values for a waiting message; only waiting messages are touched.
