@@ -105,7 +105,10 @@ async fn journey(js: JavaScript) {
     // After signing out, the back button shows nothing of anyone.
     browser.visit(&format!("{base}/people"), "people").await;
     browser.follow("SPS-1001").await;
+    browser.expect_heading("Alex (SPS-1001)", "person").await;
     browser.sign_out().await;
+    // Going back before the sign-out has landed would cancel it.
+    browser.expect_heading("Sign in", "signed-out").await;
     browser.client.back().await.unwrap();
     let source = browser.client.source().await.unwrap();
     assert!(
