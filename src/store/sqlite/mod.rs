@@ -6,17 +6,17 @@
 //! committed (SQLite answers "busy" at once, whatever the busy timeout), while
 //! an immediate one queues politely for the write lock.
 //!
-//! Writers in this process also take turns on an async mutex before they
-//! begin. SQLite lets one writer in at a time whatever we do; without the
-//! turn, a connection that finds the lock taken sleeps in SQLite's busy
-//! handler (1, 2, 5, 10… ms) rather than waking when the lock frees, and
-//! eight dispatch tasks recording sends spend most of their time asleep.
+//! Writers in this process also take turns for the one connection that
+//! writes before they begin. SQLite lets one writer in at a time whatever
+//! we do; without the turn, a connection that finds the lock taken sleeps
+//! in SQLite's busy handler (1, 2, 5, 10… ms) rather than waking when the
+//! lock frees, and eight dispatch tasks recording sends spend most of their
+//! time asleep.
 //! The busy timeout still covers writers in other processes (a CLI import
 //! while the daemon runs).
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
@@ -44,8 +44,9 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Whose turn it is to write (see the module header).
-    writer: Arc<tokio::sync::Mutex<()>>,
+    /// The one connection that writes: waiting for it is waiting for the
+    /// writer's turn (see the module header).
+    writes: SqlitePool,
     checkpointer: Checkpointer,
     /// Seals personal data on the way in and opens it on the way out.
     vault: Vault,
@@ -55,7 +56,6 @@ pub struct SqliteStore {
 /// commits or is dropped (rolled back).
 pub(super) struct WriteTx {
     tx: Transaction<'static, Sqlite>,
-    _turn: tokio::sync::OwnedMutexGuard<()>,
     checkpointer: Checkpointer,
 }
 
@@ -115,13 +115,26 @@ impl SqliteStore {
         // pool's health check before every acquire (a round trip to the
         // connection's thread) buys nothing here.
         let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
+            .max_connections(max_connections.saturating_sub(1).max(1))
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
+        // Every write goes through one connection of its own, one of
+        // `max_connections`. In WAL mode a connection drops its whole page
+        // cache when another has committed since it last read, so writes
+        // spread over the pool re-read their index pages from the file each
+        // time; the connection that made every commit keeps its pages.
+        let writes = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         Ok(Self {
             pool,
-            writer: Arc::new(tokio::sync::Mutex::new(())),
+            writes,
             checkpointer: Checkpointer::start(&options).await?,
             vault,
         })
@@ -130,10 +143,8 @@ impl SqliteStore {
     /// Wait for this process's writer turn, then begin an immediate
     /// transaction. Never call while holding another `WriteTx`.
     async fn write(&self) -> Result<WriteTx, StoreError> {
-        let turn = self.writer.clone().lock_owned().await;
         Ok(WriteTx {
-            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            _turn: turn,
+            tx: self.writes.begin_with("BEGIN IMMEDIATE").await?,
             checkpointer: self.checkpointer.clone(),
         })
     }
