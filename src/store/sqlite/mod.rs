@@ -114,9 +114,10 @@ impl SqliteStore {
         // A file cannot drop a connection the way a server can, so the
         // pool's health check before every acquire (a round trip to the
         // connection's thread) buys nothing here.
-        let pool = SqlitePoolOptions::new()
+        let pooled = SqlitePoolOptions::new().test_before_acquire(false);
+        let pool = pooled
+            .clone()
             .max_connections(max_connections.saturating_sub(1).max(1))
-            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         // Every write goes through one connection of its own, one of
@@ -124,12 +125,11 @@ impl SqliteStore {
         // cache when another has committed since it last read, so writes
         // spread over the pool re-read their index pages from the file each
         // time; the connection that made every commit keeps its pages.
-        let writes = SqlitePoolOptions::new()
+        let writes = pooled
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         Ok(Self {
