@@ -157,6 +157,11 @@ impl Drop for Driver {
     }
 }
 
+/// How many times (every 50 ms) to look for what a page should show: on
+/// CI, four browsers and their daemons share two cores, and a form's answer
+/// can take longer than five seconds to load.
+const LOOKS: usize = 300;
+
 pub struct Browser {
     pub client: Client,
     pub js: JavaScript,
@@ -267,7 +272,7 @@ impl Browser {
     pub async fn expect_heading(&self, heading: &str, name: &str) {
         // The click that led here may still be loading the page.
         let mut seen = String::new();
-        for _ in 0..100 {
+        for _ in 0..LOOKS {
             seen = match self.client.find(Locator::Css("h1")).await {
                 Ok(h1) => h1.text().await.unwrap_or_default(),
                 Err(_) => String::new(),
@@ -291,7 +296,7 @@ impl Browser {
     /// Wait for an element the page should now show (after a form that
     /// answers with the same heading, say); its text.
     pub async fn wait_for(&self, css: &str) -> String {
-        for _ in 0..100 {
+        for _ in 0..LOOKS {
             if let Ok(found) = self.client.find(Locator::Css(css)).await {
                 return found.text().await.unwrap_or_default();
             }
@@ -304,7 +309,7 @@ impl Browser {
     /// the same element with other words).
     pub async fn wait_for_text(&self, css: &str, text: &str) {
         let mut seen = String::new();
-        for _ in 0..100 {
+        for _ in 0..LOOKS {
             if let Ok(found) = self.client.find(Locator::Css(css)).await {
                 seen = found.text().await.unwrap_or_default();
                 if seen == text {
