@@ -32,17 +32,25 @@ pub struct Sweeps {
 }
 
 impl Sweeps {
-    /// Run on `cron` until `shutdown` is cancelled. A failed sweep is logged
-    /// and tried again at the next tick: planning is idempotent.
-    pub fn spawn(self, schedule: &CronSchedule, shutdown: CancellationToken) -> JoinHandle<()> {
+    /// Refresh the database's statistics, then run on `cron` until
+    /// `shutdown` is cancelled. A failed sweep is logged and tried again at
+    /// the next tick: planning is idempotent.
+    ///
+    /// A database filled while no daemon ran (a large import by the command
+    /// line) gets its statistics before this returns, so before the
+    /// dispatcher's first claim: without them PostgreSQL read and sorted
+    /// every due text to pick each batch of a backlog. By one daemon of
+    /// several, as the sweep is.
+    pub async fn start(
+        self,
+        schedule: &CronSchedule,
+        shutdown: CancellationToken,
+    ) -> JoinHandle<()> {
+        if self.store.try_lead("sweep").await.unwrap_or(false) {
+            self.refresh_statistics().await;
+        }
         let schedule = schedule.schedule().clone();
         tokio::spawn(async move {
-            // A database filled while no daemon ran (a large import by the
-            // command line) gets its statistics now, not at the first tick;
-            // by one daemon of several, as the sweep is.
-            if self.store.try_lead("sweep").await.unwrap_or(false) {
-                self.refresh_statistics().await;
-            }
             loop {
                 let now = self.clock.now().with_timezone(&self.zone);
                 let Some(next) = schedule.after(&now).next() else {

@@ -154,7 +154,8 @@ impl Application {
             clock,
             zone: settings.time.zone,
         }
-        .spawn(&settings.planner.sweep_cron, shutdown.clone());
+        .start(&settings.planner.sweep_cron, shutdown.clone())
+        .await;
         Ok(Self {
             listener,
             address,

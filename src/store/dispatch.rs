@@ -367,14 +367,17 @@ macro_rules! dispatch_store {
                     // text to its number go seconds after it).
                     let at = "CASE WHEN state = 'claimed' THEN updated_at \
                               ELSE COALESCE(sent_at, send_at) END";
-                    // The index is named on SQLite, because for a long list
-                    // of numbers it would rather walk every sent text by
-                    // state, a walk that grows with the history.
+                    // The numbers lead: by state, this would walk every sent
+                    // text, a walk that grows with the history. SQLite is
+                    // told the index (for a long list of numbers it would
+                    // rather walk by state); PostgreSQL is kept off the
+                    // state's (see `dialect::unindexed_state`).
                     let mut q = sqlx::QueryBuilder::<$db>::new(format!(
                         "SELECT mobile_hash, {at} AS at FROM messages{} \
-                         WHERE state IN ('sent', 'delivered', 'failed', 'claimed') AND reply_to IS NULL \
+                         WHERE {} IN ('sent', 'delivered', 'failed', 'claimed') AND reply_to IS NULL \
                          AND {at} >= ",
-                        dialect::indexed_by("messages_by_mobile_hash")
+                        dialect::indexed_by("messages_by_mobile_hash"),
+                        dialect::unindexed_state(),
                     ));
                     q.push_bind(since).push(" AND mobile_hash");
                     dialect::push_in(&mut q, chunk);

@@ -400,9 +400,9 @@ macro_rules! message_helpers {
                 let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE messages SET state = ");
                 q.push_bind(to.as_str()).push(", updated_at = ").push_bind(now);
                 extra(&mut q);
-                // The ids lead: on SQLite an indexed state would walk every
-                // message in it (see `dialect::unindexed`).
-                let state = dialect::unindexed("state");
+                // The ids lead: an indexed state would walk every message
+                // in it (see `dialect::unindexed_state`).
+                let state = dialect::unindexed_state();
                 q.push(format!(" WHERE {state} = ")).push_bind(from.as_str()).push(" AND id");
                 dialect::push_in(&mut q, chunk);
                 let changed = q.build().execute(&mut *conn).await?.rows_affected();

@@ -137,6 +137,12 @@ pub(super) fn unindexed(column: &str) -> String {
     format!("+{column}")
 }
 
+/// A message's `state` in a filter that must never choose a state index
+/// (see [`unindexed`]; PostgreSQL's dialect says why it needs the same).
+pub(super) fn unindexed_state() -> &'static str {
+    "+state"
+}
+
 /// A time of day, which SQLite keeps as "HH:MM" text.
 pub(super) fn time_of_day(row: &SqliteRow, column: &str) -> Result<Option<NaiveTime>, StoreError> {
     optional(row, column, |t| NaiveTime::parse_from_str(t, "%H:%M"))
