@@ -36,6 +36,20 @@ pub(super) fn by_number(
     found
 }
 
+/// The text a delivery report is about ($1 the provider, $2 the provider's
+/// id for it, $3 our reference), `lock` appended: only what that provider
+/// sent, its own id first, should a report carry both an id and another of
+/// its messages' references. Each branch of the `OR` is one index look-up
+/// (see the partial `messages_by_provider_id`), never a walk of everything
+/// the provider sent.
+pub(super) fn delivery_match_sql(lock: &str) -> String {
+    format!(
+        "SELECT {} FROM messages WHERE provider = $1 AND (provider_message_id = $2 OR id = $3) \
+         ORDER BY CASE WHEN provider_message_id = $2 THEN 0 ELSE 1 END LIMIT 1{lock}",
+        super::messages::MESSAGE_COLUMNS
+    )
+}
+
 /// How a claimed message ended, recorded right after the provider call.
 #[derive(Debug, Clone)]
 pub enum SendRecord {
@@ -400,18 +414,9 @@ macro_rules! dispatch_store {
                 use $crate::store::{DeliveryMatch, Unmatched, delivery_change, report_can_move};
                 let mut tx = self.write().await?;
                 let reference = reference.map(|r| r.to_string()).unwrap_or_default();
-                // Only what this provider sent; its own id first, should a
-                // report carry both an id and another of its messages'
-                // references. Locked, so two reports for one message (a replay
-                // racing the original) apply once: the second sees the
-                // first's state.
-                let sql = format!(
-                    "SELECT {} FROM messages \
-                     WHERE provider = $1 AND (provider_message_id = $2 OR id = $3) \
-                     ORDER BY CASE WHEN provider_message_id = $2 THEN 0 ELSE 1 END LIMIT 1{}",
-                    $crate::store::messages::MESSAGE_COLUMNS,
-                    dialect::lock_for_update()
-                );
+                // Locked, so two reports for one message (a replay racing
+                // the original) apply once: the second sees the first's state.
+                let sql = $crate::store::dispatch::delivery_match_sql(dialect::lock_for_update());
                 let row = sqlx::query(&sql)
                     .bind(provider)
                     .bind(provider_id)

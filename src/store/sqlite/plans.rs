@@ -11,6 +11,7 @@ use super::MIGRATOR;
 use super::dialect;
 use crate::domain::{MessageState, OrgId, PersonId};
 use crate::store::casework::people_named_sql;
+use crate::store::dispatch::delivery_match_sql;
 use crate::store::inbound::attention_query;
 use crate::store::people::{people_page_sql, person_events_sql};
 use crate::store::{AttentionQuery, MessageFilter};
@@ -118,6 +119,8 @@ fn rows_per_value(table: &str, column: Option<&str>, rows: u64) -> u64 {
         (_, Some("org_id")) => rows / 2,
         (_, Some("state" | "kind")) => rows / 4,
         ("messages", Some("person_id")) => 5,
+        // One provider sends everything.
+        ("messages", Some("provider")) => rows,
         ("attention", Some("person_id")) => 2,
         // A common first name, in an organisation of 200,000.
         (_, Some("name_hash")) => 4_000,
@@ -228,6 +231,30 @@ async fn attention_pages_are_read_in_order_from_an_index() {
         let person = AttentionQuery::of_person(PersonId::new());
         let plan = attention_plan(conn, &person).await;
         assert!(plan.contains("attention_by_person"), "{plan}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_delivery_report_finds_its_text_by_id_not_by_walking_the_providers_texts() {
+    with_and_without_statistics(async |conn: &mut SqliteConnection| {
+        let sql = format!(
+            "EXPLAIN QUERY PLAN {}",
+            delivery_match_sql(dialect::lock_for_update())
+        );
+        let plan = plan_of(conn, &sql, 3).await;
+        assert!(
+            plan.contains("messages_by_provider_id (provider=? AND provider_message_id=?)"),
+            "the provider's id for the text: {plan}"
+        );
+        assert!(
+            plan.contains("(id=?)"),
+            "or our reference, by the primary key: {plan}"
+        );
+        assert!(
+            !plan.contains("(provider=?)") && !plan.contains("SCAN messages"),
+            "a walk of every text the provider sent: {plan}"
+        );
     })
     .await;
 }
