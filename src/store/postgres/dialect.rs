@@ -108,8 +108,8 @@ pub(super) fn unindexed(column: &str) -> String {
 /// taken before a drain that no text had been sent, PostgreSQL walked every
 /// sent text for each round's daily caps, and every waiting text for each
 /// claim (`|| ''` keeps the value and hides the column from the indexes).
-pub(super) fn unindexed_state() -> &'static str {
-    "(state || '')"
+pub(super) fn unindexed_state() -> String {
+    "(state || '')".to_owned()
 }
 
 /// A time of day, which PostgreSQL keeps as `time`.

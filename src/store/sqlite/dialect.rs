@@ -138,9 +138,9 @@ pub(super) fn unindexed(column: &str) -> String {
 }
 
 /// A message's `state` in a filter that must never choose a state index
-/// (see [`unindexed`]; PostgreSQL's dialect says why it needs the same).
-pub(super) fn unindexed_state() -> &'static str {
-    "+state"
+/// (PostgreSQL's dialect says why it needs the same).
+pub(super) fn unindexed_state() -> String {
+    unindexed("state")
 }
 
 /// A time of day, which SQLite keeps as "HH:MM" text.
