@@ -91,23 +91,57 @@ pub enum FileError {
     Malformed { line: u64, message: String },
 }
 
-/// A file read to the end: the rows to write and the rows refused.
+/// Rows checked: those to write and those refused.
 #[derive(Debug, Default)]
 pub struct ParsedFile {
     pub records: Vec<ImportRecord>,
     /// The line each record came from, in step with `records`.
     pub lines: Vec<u64>,
     pub problems: Vec<RowProblem>,
+    /// How many of the file's rows these are, written or refused.
+    pub rows: usize,
 }
 
-/// Read a whole file. `zone` is the time zone appointment times are in;
-/// `mobiles` says which numbers Homeward may text.
+impl ParsedFile {
+    fn append(&mut self, more: ParsedFile) {
+        self.records.extend(more.records);
+        self.lines.extend(more.lines);
+        self.problems.extend(more.problems);
+        self.rows += more.rows;
+    }
+}
+
+/// Read and check a whole file. `zone` is the time zone appointment times
+/// are in; `mobiles` says which numbers Homeward may text.
 pub fn parse(
     kind: ImportKind,
-    mut input: impl Read,
+    input: impl Read,
     zone: Tz,
     mobiles: &MobilePolicy,
 ) -> Result<ParsedFile, FileError> {
+    let file = read(kind, input)?;
+    let mut parsed = ParsedFile::default();
+    file.check(zone, mobiles, usize::MAX, |rows| {
+        parsed.append(rows);
+        true
+    });
+    Ok(parsed)
+}
+
+/// A file read to the end as CSV: its header names the columns its kind
+/// needs and no line is malformed, so nothing left to check can refuse the
+/// whole file, only rows of it. Checking the rows (each number through
+/// libphonenumber) is most of a file's reading time, and an import writes
+/// each batch of checked rows while the next is checked.
+pub struct CsvFile {
+    kind: ImportKind,
+    data: Vec<u8>,
+    columns: Columns,
+    rows: usize,
+}
+
+/// Read a whole file as CSV, without checking its rows yet.
+pub fn read(kind: ImportKind, mut input: impl Read) -> Result<CsvFile, FileError> {
     let mut data = Vec::new();
     input
         .read_to_end(&mut data)
@@ -120,33 +154,79 @@ pub fn parse(
         line: e.position().map_or(0, |p| lines.line_of(p.byte())),
         message: e.to_string(),
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(data.as_slice());
+    let mut reader = csv_reader(&data);
     let columns = Columns::read(kind, reader.byte_headers().map_err(malformed)?)?;
-    let mut parsed = ParsedFile::default();
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut rows = 0;
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(malformed)? {
-        let line = record.position().map_or(0, |p| lines.line_of(p.byte()));
-        match columns
-            .row(&record)
-            .and_then(|row| row.to_record(kind, zone, mobiles))
-        {
-            Ok((key, rec)) => match seen.insert(key, line) {
-                Some(first) => parsed.problems.push(duplicate(kind, line, first)),
-                None => {
-                    parsed.records.push(rec);
-                    parsed.lines.push(line);
-                }
-            },
-            Err(errors) => parsed
-                .problems
-                .extend(errors.into_iter().map(|error| RowProblem { line, error })),
+        rows += 1;
+    }
+    Ok(CsvFile {
+        kind,
+        data,
+        columns,
+        rows,
+    })
+}
+
+fn csv_reader(data: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(data)
+}
+
+impl CsvFile {
+    /// The file's rows, not counting its header.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Check every row in file order and hand them to `each` `chunk` rows
+    /// at a time (the last chunk may be shorter), until `each` says stop.
+    /// A row repeating an earlier one's key is refused, whichever chunk
+    /// holds the first.
+    pub fn check(
+        &self,
+        zone: Tz,
+        mobiles: &MobilePolicy,
+        chunk: usize,
+        mut each: impl FnMut(ParsedFile) -> bool,
+    ) {
+        let (kind, lines) = (self.kind, LineStarts::new(&self.data));
+        let mut reader = csv_reader(&self.data);
+        let mut seen: HashMap<String, u64> = HashMap::new();
+        let mut parsed = ParsedFile::default();
+        let mut record = csv::ByteRecord::new();
+        // The reader skips the header itself, and `read` found every
+        // record after it readable.
+        while let Ok(true) = reader.read_byte_record(&mut record) {
+            let line = record.position().map_or(0, |p| lines.line_of(p.byte()));
+            parsed.rows += 1;
+            match self
+                .columns
+                .row(&record)
+                .and_then(|row| row.to_record(kind, zone, mobiles))
+            {
+                Ok((key, rec)) => match seen.insert(key, line) {
+                    Some(first) => parsed.problems.push(duplicate(kind, line, first)),
+                    None => {
+                        parsed.records.push(rec);
+                        parsed.lines.push(line);
+                    }
+                },
+                Err(errors) => parsed
+                    .problems
+                    .extend(errors.into_iter().map(|error| RowProblem { line, error })),
+            }
+            if parsed.rows == chunk && !each(std::mem::take(&mut parsed)) {
+                return;
+            }
+        }
+        if parsed.rows > 0 {
+            each(parsed);
         }
     }
-    Ok(parsed)
 }
 
 /// Where each line of a file starts, so a record's byte offset names the
@@ -487,6 +567,39 @@ mod tests {
             Err(e) => e.to_string(),
             Ok(_) => panic!("{csv:?} was read"),
         }
+    }
+
+    #[test]
+    fn rows_are_checked_a_chunk_at_a_time_and_a_repeat_in_a_later_chunk_is_refused() {
+        let csv = "external_ref,first_name,mobile,release_date\n\
+                   SPS-1,Ann,07911 123459,2026-12-01\n\
+                   SPS-2,Bea,not a number,2026-12-01\n\
+                   SPS-3,Cat,07911 123457,2026-12-01\n\
+                   SPS-4,Dee,07911 123456,2026-12-01\n\
+                   SPS-1,Ann,07911 123459,2026-12-01\n";
+        let file = super::read(ImportKind::Releases, csv.as_bytes()).unwrap();
+        assert_eq!(file.rows(), 5);
+        let mut chunks = Vec::new();
+        let london = chrono_tz::Europe::London;
+        file.check(london, &MobilePolicy::uk(), 2, |chunk| {
+            let problems: Vec<u64> = chunk.problems.iter().map(|p| p.line).collect();
+            chunks.push((chunk.rows, chunk.lines, problems));
+            true
+        });
+        assert_eq!(
+            chunks,
+            [
+                (2, vec![2], vec![3]),
+                (2, vec![4, 5], vec![]),
+                (1, vec![], vec![6])
+            ]
+        );
+        let mut asked = 0;
+        file.check(london, &MobilePolicy::uk(), 2, |_| {
+            asked += 1;
+            false
+        });
+        assert_eq!(asked, 1, "checking stops when told");
     }
 
     #[test]

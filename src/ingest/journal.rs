@@ -88,7 +88,7 @@ impl Ingest {
                 continue;
             }
             let note = format!(
-                "interrupted before it finished: at least {} of {} rows were saved; \
+                "interrupted before it finished: at least {} of the file's {} rows were saved; \
                  on recovery {} texts were planned for them",
                 run.rows_written, run.rows_total, planned.created
             );

@@ -22,7 +22,7 @@ use crate::audit::AuditLog;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{
-    Actor, Event, EventId, MobilePolicy, NewEvent, NewPerson, OrgId, Person, PersonId,
+    Actor, Event, EventId, ImportRunId, MobilePolicy, NewEvent, NewPerson, OrgId, Person, PersonId,
     UpsertOutcome,
 };
 use crate::planner::{PlanError, PlanReport, Planner};
@@ -223,10 +223,12 @@ impl Ingest {
     }
 
     /// Read a whole CSV file, write its good rows in batches, plan their
-    /// texts and record the import on the audit trail as `actor`'s. Parsing
-    /// runs on a blocking thread: a large file is seconds of CPU. The import
-    /// journal (see [`journal`]) sees the whole import through even if this
-    /// process dies part-way.
+    /// texts and record the import on the audit trail as `actor`'s. The
+    /// file is read as CSV first, so a malformed one is refused before
+    /// anything is written; its rows are then checked on a blocking thread
+    /// (a large file is seconds of CPU), each batch written while the next
+    /// is checked. The import journal (see [`journal`]) sees the whole
+    /// import through even if this process dies part-way.
     pub async fn import(
         &self,
         org: OrgId,
@@ -235,47 +237,18 @@ impl Ingest {
         progress: &dyn ImportProgress,
         actor: Actor,
     ) -> Result<ImportSummary, ImportError> {
-        let (zone, mobiles) = (self.zone, self.mobiles.clone());
-        let parsed =
-            tokio::task::spawn_blocking(move || csv_file::parse(kind, input, zone, &mobiles))
-                .await
-                .expect("CSV parsing does not panic")?;
+        let file = tokio::task::spawn_blocking(move || csv_file::read(kind, input))
+            .await
+            .expect("CSV reading does not panic")?;
         // An earlier import of this organisation that died part-way is
         // planned first: this file may hold the same rows, now unchanged.
         self.recover_interrupted(Some(org)).await?;
-        let fail = |written| move |source| ImportError::Store { written, source };
         let (run, _heartbeat) = self
-            .open_run(org, kind.noun(), actor, parsed.records.len())
+            .open_run(org, kind.noun(), actor, file.rows())
             .await
-            .map_err(fail(0))?;
-        let mut summary = ImportSummary {
-            problems: parsed.problems,
-            ..Default::default()
-        };
-        progress.rows_total(parsed.records.len() as u64);
-        let mut written = 0;
-        let batches = parsed
-            .records
-            .chunks(IMPORT_BATCH)
-            .zip(parsed.lines.chunks(IMPORT_BATCH));
-        for (batch, lines) in batches {
-            let outcomes = self
-                .store
-                .import(org, batch, self.clock.now())
-                .await
-                .map_err(fail(written))?;
-            for (line, outcome) in lines.iter().zip(outcomes) {
-                match outcome {
-                    ImportOutcome::Done(o) => summary.count(o),
-                    ImportOutcome::UnknownPerson => summary.problems.push(unknown_person(*line)),
-                }
-            }
-            written += batch.len();
-            let now = self.clock.now();
-            let beat = self.store.beat_import(run.id, written as u64, now).await;
-            beat.map_err(fail(written))?;
-            progress.rows_done(written as u64);
-        }
+            .map_err(|source| ImportError::Store { written: 0, source })?;
+        progress.rows_total(file.rows() as u64);
+        let mut summary = self.write_rows(org, file, run.id, progress).await?;
         if summary.created + summary.updated > 0 {
             // What the import left unchanged is already planned.
             summary.planned = self.planner.plan_changed(org, run.started_at).await?;
@@ -288,6 +261,57 @@ impl Ingest {
             .collect::<std::collections::BTreeSet<_>>()
             .len();
         self.close_run(&run, summary.counts()).await?;
+        Ok(summary)
+    }
+
+    /// Check the file's rows a batch at a time on a blocking thread and
+    /// write each batch's good rows as it comes, at most two batches
+    /// behind the checking.
+    async fn write_rows(
+        &self,
+        org: OrgId,
+        file: csv_file::CsvFile,
+        run: ImportRunId,
+        progress: &dyn ImportProgress,
+    ) -> Result<ImportSummary, ImportError> {
+        let (zone, mobiles) = (self.zone, self.mobiles.clone());
+        let (checked, mut batches) = tokio::sync::mpsc::channel(2);
+        // Ends by itself once this stops receiving (a failed write).
+        tokio::task::spawn_blocking(move || {
+            file.check(zone, &mobiles, IMPORT_BATCH, |batch| {
+                checked.blocking_send(batch).is_ok()
+            });
+        });
+        let mut summary = ImportSummary::default();
+        let (mut written, mut handled) = (0, 0);
+        while let Some(batch) = batches.recv().await {
+            let fail = |source| ImportError::Store { written, source };
+            // A batch of refused rows only has nothing to write.
+            let outcomes = if batch.records.is_empty() {
+                Vec::new()
+            } else {
+                let now = self.clock.now();
+                self.store
+                    .import(org, &batch.records, now)
+                    .await
+                    .map_err(fail)?
+            };
+            for (line, outcome) in batch.lines.iter().zip(outcomes) {
+                match outcome {
+                    ImportOutcome::Done(o) => summary.count(o),
+                    ImportOutcome::UnknownPerson => summary.problems.push(unknown_person(*line)),
+                }
+            }
+            summary.problems.extend(batch.problems);
+            written += batch.records.len();
+            handled += batch.rows;
+            let beat = self
+                .store
+                .beat_import(run, written as u64, self.clock.now());
+            beat.await
+                .map_err(|source| ImportError::Store { written, source })?;
+            progress.rows_done(handled as u64);
+        }
         Ok(summary)
     }
 }

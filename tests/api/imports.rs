@@ -111,6 +111,36 @@ async fn bad_rows_are_named_by_line_and_column_and_good_rows_still_import() {
     assert_eq!(people_count(&app).await, 1);
 }
 
+/// A file of several write batches (1,000 rows each), checked a batch
+/// ahead of the writing: a repeat of a row two batches back is still
+/// refused, and a bad row in the middle batch refuses only itself.
+#[tokio::test]
+async fn a_large_file_refuses_a_repeat_of_a_row_from_an_earlier_batch() {
+    let app = spawn_app().await;
+    let mut csv = String::from("external_ref,first_name,mobile,release_date\n");
+    for i in 0..2_500 {
+        let reference = match i {
+            2_398 => "SPS-3".to_owned(),
+            i => format!("SPS-{i}"),
+        };
+        let mobile = match i {
+            1_498 => "0131 226 7777".to_owned(),
+            i => format!("07400 {:06}", 100_000 + i),
+        };
+        csv.push_str(&format!("{reference},Alex,{mobile},2026-12-01\n"));
+    }
+    let summary = import_ok(&app, "releases", &csv).await;
+    assert_eq!(summary["created"], 2_498);
+    assert_eq!(summary["rejected"], 2);
+    let problems = summary["problems"].as_array().unwrap();
+    let found: Vec<(u64, &str)> = problems
+        .iter()
+        .map(|p| (p["line"].as_u64().unwrap(), p["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(found, [(1_500, "mobile"), (2_400, "external_ref")]);
+    assert!(problems[1]["reason"].as_str().unwrap().contains("line 5"));
+}
+
 #[tokio::test]
 async fn a_wrong_header_is_refused_and_nothing_is_stored() {
     let app = spawn_app().await;
