@@ -141,6 +141,37 @@ async fn a_large_file_refuses_a_repeat_of_a_row_from_an_earlier_batch() {
     assert!(problems[1]["reason"].as_str().unwrap().contains("line 5"));
 }
 
+/// The tables SQLite holds statistics for (none before anything analysed
+/// them: `sqlite_stat1` does not exist yet).
+async fn analysed_sqlite_tables(url: &str) -> Vec<String> {
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+    sqlx::query_scalar("SELECT DISTINCT tbl FROM sqlite_stat1")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_default()
+}
+
+/// An import that changed its tables by a tenth or more leaves them with
+/// statistics, so its re-plan walk and the pages read next are planned for
+/// the tables' new size. (On PostgreSQL, which counts changes a moment
+/// after they commit, `tests/store/upkeep.rs` checks the rule itself.)
+#[tokio::test]
+async fn an_import_leaves_statistics_for_the_tables_it_filled() {
+    let app = spawn_app().await;
+    let url = app.settings.database.url.clone();
+    if url.starts_with("postgres") {
+        return;
+    }
+    let before = analysed_sqlite_tables(&url).await;
+    assert!(!before.iter().any(|t| t == "events"), "{before:?}");
+    import_ok(&app, "releases", RELEASES).await;
+    let after = analysed_sqlite_tables(&url).await;
+    for table in ["people", "events"] {
+        assert!(after.iter().any(|t| t == table), "{table}: {after:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_wrong_header_is_refused_and_nothing_is_stored() {
     let app = spawn_app().await;

@@ -33,9 +33,10 @@ pub struct ImportFigure {
     pub rows: u32,
     pub seconds: f64,
     pub rows_per_second: f64,
-    /// Of `seconds`: reading and checking the file.
+    /// Of `seconds`: reading the file as CSV.
     pub parse_seconds: f64,
-    /// Of `seconds`: writing the rows, a batch at a time.
+    /// Of `seconds`: checking the rows and writing them, a batch written
+    /// while the next is checked.
     pub write_seconds: f64,
     /// Of `seconds`: the re-plan walk over the organisation's events.
     pub replan_walk_seconds: f64,
