@@ -77,7 +77,7 @@ impl Ingest {
             .store
             .open_imports(org)
             .await
-            .map_err(|source| ImportError::Store { written: 0, source })?;
+            .map_err(ImportError::store_after(0))?;
         let mut closed = 0;
         for run in runs {
             let planned = self
@@ -112,8 +112,7 @@ impl Ingest {
         run: &ImportRun,
         note: String,
     ) -> Result<bool, ImportError> {
-        let written = run.rows_written as usize;
-        let fail = |source| ImportError::Store { written, source };
+        let fail = ImportError::store_after(run.rows_written as usize);
         let still_open = self
             .store
             .open_imports(Some(run.org_id))

@@ -60,6 +60,13 @@ pub enum ImportError {
     Preview(PlanError),
 }
 
+impl ImportError {
+    /// The store failed after `written` rows of the import were saved.
+    fn store_after(written: usize) -> impl Fn(StoreError) -> Self + Copy {
+        move |source| Self::Store { written, source }
+    }
+}
+
 /// What an import did, row by row.
 #[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
 pub struct ImportSummary {
@@ -248,7 +255,7 @@ impl Ingest {
         let (run, _heartbeat) = self
             .open_run(org, kind.noun(), actor, file.rows())
             .await
-            .map_err(|source| ImportError::Store { written: 0, source })?;
+            .map_err(ImportError::store_after(0))?;
         progress.rows_total(file.rows() as u64);
         let mut summary = self.write_rows(org, file, run.id, progress).await?;
         if summary.created + summary.updated > 0 {
@@ -299,7 +306,6 @@ impl Ingest {
         let mut summary = ImportSummary::default();
         let (mut written, mut handled) = (0, 0);
         while let Some(batch) = batches.recv().await {
-            let fail = |source| ImportError::Store { written, source };
             // A batch of refused rows only has nothing to write.
             let outcomes = if batch.records.is_empty() {
                 Vec::new()
@@ -308,7 +314,7 @@ impl Ingest {
                 self.store
                     .import(org, &batch.records, now)
                     .await
-                    .map_err(fail)?
+                    .map_err(ImportError::store_after(written))?
             };
             for (line, outcome) in batch.lines.iter().zip(outcomes) {
                 match outcome {
@@ -319,11 +325,10 @@ impl Ingest {
             summary.problems.extend(batch.problems);
             written += batch.records.len();
             handled += batch.rows;
-            let beat = self
-                .store
-                .beat_import(run, written as u64, self.clock.now());
-            beat.await
-                .map_err(|source| ImportError::Store { written, source })?;
+            self.store
+                .beat_import(run, written as u64, self.clock.now())
+                .await
+                .map_err(ImportError::store_after(written))?;
             progress.rows_done(handled as u64);
         }
         Ok(summary)

@@ -157,7 +157,7 @@ impl Ingest {
                 .store
                 .check_import(org, batch, now)
                 .await
-                .map_err(store_error)?;
+                .map_err(ImportError::store_after(0))?;
             for ((record, line), outcome) in batch.iter().zip(lines).zip(outcomes) {
                 match outcome {
                     ImportOutcome::Done(UpsertOutcome::Created) => check.created += 1,
@@ -229,7 +229,10 @@ impl Ingest {
                 } => {
                     if !people.contains_key(person.as_str()) {
                         let stored = self.store.person_by_ref(org, person).await;
-                        people.insert(person.as_str().to_owned(), stored.map_err(store_error)?);
+                        people.insert(
+                            person.as_str().to_owned(),
+                            stored.map_err(ImportError::store_after(0))?,
+                        );
                     }
                     let Some(stored) = people[person.as_str()].clone() else {
                         continue;
@@ -257,8 +260,4 @@ fn as_person(org: OrgId, new: &crate::domain::NewPerson, now: DateTime<Utc>) -> 
         created_at: now,
         updated_at: now,
     }
-}
-
-fn store_error(source: crate::store::StoreError) -> ImportError {
-    ImportError::Store { written: 0, source }
 }
