@@ -455,16 +455,8 @@ macro_rules! inbound_store {
             > {
                 let by_hash = $crate::store::by_hash(&self.vault, mobiles);
                 let hashes: Vec<&str> = by_hash.keys().map(String::as_str).collect();
-                let mut found = std::collections::HashSet::new();
-                for chunk in hashes.chunks(dialect::IN_LIST_MAX) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT mobile_hash FROM suppressions WHERE mobile_hash",
-                    );
-                    dialect::push_in(&mut q, chunk);
-                    let rows: Vec<String> = q.build_query_scalar().fetch_all(&self.pool).await?;
-                    found.extend(rows.iter().filter_map(|h| by_hash.get(h)).cloned());
-                }
-                Ok(found)
+                let found = self.suppressed_hashes(&hashes).await?;
+                Ok(found.iter().filter_map(|h| by_hash.get(h)).cloned().collect())
             }
 
             async fn suppressions(
@@ -709,6 +701,23 @@ macro_rules! inbound_store {
             .execute(&mut *conn)
             .await?;
             Ok(())
+        }
+
+        /// Which of these number hashes are on the suppression list, asked
+        /// of a pooled connection.
+        async fn pooled_suppressed_hashes(
+            pool: &sqlx::Pool<$db>,
+            hashes: &[&str],
+        ) -> Result<std::collections::HashSet<String>, $crate::store::StoreError> {
+            let mut found = std::collections::HashSet::new();
+            for chunk in hashes.chunks(dialect::IN_LIST_MAX) {
+                let mut q =
+                    sqlx::QueryBuilder::<$db>::new("SELECT mobile_hash FROM suppressions WHERE mobile_hash");
+                dialect::push_in(&mut q, chunk);
+                let rows: Vec<String> = q.build_query_scalar().fetch_all(pool).await?;
+                found.extend(rows);
+            }
+            Ok(found)
         }
     };
 }

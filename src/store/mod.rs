@@ -83,6 +83,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// From the SQLite connection that reads in place (`sqlite::in_place`).
+    #[error(transparent)]
+    InPlace(#[from] rusqlite::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A change the message life cycle forbids: a bug in the caller, refused

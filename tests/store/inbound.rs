@@ -3,10 +3,13 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use homeward::domain::PhoneNumber;
 use homeward::domain::{
     Inbound, MessageId, MessageOrigin, MessageState, NewAttention, NewMessage, Person,
 };
 use homeward::store::{AttentionQuery, PlanChanges, SendRecord, Store};
+
+use crate::harness::Db;
 
 use crate::fixtures::{
     MOBILE_A, MOBILE_B, MOBILE_C, all_items, mins, mobile, new_person, nudge, org,
@@ -90,6 +93,37 @@ pub async fn suppression_is_idempotent_audited_and_scoped_by_organisation(store:
     assert!(!again.await.unwrap());
     assert!(store.suppression(&a).await.unwrap().is_none());
     assert!(!store.is_suppressed(&a).await.unwrap());
+}
+
+/// The dispatcher's last look-up before each provider call must see a
+/// STOP the moment it is committed, by this daemon or another process
+/// (a second daemon, `homeward optout add`), however long the list asked.
+pub async fn a_suppression_is_seen_by_the_next_look_up_whoever_recorded_it(db: Db) {
+    let daemon = db.store.clone();
+    let other = db.another().await;
+    let (a, b) = (mobile(MOBILE_A), mobile(MOBILE_B));
+    // Many numbers at once, more than one SQL list of values holds.
+    let mut asked: Vec<PhoneNumber> = (0..1200)
+        .map(|n| mobile(&format!("+4474009{n:05}")))
+        .collect();
+    asked.extend([a.clone(), b.clone()]);
+    assert!(daemon.suppressed_among(&asked).await.unwrap().is_empty());
+    other.suppress(&a, "reply", "STOP", t0()).await.unwrap();
+    let seen = daemon.suppressed_among(&asked).await.unwrap();
+    assert_eq!(seen, HashSet::from([a.clone()]), "another process's STOP");
+    daemon
+        .suppress(&asked[700], "staff", "asked", t0())
+        .await
+        .unwrap();
+    let seen = daemon.suppressed_among(&asked).await.unwrap();
+    assert_eq!(seen, HashSet::from([a.clone(), asked[700].clone()]));
+    let started = other.unsuppress(&a, "reply", "START", None, t0() + mins(1));
+    assert!(started.await.unwrap());
+    assert!(
+        !daemon.is_suppressed(&a).await.unwrap(),
+        "START is seen too"
+    );
+    assert!(daemon.is_suppressed(&asked[700]).await.unwrap());
 }
 
 pub async fn an_inbound_text_is_stored_once_and_shown_to_each_matched_person(

@@ -108,6 +108,7 @@ conformance! {
     db: [
         upkeep::statistics_are_made_for_tables_never_analysed_and_refreshing_again_is_harmless,
         dispatch::two_daemons_claiming_at_once_never_share_a_message,
+        inbound::a_suppression_is_seen_by_the_next_look_up_whoever_recorded_it,
         leader::one_daemon_leads_at_a_time_and_another_takes_over_when_it_stops,
         leader::a_lead_lost_with_its_session_passes_to_the_next_daemon_to_ask,
         connections::a_statement_stuck_behind_a_lock_gives_up_at_the_statement_timeout,

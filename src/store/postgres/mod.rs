@@ -82,6 +82,14 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// Which of these number hashes are on the suppression list.
+    async fn suppressed_hashes(
+        &self,
+        hashes: &[&str],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        pooled_suppressed_hashes(&self.pool, hashes).await
+    }
+
     /// Connect to `url` (`postgres://user:password@host:port/database`).
     pub async fn connect(
         url: &str,

@@ -15,8 +15,10 @@
 //! The busy timeout still covers writers in other processes (a CLI import
 //! while the daemon runs).
 
+use std::collections::HashSet;
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
@@ -27,6 +29,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use self::checkpoint::Checkpointer;
+use self::in_place::InPlaceReader;
 use super::StoreError;
 use crate::store::people::{EVENT_COLUMNS, PERSON_COLUMNS, event_from_row, person_from_row};
 use crate::vault::Vault;
@@ -34,6 +37,7 @@ use crate::vault::Vault;
 mod checkpoint;
 mod dialect;
 mod dispatch;
+mod in_place;
 mod messages;
 mod people;
 #[cfg(test)]
@@ -48,6 +52,10 @@ pub struct SqliteStore {
     /// writer's turn (see the module header).
     writes: SqlitePool,
     checkpointer: Checkpointer,
+    /// The suppression list, read without a round trip to a pooled
+    /// connection's thread; `None` for a database in memory, which has no
+    /// file to open a second time.
+    in_place: Option<Arc<InPlaceReader>>,
     /// Seals personal data on the way in and opens it on the way out.
     vault: Vault,
 }
@@ -132,12 +140,27 @@ impl SqliteStore {
             .max_lifetime(None)
             .connect_with(options.clone())
             .await?;
+        let file = options.get_filename();
+        let in_place = match file.is_file() {
+            true => Some(Arc::new(InPlaceReader::open(file, busy_timeout)?)),
+            false => None,
+        };
         Ok(Self {
             pool,
             writes,
             checkpointer: Checkpointer::start(&options).await?,
+            in_place,
             vault,
         })
+    }
+
+    /// Which of these number hashes are on the suppression list: read in
+    /// place when the database is a file (see `in_place`).
+    async fn suppressed_hashes(&self, hashes: &[&str]) -> Result<HashSet<String>, StoreError> {
+        match &self.in_place {
+            Some(reader) => reader.suppressed(hashes),
+            None => pooled_suppressed_hashes(&self.pool, hashes).await,
+        }
     }
 
     /// Wait for this process's writer turn, then begin an immediate
