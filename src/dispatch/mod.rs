@@ -6,13 +6,15 @@
 //! SQLite). The opt-out list is checked when a message is claimed and again
 //! immediately before the provider call (see `gate`), so a STOP that arrives
 //! while a text waits on the rate limiter still stops it; only the provider
-//! call itself is a window. Texts to one number in a round go one after
-//! another, so the daily cap cannot be raced past.
+//! call itself is a window. Texts to one number go one after another, in a
+//! round and across rounds (see `turns`), so the daily cap cannot be raced
+//! past.
 //!
 //! The database is asked per round, not per text: a round's claim, what
 //! its checks need, and its outcomes (see `recorder`) are a few statements
-//! each. The next round is claimed while this one is sent, and sent as soon
-//! as this one's sends are done, while its last outcomes are written.
+//! each. The next round is claimed while this one is sent, and starts as
+//! soon as it is claimed, while this one's last texts are out and their
+//! outcomes written.
 
 mod backoff;
 mod breaker;
@@ -21,6 +23,7 @@ pub mod deliveries;
 mod gate;
 mod recorder;
 mod status;
+mod turns;
 pub use status::{ProviderState, ProviderStatus};
 
 use std::collections::HashMap;
@@ -46,6 +49,7 @@ use breaker::Breaker;
 use checks::RoundFacts;
 use gate::OptOutGate;
 use recorder::Finished;
+use turns::NumberTurns;
 
 /// What one round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -128,6 +132,10 @@ struct Sending {
     window: Arc<Semaphore>,
     /// Set when an outcome cannot be written, or at shutdown.
     stop: CancellationToken,
+    /// `dispatch.concurrency` places for texts on their way to a provider.
+    places: Arc<Semaphore>,
+    /// Whose number's texts are going now (see `turns`).
+    turns: Arc<NumberTurns>,
 }
 
 impl Sending {
@@ -154,6 +162,30 @@ impl Sending {
             () = slot.limiter.until_ready() => Some((room, waited.elapsed())),
         }
     }
+}
+
+/// What one number's task did: how many texts it put back unsent.
+type Sent = Result<usize, StoreError>;
+
+/// Wait for a started round's tasks to end; how many texts they put back
+/// unsent. The first failure stops all sending and is returned once every
+/// task has ended.
+async fn end_round(tasks: Option<JoinSet<Sent>>, sending: &Sending) -> Sent {
+    let Some(mut tasks) = tasks else {
+        return Ok(0);
+    };
+    let mut released = Ok(0);
+    while let Some(done) = tasks.join_next().await {
+        match (done.expect("dispatch tasks do not panic"), &mut released) {
+            (Ok(n), Ok(total)) => *total += n,
+            (Err(e), Ok(_)) => {
+                sending.stop.cancel();
+                released = Err(e);
+            }
+            (_, Err(_)) => {}
+        }
+    }
+    released
 }
 
 /// A claimed batch with what its send-time checks read at claim time.
@@ -269,7 +301,7 @@ impl Dispatcher {
     /// Claim and send batches, each claimed while the one before it is
     /// sent, so the database's work overlaps the provider's. One recorder
     /// writes every batch's outcomes as they come, so the next batch is
-    /// sent while the last outcomes of this one are written; texts sent and
+    /// sent while the last texts of this one are out; texts sent and
     /// not yet recorded (what a crash would send again) stay at most one
     /// batch all the same (see `Sending::window`).
     async fn rounds(
@@ -287,6 +319,8 @@ impl Dispatcher {
             finished,
             window: Arc::new(Semaphore::new(inner.settings.batch_size as usize)),
             stop: stop.clone(),
+            places: Arc::new(Semaphore::new(inner.settings.concurrency as usize)),
+            turns: Arc::default(),
         };
         let store = inner.store.clone();
         let recording =
@@ -300,31 +334,46 @@ impl Dispatcher {
     }
 
     /// Claim and send batches until none is due (or after one); how many
-    /// texts were claimed and how many put back unsent. Outcomes go to the
-    /// recorder; `sending` is dropped at the end, which lets it finish.
+    /// texts were claimed and how many put back unsent. Each batch starts
+    /// as soon as it is claimed, while the last texts of the one before are
+    /// still out (the provider would otherwise wait for the slowest of
+    /// them), and at most two are under way. Outcomes go to the recorder;
+    /// `sending` is dropped at the end, which lets it finish.
     async fn send_rounds(&self, sending: Sending, rounds: Rounds) -> Result<Round, StoreError> {
         let mut counts = Round::default();
+        let mut ending: Option<JoinSet<Sent>> = None;
         let mut next = self.claim_round().await?;
         while let Some(current) = next.take() {
             counts.claimed += current.claimed.len();
+            let started = self.start_round(current, &sending);
             let claim_next = async {
                 if rounds == Rounds::One || sending.stop.is_cancelled() {
                     return Ok(None);
                 }
                 self.claim_round().await
             };
-            let (released, claimed) = tokio::join!(self.send_round(current, &sending), claim_next);
-            next = claimed?;
-            match released {
-                Ok(n) => counts.released += n,
-                Err(e) => {
-                    if let Some(unsent) = next {
+            let (ended, claimed) = tokio::join!(end_round(ending.take(), &sending), claim_next);
+            ending = Some(started);
+            let failed = match (ended, claimed) {
+                (Ok(n), Ok(claimed)) => {
+                    counts.released += n;
+                    next = claimed;
+                    continue;
+                }
+                // Sending failed (and stopped): what was claimed goes back.
+                (Err(e), claimed) => {
+                    if let Ok(Some(unsent)) = claimed {
                         self.put_back_round(unsent).await;
                     }
-                    return Err(e);
+                    e
                 }
-            }
+                // Claiming failed: what is under way still goes.
+                (Ok(_), Err(e)) => e,
+            };
+            let _ = end_round(ending.take(), &sending).await;
+            return Err(failed);
         }
+        counts.released += end_round(ending, &sending).await?;
         Ok(counts)
     }
 
@@ -360,13 +409,14 @@ impl Dispatcher {
         }
     }
 
-    /// Send a round's texts, one task per number so texts to one number go
-    /// one after another; how many were put back unsent.
-    async fn send_round(
+    /// Start sending a round's texts: one task per number, so texts to one
+    /// number go one after another, each waiting for its number's turn
+    /// (see `turns`) and then for one of `dispatch.concurrency` places.
+    fn start_round(
         &self,
         ClaimedRound { claimed, facts }: ClaimedRound,
         sending: &Sending,
-    ) -> Result<usize, StoreError> {
+    ) -> JoinSet<Sent> {
         let mut by_number: HashMap<PhoneNumber, Vec<ClaimedMessage>> = HashMap::new();
         for c in claimed {
             by_number
@@ -374,34 +424,24 @@ impl Dispatcher {
                 .or_default()
                 .push(c);
         }
-        let permits = Arc::new(Semaphore::new(self.inner.settings.concurrency as usize));
         let mut tasks = JoinSet::new();
         for (mobile, texts) in by_number {
             let number = NumberState {
                 suppressed: facts.is_suppressed(&mobile),
                 taken: facts.taken(&mobile),
             };
-            let (this, permits, sending) = (self.clone(), permits.clone(), sending.clone());
+            let (this, sending) = (self.clone(), sending.clone());
             tasks.spawn(async move {
-                let _permit = permits
-                    .acquire_owned()
+                let _turn = sending.turns.take(&mobile).await;
+                let _place = sending
+                    .places
+                    .acquire()
                     .await
                     .expect("the semaphore is never closed");
                 this.send_to_number(texts, number, &sending).await
             });
         }
-        let mut released = Ok(0);
-        while let Some(done) = tasks.join_next().await {
-            match (done.expect("dispatch tasks do not panic"), &mut released) {
-                (Ok(n), Ok(total)) => *total += n,
-                (Err(e), Ok(_)) => {
-                    sending.stop.cancel();
-                    released = Err(e);
-                }
-                (_, Err(_)) => {}
-            }
-        }
-        released
+        tasks
     }
 
     /// One number's texts in turn; how many were put back unsent.

@@ -405,3 +405,44 @@ async fn delivery_reports_are_verified_and_applied_once() {
         "a replayed report changes nothing"
     );
 }
+
+#[tokio::test]
+async fn texts_to_one_number_never_overlap_at_the_provider_even_across_rounds() {
+    let entered = Arc::new(Mutex::new(Vec::<Instant>::new()));
+    let server = MockServer::start().await;
+    let seen = entered.clone();
+    let answer_after = std::time::Duration::from_millis(60);
+    Mock::given(method("POST"))
+        .respond_with(move |_: &Request| {
+            seen.lock().unwrap().push(Instant::now());
+            ResponseTemplate::new(200).set_delay(answer_after)
+        })
+        .mount(&server)
+        .await;
+    // Rounds of two texts, so the person's texts are in two rounds, and
+    // rounds overlap.
+    let extra = [
+        ("dispatch.batch_size", "2"),
+        ("dispatch.concurrency", "8"),
+        ("planner.min_gap_minutes", "0"),
+        ("planner.daily_cap", "4"),
+    ];
+    let app = spawn_app_with_hook(NOW, &format!("{}/sms", server.uri()), &extra).await;
+    let person = app.add_person("SPS-1", MOBILE_A).await;
+    for _ in 0..4 {
+        let nudge =
+            json!({ "template": "week_checkin", "send_at": NOW, "expires_after_hours": 48 });
+        let path = format!("/v1/people/{person}/nudges");
+        json_of(app.send_json(Method::POST, &path, &nudge).await, 201).await;
+    }
+    let drained = app.dispatcher.drain(&Default::default()).await.unwrap();
+    assert_eq!(drained.sent, 4);
+    let entered = entered.lock().unwrap();
+    for pair in entered.windows(2) {
+        let apart = pair[1].duration_since(pair[0]);
+        assert!(
+            apart >= answer_after,
+            "a text went while the one before to the same number was still at the provider ({apart:?} apart)"
+        );
+    }
+}
