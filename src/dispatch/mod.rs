@@ -165,12 +165,12 @@ impl Sending {
 }
 
 /// What one number's task did: how many texts it put back unsent.
-type Sent = Result<usize, StoreError>;
+type Released = Result<usize, StoreError>;
 
 /// Wait for a started round's tasks to end; how many texts they put back
 /// unsent. The first failure stops all sending and is returned once every
 /// task has ended.
-async fn end_round(tasks: Option<JoinSet<Sent>>, sending: &Sending) -> Sent {
+async fn end_round(tasks: Option<JoinSet<Released>>, sending: &Sending) -> Released {
     let Some(mut tasks) = tasks else {
         return Ok(0);
     };
@@ -341,7 +341,7 @@ impl Dispatcher {
     /// `sending` is dropped at the end, which lets it finish.
     async fn send_rounds(&self, sending: Sending, rounds: Rounds) -> Result<Round, StoreError> {
         let mut counts = Round::default();
-        let mut ending: Option<JoinSet<Sent>> = None;
+        let mut ending: Option<JoinSet<Released>> = None;
         let mut next = self.claim_round().await?;
         while let Some(current) = next.take() {
             counts.claimed += current.claimed.len();
@@ -416,7 +416,7 @@ impl Dispatcher {
         &self,
         ClaimedRound { claimed, facts }: ClaimedRound,
         sending: &Sending,
-    ) -> JoinSet<Sent> {
+    ) -> JoinSet<Released> {
         let mut by_number: HashMap<PhoneNumber, Vec<ClaimedMessage>> = HashMap::new();
         for c in claimed {
             by_number

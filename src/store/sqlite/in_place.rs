@@ -62,3 +62,53 @@ impl InPlaceReader {
         Ok(found)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::time::Duration;
+
+    use chrono::Utc;
+
+    use crate::domain::PhoneNumber;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{DispatchStore, InboundStore};
+    use crate::vault::Vault;
+
+    async fn store(url: &str) -> SqliteStore {
+        let wait = Duration::from_secs(5);
+        let store = SqliteStore::connect(url, 4, wait, Vault::ephemeral()).await;
+        let store = store.unwrap();
+        store.run_migrations().await.unwrap();
+        store
+    }
+
+    /// More numbers than one SQL list of values holds (500 on SQLite), and
+    /// every other one opted out.
+    async fn finds_those_opted_out(store: &SqliteStore) {
+        let asked: Vec<PhoneNumber> = (0..600)
+            .map(|n| PhoneNumber::parse(&format!("+4474009{n:05}")).unwrap())
+            .collect();
+        let stopped: HashSet<PhoneNumber> = asked.iter().step_by(2).cloned().collect();
+        for mobile in &stopped {
+            store
+                .suppress(mobile, "reply", "STOP", Utc::now())
+                .await
+                .unwrap();
+        }
+        let found = store.suppressed_among(&asked).await.unwrap();
+        assert_eq!(found, stopped);
+    }
+
+    #[tokio::test]
+    async fn a_store_on_a_file_reads_in_place_and_one_in_memory_asks_its_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("h.db").display());
+        let on_file = store(&url).await;
+        assert!(on_file.in_place.is_some(), "a file is read in place");
+        finds_those_opted_out(&on_file).await;
+        let in_memory = store("sqlite::memory:").await;
+        assert!(in_memory.in_place.is_none(), "memory has no file to open");
+        finds_those_opted_out(&in_memory).await;
+    }
+}
