@@ -272,9 +272,7 @@ macro_rules! dispatch_store {
                 for (_, record) in outcomes {
                     $crate::domain::MessageState::Claimed.check_transition(record.state())?;
                 }
-                let mut tx = self.write().await?;
-                let ours = dispatch::record_outcomes(&mut tx, worker, outcomes, now).await?;
-                tx.commit().await?;
+                let ours = dispatch::record_outcomes(self, worker, outcomes, now).await?;
                 Ok(outcomes
                     .iter()
                     .map(|(id, _)| ours.contains(&id.to_string()))

@@ -49,8 +49,11 @@ pub async fn the_store_carries_on_after_postgresql_drops_its_sessions(db: Db) {
     let org_id = org(store.as_ref(), "Team").await;
     person_with_release(store.as_ref(), org_id, "P-1", MOBILE_A).await;
     db.end_other_sessions().await;
-    // Every pooled connection is dead; each is found so when next handed
-    // out, and replaced, without a restart or an error reaching the caller.
+    // Every pooled connection is dead, and has been idle for longer than
+    // the pool's check (a restart takes longer than that); each is found
+    // so when next handed out, and replaced, without a restart or an
+    // error reaching the caller.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     for n in 0..8 {
         let name = OrgName::parse(&format!("Team {n}")).unwrap();
         store

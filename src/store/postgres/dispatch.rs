@@ -14,6 +14,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgRow};
 
+use super::PostgresStore;
 use crate::domain::MessageId;
 use crate::store::{SendRecord, StoreError};
 
@@ -51,9 +52,13 @@ pub(super) async fn due_rows(
 }
 
 /// Record a group of outcomes of `worker`'s claims, with their state
-/// changes: the ids of those whose claim was still ours.
+/// changes: the ids of those whose claim was still ours. One statement,
+/// so one implicit transaction, all or nothing: without `BEGIN` and
+/// `COMMIT` of its own it is one round trip to the server instead of
+/// three, and the dispatcher's outcomes are written by one writer that
+/// is busy most of a drain.
 pub(super) async fn record_outcomes(
-    conn: &mut PgConnection,
+    store: &PostgresStore,
     worker: &str,
     outcomes: &[(MessageId, SendRecord)],
     now: DateTime<Utc>,
@@ -95,7 +100,7 @@ pub(super) async fn record_outcomes(
     .bind(&reasons)
     .bind(now)
     .bind(worker)
-    .fetch_all(&mut *conn)
+    .fetch_all(&store.pool)
     .await?;
     Ok(ours.into_iter().collect())
 }

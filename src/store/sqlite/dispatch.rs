@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{QueryBuilder, Sqlite};
 
+use super::SqliteStore;
 use super::messages::{Change, record_all};
 use crate::domain::{MessageId, MessageState};
 use crate::store::{SendRecord, StoreError};
@@ -45,8 +46,22 @@ pub(super) async fn due_rows(
 }
 
 /// Record a group of outcomes of `worker`'s claims, with their state
-/// changes: the ids of those whose claim was still ours.
+/// changes, in one write transaction: the ids of those whose claim was
+/// still ours.
 pub(super) async fn record_outcomes(
+    store: &SqliteStore,
+    worker: &str,
+    outcomes: &[(MessageId, SendRecord)],
+    now: DateTime<Utc>,
+) -> Result<HashSet<String>, StoreError> {
+    let mut tx = store.write().await?;
+    let ours = write_outcomes(&mut tx, worker, outcomes, now).await?;
+    tx.commit().await?;
+    Ok(ours)
+}
+
+/// [`record_outcomes`]'s statements, in the caller's transaction.
+async fn write_outcomes(
     conn: &mut SqliteConnection,
     worker: &str,
     outcomes: &[(MessageId, SendRecord)],
