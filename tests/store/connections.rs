@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use homeward::domain::OrgName;
-use homeward::store::StoreError;
+use homeward::store::{PostgresStore, StoreError};
 use sqlx::Connection;
 
 use crate::fixtures::{MOBILE_A, org, person_with_release, t0};
@@ -53,7 +53,7 @@ pub async fn the_store_carries_on_after_postgresql_drops_its_sessions(db: Db) {
     // the pool's check (a restart takes longer than that); each is found
     // so when next handed out, and replaced, without a restart or an
     // error reaching the caller.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(PostgresStore::CHECK_AFTER_IDLE + Duration::from_millis(100)).await;
     for n in 0..8 {
         let name = OrgName::parse(&format!("Team {n}")).unwrap();
         store

@@ -90,6 +90,10 @@ impl PostgresStore {
         pooled_suppressed_hashes(&self.pool, hashes).await
     }
 
+    /// A pooled connection idle this long is checked before it is handed
+    /// out (see `check_if_idle`).
+    pub const CHECK_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
     /// Connect to `url` (`postgres://user:password@host:port/database`).
     pub async fn connect(
         url: &str,
@@ -135,9 +139,6 @@ impl PostgresStore {
     }
 }
 
-/// A pooled connection idle this long is checked before it is handed out.
-const CHECK_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// Check a connection that sat idle (PostgreSQL may have restarted, or an
 /// operator ended its session, since): an error drops it and the pool
 /// hands out another, so the caller never sees the dead one. Checking
@@ -149,7 +150,7 @@ async fn check_if_idle(
     conn: &mut sqlx::PgConnection,
     meta: sqlx::pool::PoolConnectionMetadata,
 ) -> Result<bool, sqlx::Error> {
-    if meta.idle_for >= CHECK_AFTER_IDLE {
+    if meta.idle_for >= PostgresStore::CHECK_AFTER_IDLE {
         sqlx::Connection::ping(conn).await?;
     }
     Ok(true)
