@@ -540,3 +540,84 @@ async fn a_number_shared_across_planning_pages_still_gets_one_text_a_day() {
     );
     assert_eq!(texts().await, planned);
 }
+
+/// A walk drafts each page while the page before is written; when that
+/// write changes texts the draft had read (a number shared a page apart),
+/// the page is drafted again from what was written.
+#[tokio::test]
+async fn a_text_the_page_before_expired_is_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Worth sending until 23:00 the day after it is due.
+    let rule = |id: &str, template: &str, priority: u8| {
+        format!(
+            "[[rule]]\nid = \"{id}\"\nevent = \"liberation\"\noffset_days = 2\nsend_at = \"11:00\"\n\
+             template = \"{template}\"\nexpires_after_hours = 36\npriority = {priority}\n"
+        )
+    };
+    let first = rule("liberation_nhs_inform", "nhs_inform", 3);
+    let rules = dir.path().join("campaigns.toml");
+    std::fs::write(&rules, &first).unwrap();
+    let rules_setting = format!("{:?}", rules.display().to_string());
+    let settings = [
+        ("planner.campaigns_file", rules_setting.as_str()),
+        ("planner.daily_cap", "1"),
+    ];
+    let app = spawn_app_at(at("2026-11-20T12:00:00Z"), &settings).await;
+    let mut csv = String::from("external_ref,first_name,mobile,release_date\n");
+    for i in 0..1_500u32 {
+        // The first person and the last, a page apart, share a number.
+        let mobile = if i == 1_499 { 100_000 } else { 100_000 + i };
+        csv.push_str(&format!("SPS-{i},Alex,07400 {mobile},2026-12-01\n"));
+    }
+    json_of(app.import("releases", csv).await, 200).await;
+    let shared = PhoneNumber::parse("07400 100000").unwrap();
+    let texts = async || {
+        let since = at("2026-11-01T00:00:00Z");
+        let mut texts = app
+            .store
+            .messages_to_numbers(std::slice::from_ref(&shared), since)
+            .await
+            .unwrap();
+        texts.sort_by_key(|m| (m.send_at, m.id));
+        texts
+            .iter()
+            .map(|m| {
+                (
+                    m.template.to_string(),
+                    m.state,
+                    m.send_at.date_naive().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let waiting =
+        |template: &str, day: &str| (template.to_owned(), MessageState::Pending, day.to_owned());
+    let before = [
+        waiting("nhs_inform", "2026-12-03"),
+        waiting("nhs_inform", "2026-12-04"),
+    ];
+    assert_eq!(texts().await, before, "one text a day to the shared number");
+
+    // A more important text on the same day for everyone. The first page's
+    // expires the last person's stored text (no day left before 23:00 the
+    // day after), while the second page, which holds that text, is drafted.
+    let second = rule("liberation_gp_registration", "gp_registration", 1);
+    std::fs::write(&rules, format!("{first}\n{second}")).unwrap();
+    let report = app.sweep().await;
+    let after = [
+        waiting("gp_registration", "2026-12-03"),
+        waiting("gp_registration", "2026-12-04"),
+    ];
+    assert_eq!(texts().await, after, "the important texts go, one a day");
+    let expected = PlanReport {
+        created: 1_500,
+        expired: 2,
+        ..PlanReport::default()
+    };
+    assert_eq!(report, expected, "each expired text counted once");
+    assert_eq!(
+        app.sweep().await,
+        PlanReport::default(),
+        "planning again changes nothing"
+    );
+}
