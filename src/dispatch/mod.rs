@@ -20,6 +20,7 @@ mod backoff;
 mod breaker;
 mod checks;
 pub mod deliveries;
+mod depth;
 mod gate;
 mod recorder;
 mod status;
@@ -110,8 +111,8 @@ struct Inner {
     due_check: cron::Schedule,
     zone: chrono_tz::Tz,
     worker: String,
-    /// When the queue depth was last counted.
-    depth_reported: std::sync::Mutex<Option<Instant>>,
+    /// The queue depth gauge, counted beside the rounds.
+    depth: Arc<depth::QueueDepth>,
 }
 
 /// Whether to claim again once a batch is sent.
@@ -247,7 +248,7 @@ impl Dispatcher {
                 due_check: d.due_check_cron.schedule().clone(),
                 zone: settings.time.zone,
                 worker,
-                depth_reported: std::sync::Mutex::new(None),
+                depth: depth::QueueDepth::new(),
             }),
         }
     }
@@ -382,7 +383,10 @@ impl Dispatcher {
     async fn claim_round(&self) -> Result<Option<ClaimedRound>, StoreError> {
         let inner = &self.inner;
         let now = inner.clock.now();
-        self.report_queue_depth(now).await;
+        let store = inner.store.clone();
+        inner
+            .depth
+            .report(|| async move { store.due_count(now).await });
         if !self.refresh_leads().await {
             return Ok(None);
         }
@@ -641,21 +645,6 @@ impl Dispatcher {
         metrics::counter!("sms_dispatch_total", "provider" => "none", "outcome" => "released")
             .increment(1);
         Ok(())
-    }
-
-    /// The queue depth gauge, at most once a second: counting the due
-    /// texts every round would cost more than the round.
-    async fn report_queue_depth(&self, now: chrono::DateTime<chrono::Utc>) {
-        {
-            let mut last = self.inner.depth_reported.lock().expect("never poisoned");
-            if last.is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(1)) {
-                return;
-            }
-            *last = Some(Instant::now());
-        }
-        if let Ok(depth) = self.inner.store.due_count(now).await {
-            metrics::gauge!("sms_queue_depth").set(depth as f64);
-        }
     }
 
     /// The first provider this daemon leads whose breaker lets it be
