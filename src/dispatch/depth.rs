@@ -98,36 +98,31 @@ mod tests {
         assert_eq!(started.load(Ordering::SeqCst), 1);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn the_next_count_waits_twenty_times_as_long_as_the_last_took() {
+    /// After a count that took `took`, none starts `too_soon` ms after it
+    /// ended, and one does `in_time` ms after.
+    async fn next_count(took: Duration, too_soon: u64, in_time: u64) {
         let depth = QueueDepth::new();
         let started = Arc::new(AtomicUsize::new(0));
-        depth.report(count(&started, Duration::from_millis(100)));
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        depth.report(count(&started, took));
+        tokio::time::sleep(took).await;
         settle().await;
-        tokio::time::advance(Duration::from_millis(1_900)).await;
+        tokio::time::advance(Duration::from_millis(too_soon)).await;
         depth.report(count(&started, Duration::ZERO));
-        assert_eq!(started.load(Ordering::SeqCst), 1, "counted again too soon");
-        tokio::time::advance(Duration::from_millis(150)).await;
+        let again = started.load(Ordering::SeqCst);
+        assert_eq!(again, 1, "counted again {too_soon} ms after");
+        tokio::time::advance(Duration::from_millis(in_time - too_soon)).await;
         depth.report(count(&started, Duration::ZERO));
-        assert_eq!(started.load(Ordering::SeqCst), 2);
+        let again = started.load(Ordering::SeqCst);
+        assert_eq!(again, 2, "not counted again {in_time} ms after");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_next_count_waits_twenty_times_as_long_as_the_last_took() {
+        next_count(Duration::from_millis(100), 1_900, 2_050).await;
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_quick_count_still_waits_a_second() {
-        let depth = QueueDepth::new();
-        let started = Arc::new(AtomicUsize::new(0));
-        depth.report(count(&started, Duration::ZERO));
-        settle().await;
-        tokio::time::advance(Duration::from_millis(900)).await;
-        depth.report(count(&started, Duration::ZERO));
-        assert_eq!(
-            started.load(Ordering::SeqCst),
-            1,
-            "counted again within the second"
-        );
-        tokio::time::advance(Duration::from_millis(200)).await;
-        depth.report(count(&started, Duration::ZERO));
-        assert_eq!(started.load(Ordering::SeqCst), 2);
+        next_count(Duration::ZERO, 900, 1_100).await;
     }
 }

@@ -383,10 +383,10 @@ impl Dispatcher {
     async fn claim_round(&self) -> Result<Option<ClaimedRound>, StoreError> {
         let inner = &self.inner;
         let now = inner.clock.now();
-        let store = inner.store.clone();
-        inner
-            .depth
-            .report(|| async move { store.due_count(now).await });
+        inner.depth.report(|| {
+            let store = inner.store.clone();
+            async move { store.due_count(now).await }
+        });
         if !self.refresh_leads().await {
             return Ok(None);
         }

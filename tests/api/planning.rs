@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use homeward::domain::{MessageState, PhoneNumber};
+use homeward::domain::{Message, MessageState, PhoneNumber};
 use homeward::planner::PlanReport;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -489,16 +489,12 @@ async fn a_text_that_would_reveal_too_much_is_suppressed_with_the_reason() {
     );
 }
 
-/// Planning walks events a thousand at a time and writes one page while it
-/// drafts the next; a page's texts are still fitted with the texts the page
-/// before planned to the same number.
-#[tokio::test]
-async fn a_number_shared_across_planning_pages_still_gets_one_text_a_day() {
-    let app = spawn_app_at(at("2026-11-20T12:00:00Z"), &[("planner.daily_cap", "1")]).await;
+/// 1,500 people released on 1 December, of whom the first and the last, a
+/// page of planning apart, share a number: that number.
+async fn import_sharing_a_number_a_page_apart(app: &TestApp) -> PhoneNumber {
     let mut csv =
         String::from("external_ref,first_name,mobile,release_date,establishment,language\n");
     for i in 0..1_500u32 {
-        // The first person and the last, a page apart, share a number.
         let mobile = if i == 1_499 { 100_000 } else { 100_000 + i };
         csv.push_str(&format!(
             "SPS-{i},Alex,07400 {mobile},2026-12-01,HMP Barlinnie,en\n"
@@ -506,19 +502,29 @@ async fn a_number_shared_across_planning_pages_still_gets_one_text_a_day() {
     }
     let summary = json_of(app.import("releases", csv).await, 200).await;
     assert_eq!(summary["created"], 1_500);
+    PhoneNumber::parse("07400 100000").unwrap()
+}
 
-    let shared = PhoneNumber::parse("07400 100000").unwrap();
-    let texts = async || {
-        let since = at("2026-11-01T00:00:00Z");
-        let mut texts = app
-            .store
-            .messages_to_numbers(std::slice::from_ref(&shared), since)
-            .await
-            .unwrap();
-        texts.sort_by_key(|m| m.id);
-        texts
-    };
-    let planned = texts().await;
+/// The texts a daily cap counts to `mobile`, in sending order.
+async fn texts_to(app: &TestApp, mobile: &PhoneNumber) -> Vec<Message> {
+    let since = at("2026-11-01T00:00:00Z");
+    let mut texts = app
+        .store
+        .messages_to_numbers(std::slice::from_ref(mobile), since)
+        .await
+        .unwrap();
+    texts.sort_by_key(|m| (m.send_at, m.id));
+    texts
+}
+
+/// Planning walks events a thousand at a time and writes one page while it
+/// drafts the next; a page's texts are still fitted with the texts the page
+/// before planned to the same number.
+#[tokio::test]
+async fn a_number_shared_across_planning_pages_still_gets_one_text_a_day() {
+    let app = spawn_app_at(at("2026-11-20T12:00:00Z"), &[("planner.daily_cap", "1")]).await;
+    let shared = import_sharing_a_number_a_page_apart(&app).await;
+    let planned = texts_to(&app, &shared).await;
     let days: Vec<_> = planned
         .iter()
         .filter(|m| m.state == MessageState::Pending)
@@ -538,7 +544,7 @@ async fn a_number_shared_across_planning_pages_still_gets_one_text_a_day() {
         PlanReport::default(),
         "planning again changes nothing"
     );
-    assert_eq!(texts().await, planned);
+    assert_eq!(texts_to(&app, &shared).await, planned);
 }
 
 /// A walk drafts each page while the page before is written; when that
@@ -563,31 +569,13 @@ async fn a_text_the_page_before_expired_is_counted_once() {
         ("planner.daily_cap", "1"),
     ];
     let app = spawn_app_at(at("2026-11-20T12:00:00Z"), &settings).await;
-    let mut csv = String::from("external_ref,first_name,mobile,release_date\n");
-    for i in 0..1_500u32 {
-        // The first person and the last, a page apart, share a number.
-        let mobile = if i == 1_499 { 100_000 } else { 100_000 + i };
-        csv.push_str(&format!("SPS-{i},Alex,07400 {mobile},2026-12-01\n"));
-    }
-    json_of(app.import("releases", csv).await, 200).await;
-    let shared = PhoneNumber::parse("07400 100000").unwrap();
+    let shared = import_sharing_a_number_a_page_apart(&app).await;
     let texts = async || {
-        let since = at("2026-11-01T00:00:00Z");
-        let mut texts = app
-            .store
-            .messages_to_numbers(std::slice::from_ref(&shared), since)
-            .await
-            .unwrap();
-        texts.sort_by_key(|m| (m.send_at, m.id));
+        let texts = texts_to(&app, &shared).await;
+        let day = |m: &Message| m.send_at.date_naive().to_string();
         texts
             .iter()
-            .map(|m| {
-                (
-                    m.template.to_string(),
-                    m.state,
-                    m.send_at.date_naive().to_string(),
-                )
-            })
+            .map(|m| (m.template.to_string(), m.state, day(m)))
             .collect::<Vec<_>>()
     };
     let waiting =
@@ -598,7 +586,7 @@ async fn a_text_the_page_before_expired_is_counted_once() {
     ];
     assert_eq!(texts().await, before, "one text a day to the shared number");
 
-    // A more important text on the same day for everyone. The first page's
+    // A more important text on the same day for everyone. The first page's plan
     // expires the last person's stored text (no day left before 23:00 the
     // day after), while the second page, which holds that text, is drafted.
     let second = rule("liberation_gp_registration", "gp_registration", 1);
